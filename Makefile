@@ -1,0 +1,68 @@
+# Thin wrapper around CMake. The two commands the README promises:
+#   make run    install what is missing, build, serve the demo
+#   make test   install what is missing (+ test servers), build, run the
+#               whole suite, then again under ASan+UBSan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build run test test-plain test-asan deps test-deps fuzz format \
+	format-check bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+test-deps:
+	@scripts/deps.sh test
+
+build: deps
+	cmake -S . -B build $(CMAKE_FLAGS) >/dev/null
+	cmake --build build -j $(JOBS)
+
+run: build
+	./build/dns01 serve --demo
+
+test: test-deps format-check test-plain test-asan
+
+test-plain:
+	cmake -S . -B build $(CMAKE_FLAGS) >/dev/null
+	cmake --build build -j $(JOBS)
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	cmake -S . -B build-asan -DD01_SANITIZE="address;undefined" \
+		-DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer builds (clang) of every tests/fuzz/fuzz_*.c, each run for
+# FUZZ_SECONDS; new inputs land in a scratch corpus, not in the tree.
+FUZZ_SECONDS ?= 30
+fuzz: test-deps
+	CC=clang cmake -S . -B build-fuzz -DD01_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+	@for f in tests/fuzz/fuzz_*.c; do \
+		n=$$(basename $$f .c); s=$${n#fuzz_}; \
+		mkdir -p build-fuzz/corpus/$$s; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		build-fuzz/tests/$$n -max_total_time=$(FUZZ_SECONDS) \
+			build-fuzz/corpus/$$s tests/fuzz/corpus/$$s || exit 1; \
+	done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@bad=$$(for f in $$(git ls-files '*.c' '*.h'); do \
+		clang-format --dry-run -Werror $$f >/dev/null 2>&1 || echo $$f; done); \
+	if [ -n "$$bad" ]; then echo "not clang-formatted: $$bad"; exit 1; fi
+
+bench:
+	@scripts/deps.sh bench
+	bench/run
+
+clean:
+	rm -rf build build-asan build-fuzz

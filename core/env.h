@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The shared run-time environment handed explicitly to providers, the
+ * server and the CLI: no module reaches for globals. Owned by whoever runs
+ * the event loop (cli/serve.c, cli/present.c, ...); members are borrowed by
+ * everything else and outlive every operation started with the env.
+ */
+#ifndef D01_ENV_H
+#define D01_ENV_H
+
+struct event_base;
+struct d01_txtstore;
+
+struct d01_env {
+	struct event_base *base;	/* the one event loop */
+	struct d01_txtstore *store;	/* embedded zones; NULL if none */
+};
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The embedded provider's data: the zones this process is authoritative for
+ * and, per owner name, a set of TXT values. Present adds one value, CleanUp
+ * removes one; several values at one name coexist. Pure data, no I/O: the
+ * webhook writes it and the embedded DNS server (dnsd.h) reads it, both on
+ * the one event-loop thread.
+ *
+ * Names are stored lower-case and absolute (trailing dot). Strings passed in
+ * are copied; strings returned are borrowed and valid until the next change.
+ */
+#ifndef D01_EMBEDDED_STORE_H
+#define D01_EMBEDDED_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* Bounds: past them add() fails with D01_E_LIMIT instead of growing. */
+#define D01_STORE_MAX_ZONES	  64
+#define D01_STORE_MAX_NAMES	  100000
+#define D01_STORE_MAX_VALUES	  64	/* per name */
+#define D01_STORE_MAX_VALUE_LEN	  255	/* one TXT character-string */
+
+struct d01_txtstore;
+
+struct d01_txtzone {
+	const char *name;	/* apex, lower-case, trailing dot */
+	const char *ns;		/* NS host name served at the apex */
+	const char *hostmaster;	/* SOA RNAME */
+	uint32_t serial;	/* SOA serial, bumped on every change */
+};
+
+struct d01_txtstore *d01_txtstore_new(void);
+void d01_txtstore_free(struct d01_txtstore *s);
+
+/*
+ * Serve `zone` (any case, with or without trailing dot). `ns` is the NS host
+ * name for the apex; NULL means "ns.<zone>". Fails on a malformed name, a
+ * duplicate zone or too many zones.
+ */
+enum d01_err d01_txtstore_add_zone(struct d01_txtstore *s, const char *zone,
+    const char *ns, struct d01_error *err);
+
+/* Number of zones, and zone i (0 <= i < count), borrowed. */
+size_t d01_txtstore_zone_count(const struct d01_txtstore *s);
+const struct d01_txtzone *d01_txtstore_zone(const struct d01_txtstore *s,
+    size_t i);
+
+/*
+ * The zone with the longest apex that is `name` or an ancestor of it, or
+ * NULL. `name` must be lower-case and absolute.
+ */
+const struct d01_txtzone *d01_txtstore_find_zone(
+    const struct d01_txtstore *s, const char *name);
+
+/*
+ * Add `value` at `fqdn` (lower-case, absolute, inside a served zone).
+ * Idempotent: an existing identical value is success. Errors: NOTFOUND when
+ * no served zone covers fqdn, LIMIT past the bounds, INVAL for a value that
+ * is empty or longer than 255 bytes.
+ */
+enum d01_err d01_txtstore_add(struct d01_txtstore *s, const char *fqdn,
+    const char *value, struct d01_error *err);
+
+/* Remove exactly `value` at `fqdn`; success when it is not there. */
+enum d01_err d01_txtstore_remove(struct d01_txtstore *s, const char *fqdn,
+    const char *value, struct d01_error *err);
+
+/*
+ * The values at `fqdn` (lower-case, absolute): stores their count in *n and
+ * returns a borrowed array, or NULL with *n = 0 when the name has none.
+ */
+const char *const *d01_txtstore_values(const struct d01_txtstore *s,
+    const char *fqdn, size_t *n);
+
+/*
+ * 1 when some stored name is `name` or lies below it (so `name` exists as
+ * an empty non-terminal and the answer is NODATA, not NXDOMAIN).
+ */
+int d01_txtstore_name_exists(const struct d01_txtstore *s, const char *name);
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The provider table's contract. A provider is a const struct of function
+ * pointers (one instance per provider, listed in providers/registry.c) whose
+ * name is the solver name in the webhook URL
+ * (POST /apis/<group>/v1alpha1/<name>) and the --provider of the CLI.
+ *
+ * Semantics every provider keeps (DESIGN.md, "Provider contract"):
+ *  - present is idempotent and ADDS one TXT value at ch->fqdn;
+ *  - cleanup removes exactly the value ch->key and succeeds when it is
+ *    already gone;
+ *  - neither touches any other record, TXT value or type.
+ *
+ * Async call shape (the same for every async API in dns01):
+ *  - start returns a handle, or NULL with `err` filled, and then `cb` never
+ *    runs;
+ *  - otherwise `cb` runs exactly once, never before start returns, with an
+ *    error whose code is D01_OK on success; the handle is invalid once `cb`
+ *    returns;
+ *  - d01_provider_cancel(op) guarantees `cb` will not run and frees the op.
+ */
+#ifndef D01_PROVIDER_H
+#define D01_PROVIDER_H
+
+#include <jansson.h>
+
+#include "core/env.h"
+#include "core/err.h"
+
+/*
+ * One challenge, borrowed for the duration of the present/cleanup call
+ * only: providers copy whatever they keep. Names are lower-case, absolute
+ * (trailing dot) and validated by the caller.
+ */
+struct d01_challenge {
+	const char *uid;       /* request.uid, for log correlation */
+	const char *dns_name;  /* request.dnsName */
+	const char *fqdn;      /* request.resolvedFQDN */
+	const char *zone;      /* request.resolvedZone */
+	const char *key;       /* the TXT value */
+	const char *namespace; /* request.resourceNamespace (secret refs) */
+	int allow_ambient;     /* request.allowAmbientCredentials */
+};
+
+/* Completion callback; `err->code == D01_OK` on success. err is borrowed. */
+typedef void (*d01_done_fn)(void *arg, const struct d01_error *err);
+
+struct d01_provider;
+
+/*
+ * Every provider op starts with this header so callers can cancel without
+ * knowing the provider: providers embed it as the first member of their own
+ * op struct.
+ */
+struct d01_op {
+	const struct d01_provider *provider;
+};
+
+struct d01_provider {
+	const char *name;    /* solver name; [a-z0-9-], unique */
+	const char *summary; /* one line for --help and logs */
+
+	/* Once per process before any request; NULL if not needed. */
+	enum d01_err (*init)(struct d01_env *env, struct d01_error *err);
+	/* Once at exit after every op has finished or been cancelled. */
+	void (*fini)(struct d01_env *env);
+
+	/*
+	 * Parse request.config (NULL when the request had none) into a
+	 * provider-owned object stored in *cfg. Synchronous and pure: no I/O.
+	 * The caller frees it with config_free once the op has completed.
+	 */
+	enum d01_err (*config_parse)(struct d01_env *env, const json_t *config,
+	    void **cfg, struct d01_error *err);
+	void (*config_free)(void *cfg);
+
+	/* Start Present / CleanUp; see the async call shape above. `cfg`
+	 * stays valid until cb has run or the op was cancelled. */
+	struct d01_op *(*present)(struct d01_env *env, void *cfg,
+	    const struct d01_challenge *ch, d01_done_fn cb, void *arg,
+	    struct d01_error *err);
+	struct d01_op *(*cleanup)(struct d01_env *env, void *cfg,
+	    const struct d01_challenge *ch, d01_done_fn cb, void *arg,
+	    struct d01_error *err);
+
+	/* Stop an op whose cb has not run yet; frees it; cb never runs. */
+	void (*cancel)(struct d01_op *op);
+};
+
+/* The table, NULL-terminated, in a stable order (discovery lists it). */
+extern const struct d01_provider *const d01_providers[];
+
+/* Provider whose name equals `name` exactly, or NULL. */
+const struct d01_provider *d01_provider_find(const char *name);
+
+/* Cancel any provider op. NULL is a no-op. */
+void d01_provider_cancel(struct d01_op *op);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: ISC */
+/* The provider table: every provider dns01 knows, looked up by name. */
+#include <string.h>
+
+#include "providers/provider.h"
+#include "providers/embedded/embedded.h"
+
+const struct d01_provider *const d01_providers[] = {
+    &d01_provider_embedded,
+    NULL,
+};
+
+const struct d01_provider *
+d01_provider_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; d01_providers[i] != NULL; i++)
+		if (strcmp(d01_providers[i]->name, name) == 0)
+			return d01_providers[i];
+	return NULL;
+}
+
+void
+d01_provider_cancel(struct d01_op *op)
+{
+	if (op != NULL)
+		op->provider->cancel(op);
+}
