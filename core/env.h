@@ -12,8 +12,8 @@ struct event_base;
 struct d01_txtstore;
 
 struct d01_env {
-	struct event_base *base;	/* the one event loop */
-	struct d01_txtstore *store;	/* embedded zones; NULL if none */
+	struct event_base *base;    /* the one event loop */
+	struct d01_txtstore *store; /* embedded zones; NULL if none */
 };
 
 #endif

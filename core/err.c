@@ -47,8 +47,8 @@ d01_error_clear(struct d01_error *err)
 }
 
 enum d01_err
-d01_error_vset(struct d01_error *err, enum d01_err code, const char *fmt,
-    va_list ap)
+d01_error_vset(
+    struct d01_error *err, enum d01_err code, const char *fmt, va_list ap)
 {
 	if (err == NULL)
 		return code;
@@ -74,6 +74,7 @@ void
 d01_error_prefix(struct d01_error *err, const char *fmt, ...)
 {
 	char prefix[D01_ERROR_MSG_MAX], old[D01_ERROR_MSG_MAX];
+	size_t pl, ol;
 	va_list ap;
 
 	if (err == NULL)
@@ -82,7 +83,13 @@ d01_error_prefix(struct d01_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s%s", prefix, old);
+	pl = strlen(prefix);
+	ol = strlen(old);
+	if (ol > sizeof(err->msg) - 1 - pl)
+		ol = sizeof(err->msg) - 1 - pl; /* prefix fits: it is shorter */
+	memcpy(err->msg, prefix, pl);
+	memcpy(err->msg + pl, old, ol);
+	err->msg[pl + ol] = '\0';
 }
 
 enum d01_err

@@ -43,8 +43,8 @@ const char *d01_strerror(enum d01_err code);
  */
 struct d01_error {
 	enum d01_err code;
-	int retryable;	/* 1 when trying again later may succeed */
-	long status;	/* upstream HTTP status or DNS rcode, 0 if none */
+	int retryable; /* 1 when trying again later may succeed */
+	long status;   /* upstream HTTP status or DNS rcode, 0 if none */
 	char msg[D01_ERROR_MSG_MAX];
 };
 
@@ -68,7 +68,7 @@ void d01_error_prefix(struct d01_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Drain OpenSSL's error queue into err as "<what>: <openssl reason>". */
-enum d01_err d01_error_openssl(struct d01_error *err, enum d01_err code,
-    const char *what);
+enum d01_err d01_error_openssl(
+    struct d01_error *err, enum d01_err code, const char *what);
 
 #endif

@@ -11,8 +11,7 @@
 
 static enum d01_log_level d01_log_level = D01_LOG_INFO;
 
-static const char *const d01_level_names[] = {"error", "warn", "info",
-    "debug"};
+static const char *const d01_level_names[] = {"error", "warn", "info", "debug"};
 
 void
 d01_log_set_level(enum d01_log_level level)
@@ -33,11 +32,16 @@ d01_log_parse_level(const char *s, enum d01_log_level *out)
 		const char *name;
 		enum d01_log_level level;
 	} names[] = {
-	    {"error", D01_LOG_ERR}, {"err", D01_LOG_ERR},
-	    {"warn", D01_LOG_WARN}, {"warning", D01_LOG_WARN},
-	    {"info", D01_LOG_INFO}, {"debug", D01_LOG_DEBUG},
-	    {"0", D01_LOG_ERR},	    {"1", D01_LOG_WARN},
-	    {"2", D01_LOG_INFO},    {"3", D01_LOG_DEBUG},
+	    {"error", D01_LOG_ERR},
+	    {"err", D01_LOG_ERR},
+	    {"warn", D01_LOG_WARN},
+	    {"warning", D01_LOG_WARN},
+	    {"info", D01_LOG_INFO},
+	    {"debug", D01_LOG_DEBUG},
+	    {"0", D01_LOG_ERR},
+	    {"1", D01_LOG_WARN},
+	    {"2", D01_LOG_INFO},
+	    {"3", D01_LOG_DEBUG},
 	};
 	size_t i;
 

@@ -18,17 +18,17 @@
 #include "core/err.h"
 
 /* Bounds: past them add() fails with D01_E_LIMIT instead of growing. */
-#define D01_STORE_MAX_ZONES	  64
-#define D01_STORE_MAX_NAMES	  100000
-#define D01_STORE_MAX_VALUES	  64	/* per name */
-#define D01_STORE_MAX_VALUE_LEN	  255	/* one TXT character-string */
+#define D01_STORE_MAX_ZONES	64
+#define D01_STORE_MAX_NAMES	100000
+#define D01_STORE_MAX_VALUES	64  /* per name */
+#define D01_STORE_MAX_VALUE_LEN 255 /* one TXT character-string */
 
 struct d01_txtstore;
 
 struct d01_txtzone {
 	const char *name;	/* apex, lower-case, trailing dot */
 	const char *ns;		/* NS host name served at the apex */
-	const char *hostmaster;	/* SOA RNAME */
+	const char *hostmaster; /* SOA RNAME */
 	uint32_t serial;	/* SOA serial, bumped on every change */
 };
 
@@ -45,8 +45,8 @@ enum d01_err d01_txtstore_add_zone(struct d01_txtstore *s, const char *zone,
 
 /* Number of zones, and zone i (0 <= i < count), borrowed. */
 size_t d01_txtstore_zone_count(const struct d01_txtstore *s);
-const struct d01_txtzone *d01_txtstore_zone(const struct d01_txtstore *s,
-    size_t i);
+const struct d01_txtzone *d01_txtstore_zone(
+    const struct d01_txtstore *s, size_t i);
 
 /*
  * The zone with the longest apex that is `name` or an ancestor of it, or
@@ -72,8 +72,8 @@ enum d01_err d01_txtstore_remove(struct d01_txtstore *s, const char *fqdn,
  * The values at `fqdn` (lower-case, absolute): stores their count in *n and
  * returns a borrowed array, or NULL with *n = 0 when the name has none.
  */
-const char *const *d01_txtstore_values(const struct d01_txtstore *s,
-    const char *fqdn, size_t *n);
+const char *const *d01_txtstore_values(
+    const struct d01_txtstore *s, const char *fqdn, size_t *n);
 
 /*
  * 1 when some stored name is `name` or lies below it (so `name` exists as

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The `embedded` provider: Present/CleanUp change the in-memory store that
+ * this process's own DNS server answers from. The change itself is
+ * synchronous; completion is still delivered from the event loop so callers
+ * see the same async shape as every other provider.
+ */
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "core/log.h"
+#include "providers/embedded/embedded.h"
+#include "providers/embedded/store.h"
+
+struct embedded_op {
+	struct d01_op op; /* first: d01_provider_cancel() casts back */
+	struct event *ev;
+	d01_done_fn cb;
+	void *arg;
+};
+
+static enum d01_err
+embedded_config_parse(struct d01_env *env, const json_t *config, void **cfg,
+    struct d01_error *err)
+{
+	(void)env;
+	/* No settings: any object (or none) is fine, other JSON is a typo. */
+	if (config != NULL && !json_is_object(config) && !json_is_null(config))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "embedded: config must be an object when given");
+	*cfg = NULL;
+	return D01_OK;
+}
+
+static void
+embedded_config_free(void *cfg)
+{
+	(void)cfg;
+}
+
+static void
+embedded_op_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct embedded_op *o = arg;
+	struct d01_error ok;
+
+	(void)fd;
+	(void)what;
+	d01_error_clear(&ok);
+	o->cb(o->arg, &ok);
+	event_free(o->ev);
+	free(o);
+}
+
+/* An op that completes successfully on the next loop iteration. */
+static struct d01_op *
+embedded_op_new(
+    struct d01_env *env, d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	struct embedded_op *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->ev = event_new(env->base, -1, 0, embedded_op_fire, o)) ==
+		NULL) {
+		free(o);
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	o->op.provider = &d01_provider_embedded;
+	o->cb = cb;
+	o->arg = arg;
+	event_active(o->ev, 0, 0);
+	return &o->op;
+}
+
+static int
+embedded_ready(
+    struct d01_env *env, const struct d01_challenge *ch, struct d01_error *err)
+{
+	if (env->store == NULL || d01_txtstore_zone_count(env->store) == 0) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "embedded: this server has no --embedded-zone, so it "
+		    "cannot "
+		    "serve %s",
+		    ch->fqdn);
+		return -1;
+	}
+	return 0;
+}
+
+static struct d01_op *
+embedded_present(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	(void)cfg;
+	if (embedded_ready(env, ch, err) != 0)
+		return NULL;
+	if (d01_txtstore_add(env->store, ch->fqdn, ch->key, err) != D01_OK) {
+		d01_error_prefix(err, "embedded: present %s: ", ch->fqdn);
+		return NULL;
+	}
+	return embedded_op_new(env, cb, arg, err);
+}
+
+static struct d01_op *
+embedded_cleanup(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	(void)cfg;
+	if (embedded_ready(env, ch, err) != 0)
+		return NULL;
+	if (d01_txtstore_remove(env->store, ch->fqdn, ch->key, err) != D01_OK) {
+		d01_error_prefix(err, "embedded: cleanup %s: ", ch->fqdn);
+		return NULL;
+	}
+	return embedded_op_new(env, cb, arg, err);
+}
+
+static void
+embedded_cancel(struct d01_op *op)
+{
+	struct embedded_op *o = (struct embedded_op *)op;
+
+	event_free(o->ev);
+	free(o);
+}
+
+const struct d01_provider d01_provider_embedded = {
+    .name = "embedded",
+    .summary = "TXT records served by this process's own authoritative DNS",
+    .config_parse = embedded_config_parse,
+    .config_free = embedded_config_free,
+    .present = embedded_present,
+    .cleanup = embedded_cleanup,
+    .cancel = embedded_cancel,
+};

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: ISC */
+/* The embedded TXT store: multi-value sets, bounds, name existence. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "providers/embedded/store.h"
+
+static struct d01_txtstore *
+store_with_zone(void)
+{
+	struct d01_txtstore *s = d01_txtstore_new();
+
+	if (s != NULL && d01_txtstore_add_zone(s, "Example.TEST", NULL, NULL))
+		return NULL;
+	return s;
+}
+
+static void
+t_zones(void)
+{
+	struct d01_txtstore *s = store_with_zone();
+	struct d01_error err;
+	const struct d01_txtzone *z;
+
+	CHECK(s != NULL);
+	CHECK_INT(d01_txtstore_add_zone(s, "sub.example.test.", "ns1.x.", &err),
+	    ==, D01_OK);
+	CHECK_INT(d01_txtstore_add_zone(s, "example.test.", NULL, &err), ==,
+	    D01_E_CONFIG);
+	CHECK_INT(d01_txtstore_add_zone(s, "bad..name", NULL, &err), ==,
+	    D01_E_CONFIG);
+	CHECK_INT(d01_txtstore_add_zone(s, "sp ace.test", NULL, &err), ==,
+	    D01_E_CONFIG);
+	z = d01_txtstore_find_zone(s, "a.sub.example.test.");
+	CHECK(z != NULL);
+	CHECK_STR(z->name, "sub.example.test.");
+	CHECK_STR(z->ns, "ns1.x.");
+	z = d01_txtstore_find_zone(s, "a.example.test.");
+	CHECK(z != NULL);
+	CHECK_STR(z->name, "example.test.");
+	CHECK_STR(z->ns, "ns.example.test.");
+	CHECK(d01_txtstore_find_zone(s, "xexample.test.") == NULL);
+	CHECK(d01_txtstore_find_zone(s, "test.") == NULL);
+end:
+	d01_txtstore_free(s);
+}
+
+static void
+t_multi_value(void)
+{
+	struct d01_txtstore *s = store_with_zone();
+	const char *const *v;
+	const char *n = "_acme-challenge.www.example.test.";
+	size_t cnt;
+	uint32_t serial;
+
+	CHECK(s != NULL);
+	serial = d01_txtstore_zone(s, 0)->serial;
+	CHECK_INT(d01_txtstore_add(s, n, "K1", NULL), ==, D01_OK);
+	CHECK_INT(d01_txtstore_add(s, n, "K1", NULL), ==, D01_OK);
+	CHECK_INT(d01_txtstore_add(s, n, "K2", NULL), ==, D01_OK);
+	CHECK(d01_txtstore_zone(s, 0)->serial > serial);
+	v = d01_txtstore_values(s, n, &cnt);
+	CHECK_INT(cnt, ==, 2);
+	CHECK_STR(v[0], "K1");
+	CHECK_STR(v[1], "K2");
+	/* Parents are empty non-terminals, siblings do not exist. */
+	CHECK(d01_txtstore_name_exists(s, "www.example.test."));
+	CHECK(d01_txtstore_name_exists(s, "example.test."));
+	CHECK(!d01_txtstore_name_exists(s, "other.example.test."));
+	CHECK_INT(d01_txtstore_remove(s, n, "K1", NULL), ==, D01_OK);
+	CHECK_INT(d01_txtstore_remove(s, n, "K1", NULL), ==, D01_OK);
+	CHECK_INT(d01_txtstore_remove(s, n, "nope", NULL), ==, D01_OK);
+	v = d01_txtstore_values(s, n, &cnt);
+	CHECK_INT(cnt, ==, 1);
+	CHECK_STR(v[0], "K2");
+	CHECK_INT(d01_txtstore_remove(s, n, "K2", NULL), ==, D01_OK);
+	CHECK(d01_txtstore_values(s, n, &cnt) == NULL);
+	CHECK_INT(cnt, ==, 0);
+	CHECK(!d01_txtstore_name_exists(s, n));
+	CHECK(!d01_txtstore_name_exists(s, "www.example.test."));
+end:
+	d01_txtstore_free(s);
+}
+
+static void
+t_empty_non_terminal_gains_values(void)
+{
+	struct d01_txtstore *s = store_with_zone();
+	size_t cnt;
+
+	CHECK(s != NULL);
+	CHECK_INT(d01_txtstore_add(s, "a.b.example.test.", "x", NULL), ==, 0);
+	CHECK_INT(d01_txtstore_add(s, "b.example.test.", "y", NULL), ==, 0);
+	CHECK_INT(
+	    d01_txtstore_remove(s, "a.b.example.test.", "x", NULL), ==, 0);
+	/* b still holds a value, so it and the apex still exist. */
+	CHECK(d01_txtstore_name_exists(s, "b.example.test."));
+	CHECK(!d01_txtstore_name_exists(s, "a.b.example.test."));
+	CHECK(d01_txtstore_values(s, "b.example.test.", &cnt) != NULL);
+	CHECK_INT(d01_txtstore_remove(s, "b.example.test.", "y", NULL), ==, 0);
+	CHECK(!d01_txtstore_name_exists(s, "b.example.test."));
+	CHECK(!d01_txtstore_name_exists(s, "example.test."));
+end:
+	d01_txtstore_free(s);
+}
+
+static void
+t_bounds(void)
+{
+	struct d01_txtstore *s = store_with_zone();
+	struct d01_error err;
+	char big[300], val[16];
+	int i;
+
+	CHECK(s != NULL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK_INT(
+	    d01_txtstore_add(s, "x.example.test.", big, &err), ==, D01_E_INVAL);
+	CHECK_INT(
+	    d01_txtstore_add(s, "x.example.test.", "", &err), ==, D01_E_INVAL);
+	CHECK_INT(d01_txtstore_add(s, "x.other.test.", "v", &err), ==,
+	    D01_E_NOTFOUND);
+	for (i = 0; i < D01_STORE_MAX_VALUES; i++) {
+		snprintf(val, sizeof(val), "v%d", i);
+		CHECK_INT(d01_txtstore_add(s, "x.example.test.", val, &err), ==,
+		    D01_OK);
+	}
+	CHECK_INT(d01_txtstore_add(s, "x.example.test.", "one-more", &err), ==,
+	    D01_E_LIMIT);
+end:
+	d01_txtstore_free(s);
+}
+
+/* Many names force table growth; all must stay reachable and removable. */
+static void
+t_many_names(void)
+{
+	struct d01_txtstore *s = store_with_zone();
+	char name[64];
+	size_t cnt;
+	int i;
+
+	CHECK(s != NULL);
+	for (i = 0; i < 5000; i++) {
+		snprintf(
+		    name, sizeof(name), "_acme-challenge.h%d.example.test.", i);
+		CHECK_INT(d01_txtstore_add(s, name, "v", NULL), ==, D01_OK);
+	}
+	for (i = 0; i < 5000; i++) {
+		snprintf(
+		    name, sizeof(name), "_acme-challenge.h%d.example.test.", i);
+		CHECK(d01_txtstore_values(s, name, &cnt) != NULL);
+		CHECK_INT(d01_txtstore_remove(s, name, "v", NULL), ==, D01_OK);
+	}
+	CHECK(!d01_txtstore_name_exists(s, "example.test."));
+end:
+	d01_txtstore_free(s);
+}
+
+int
+main(void)
+{
+	RUN(t_zones);
+	RUN(t_multi_value);
+	RUN(t_empty_non_terminal_gains_values);
+	RUN(t_bounds);
+	RUN(t_many_names);
+	return harness_done();
+}
