@@ -11,9 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -22,76 +20,8 @@
 #include <event2/listener.h>
 
 #include "core/log.h"
-#include "server/http.h"
+#include "server/http_int.h"
 
-#define LINGER_MS    2000	/* drain after an error reply ... */
-#define LINGER_BYTES (4u << 20) /* ... at most this much */
-#define CHUNK_LINE   1024
-#define EXTRA_MAX    1024
-
-enum conn_state {
-	C_HEAD,	      /* waiting for / reading a request head */
-	C_BODY,	      /* Content-Length body */
-	C_CHUNK_SIZE, /* chunked: size line */
-	C_CHUNK_DATA,
-	C_CHUNK_END, /* CRLF after chunk data */
-	C_TRAILER,
-	C_HANDLER, /* request with the handler; not reading */
-	C_CLOSING, /* flushing the last reply */
-	C_LINGER,  /* reply sent; discarding what the client still sends */
-};
-
-struct conn {
-	TAILQ_ENTRY(conn) link;
-	struct d01_httpd *srv;
-	struct bufferevent *bev;
-	struct event *timer; /* request deadline, linger deadline */
-	enum conn_state st;
-	struct d01_req *req; /* request being read or handled */
-	int linger;	     /* drain input after the last reply */
-	size_t lingered;     /* bytes drained so far */
-	char peer[INET6_ADDRSTRLEN + 8];
-};
-
-struct d01_req {
-	struct d01_httpd *srv;
-	struct conn *conn; /* NULL once the client went away */
-	char *headbuf;
-	struct d01_http_head head;
-	struct evbuffer *body;
-	int64_t remaining;
-	size_t trailer_bytes;
-	char extra[EXTRA_MAX];
-	size_t extralen;
-	void (*abort_fn)(void *);
-	void *abort_arg;
-	TAILQ_ENTRY(d01_req) active; /* while in the handler */
-	int in_handler;
-	int body_done;	  /* body complete and NUL-terminated */
-	int close_linger; /* error reply: close, then drain the client */
-};
-
-struct d01_httpd {
-	struct event_base *base;
-	SSL_CTX *ctx;
-	struct evconnlistener *lis;
-	struct d01_http_limits lim;
-	d01_req_handler handler;
-	d01_req_error_fn error_fn;
-	void *arg;
-	TAILQ_HEAD(, conn) conns;
-	TAILQ_HEAD(, d01_req) active;
-	size_t nconns;
-	size_t inflight;
-	int stopping;
-	struct event *stop_timer;
-	void (*stop_done)(void *);
-	void *stop_arg;
-};
-
-static void conn_process(struct conn *c);
-static void conn_free(struct conn *c);
-static void conn_error_reply(struct conn *c, int status, const char *why);
 static void stop_deadline_cb(evutil_socket_t fd, short what, void *arg);
 
 void
@@ -154,337 +84,8 @@ d01_http_reason(int status)
 	}
 }
 
-static void
-tv_ms(struct timeval *tv, int ms)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
-}
-
-static void
-req_free(struct d01_req *r)
-{
-	if (r == NULL)
-		return;
-	free(r->headbuf);
-	if (r->body != NULL)
-		evbuffer_free(r->body);
-	free(r);
-}
-
-static struct d01_req *
-req_new(struct conn *c)
-{
-	struct d01_req *r;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
-	if ((r->body = evbuffer_new()) == NULL) {
-		free(r);
-		return NULL;
-	}
-	r->srv = c->srv;
-	r->conn = c;
-	r->head.method = r->head.path = r->head.target = r->head.query = "";
-	r->head.content_length = -1;
-	return r;
-}
-
-/* Bytes up to and including the blank line ending the head, or 0. */
-static size_t
-head_length(struct evbuffer *in)
-{
-	struct evbuffer_ptr crlf = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	struct evbuffer_ptr lf = evbuffer_search(in, "\n\n", 2, NULL);
-	size_t a = crlf.pos >= 0 ? (size_t)crlf.pos + 4 : 0;
-	size_t b = lf.pos >= 0 ? (size_t)lf.pos + 2 : 0;
-
-	if (a == 0 || (b != 0 && b < a))
-		return b;
-	return a;
-}
-
-static void
-dispatch(struct conn *c)
-{
-	struct d01_httpd *srv = c->srv;
-	struct d01_req *r = c->req;
-
-	evtimer_del(c->timer);
-	bufferevent_disable(c->bev, EV_READ);
-	c->st = C_HANDLER;
-	evbuffer_add(r->body, "", 1); /* NUL for d01_req_body() */
-	r->body_done = 1;
-	if (srv->inflight >= srv->lim.max_inflight) {
-		conn_error_reply(c, 503, "too many requests in flight");
-		return;
-	}
-	srv->inflight++;
-	r->in_handler = 1;
-	TAILQ_INSERT_TAIL(&srv->active, r, active);
-	srv->handler(r, srv->arg);
-}
-
-/* Returns 1 to go on, 0 to wait for input, -1 to stop processing. */
-static int
-read_head(struct conn *c)
-{
-	const struct d01_http_limits *lim = &c->srv->lim;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t avail = evbuffer_get_length(in), len;
-	struct d01_req *r;
-	struct timeval tv;
-	const char *why = NULL;
-	int rc;
-
-	if (avail == 0)
-		return 0;
-	if (c->req == NULL) {
-		if ((c->req = req_new(c)) == NULL) {
-			conn_free(c);
-			return -1;
-		}
-		tv_ms(&tv, lim->request_timeout_ms);
-		evtimer_add(c->timer, &tv);
-	}
-	r = c->req;
-	if ((len = head_length(in)) == 0) {
-		if (avail > lim->max_head) {
-			conn_error_reply(c, 431, "request head too large");
-			return -1;
-		}
-		if (avail > lim->max_line &&
-		    evbuffer_search(in, "\n", 1, NULL).pos < 0) {
-			conn_error_reply(c, 414, "request line too long");
-			return -1;
-		}
-		return 0;
-	}
-	if (len > lim->max_head) {
-		conn_error_reply(c, 431, "request head too large");
-		return -1;
-	}
-	if ((r->headbuf = malloc(len + 1)) == NULL) {
-		conn_free(c);
-		return -1;
-	}
-	evbuffer_remove(in, r->headbuf, len);
-	r->headbuf[len] = '\0';
-	if ((rc = d01_http_parse_head(
-		 r->headbuf, len, lim->max_line, &r->head, &why)) != 0) {
-		conn_error_reply(c, rc, why);
-		return -1;
-	}
-	if (r->head.chunked) {
-		c->st = C_CHUNK_SIZE;
-	} else if (r->head.content_length > 0) {
-		if ((uint64_t)r->head.content_length > lim->max_body) {
-			conn_error_reply(c, 413, "request body too large");
-			return -1;
-		}
-		r->remaining = r->head.content_length;
-		c->st = C_BODY;
-	} else {
-		dispatch(c);
-		return -1;
-	}
-	if (r->head.expect_continue && evbuffer_get_length(in) == 0)
-		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-	return 1;
-}
-
-/* Content-Length body or the data of one chunk. */
-static int
-read_data(struct conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct d01_req *r = c->req;
-	size_t n = evbuffer_get_length(in);
-
-	if (n == 0)
-		return 0;
-	if ((int64_t)n > r->remaining)
-		n = (size_t)r->remaining;
-	evbuffer_remove_buffer(in, r->body, n);
-	if ((r->remaining -= (int64_t)n) > 0)
-		return 0;
-	if (c->st == C_CHUNK_DATA) {
-		c->st = C_CHUNK_END;
-		return 1;
-	}
-	dispatch(c);
-	return -1;
-}
-
-/*
- * One CRLF- (or LF-) terminated line of at most `max` bytes: returns it
- * (caller frees), or NULL with *bad set when the line is too long, or NULL
- * when it has not fully arrived.
- */
-static char *
-read_line(struct conn *c, size_t max, int *bad)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer_ptr eol;
-	size_t eol_len, len;
-
-	*bad = 0;
-	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-	if (eol.pos < 0) {
-		*bad = evbuffer_get_length(in) > max;
-		return NULL;
-	}
-	if ((size_t)eol.pos > max) {
-		*bad = 1;
-		return NULL;
-	}
-	return evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-}
-
-static int
-read_chunk_size(struct conn *c)
-{
-	struct d01_req *r = c->req;
-	char *line, *p;
-	uint64_t size = 0;
-	int bad, digits = 0;
-
-	if ((line = read_line(c, CHUNK_LINE, &bad)) == NULL) {
-		if (bad)
-			conn_error_reply(c, 400, "chunk size line too long");
-		return bad ? -1 : 0;
-	}
-	for (p = line; *p != '\0' && *p != ';' && *p != ' ' && *p != '\t';
-	     p++, digits++) {
-		int v = (*p >= '0' && *p <= '9') ? *p - '0'
-		    : (*p >= 'a' && *p <= 'f')	 ? *p - 'a' + 10
-		    : (*p >= 'A' && *p <= 'F')	 ? *p - 'A' + 10
-						 : -1;
-		if (v < 0 || size > (UINT64_MAX >> 4)) {
-			digits = 0;
-			break;
-		}
-		size = (size << 4) | (uint64_t)v;
-	}
-	free(line);
-	if (digits == 0) {
-		conn_error_reply(c, 400, "malformed chunk size");
-		return -1;
-	}
-	if (size == 0) {
-		c->st = C_TRAILER;
-		return 1;
-	}
-	/* body holds what arrived so far; the terminating NUL is not there
-	 * yet. */
-	if (size > c->srv->lim.max_body ||
-	    evbuffer_get_length(r->body) + size > c->srv->lim.max_body) {
-		conn_error_reply(c, 413, "request body too large");
-		return -1;
-	}
-	r->remaining = (int64_t)size;
-	c->st = C_CHUNK_DATA;
-	return 1;
-}
-
-/* The CRLF after chunk data, and trailer lines up to the blank line. */
-static int
-read_chunk_tail(struct conn *c)
-{
-	struct d01_req *r = c->req;
-	char *line;
-	size_t len;
-	int bad;
-
-	if ((line = read_line(c, CHUNK_LINE, &bad)) == NULL) {
-		if (bad)
-			conn_error_reply(c, 431, "chunk trailer too long");
-		return bad ? -1 : 0;
-	}
-	len = strlen(line);
-	free(line);
-	if (c->st == C_CHUNK_END) {
-		if (len != 0) {
-			conn_error_reply(
-			    c, 400, "chunk data overruns its size");
-			return -1;
-		}
-		c->st = C_CHUNK_SIZE;
-		return 1;
-	}
-	if (len == 0) {
-		dispatch(c);
-		return -1;
-	}
-	if ((r->trailer_bytes += len) > c->srv->lim.max_head) {
-		conn_error_reply(c, 431, "chunk trailer too long");
-		return -1;
-	}
-	return 1;
-}
-
-static void
-conn_process(struct conn *c)
-{
-	struct evbuffer *in;
-	int rc;
-
-	for (;;) {
-		switch (c->st) {
-		case C_HEAD:
-			rc = read_head(c);
-			break;
-		case C_BODY:
-		case C_CHUNK_DATA:
-			rc = read_data(c);
-			break;
-		case C_CHUNK_SIZE:
-			rc = read_chunk_size(c);
-			break;
-		case C_CHUNK_END:
-		case C_TRAILER:
-			rc = read_chunk_tail(c);
-			break;
-		case C_LINGER:
-			in = bufferevent_get_input(c->bev);
-			c->lingered += evbuffer_get_length(in);
-			evbuffer_drain(in, evbuffer_get_length(in));
-			if (c->lingered > LINGER_BYTES)
-				conn_free(c);
-			return;
-		default:
-			return;
-		}
-		if (rc <= 0)
-			return;
-	}
-}
-
-static void
-conn_error_reply(struct conn *c, int status, const char *why)
-{
-	struct d01_httpd *srv = c->srv;
-	struct d01_req *r = c->req;
-
-	if (r == NULL && (r = c->req = req_new(c)) == NULL) {
-		conn_free(c);
-		return;
-	}
-	evtimer_del(c->timer);
-	bufferevent_disable(c->bev, EV_READ);
-	c->st = C_HANDLER;
-	/* After a framing error the rest of the stream is unparseable. */
-	r->close_linger = status != 503;
-	r->in_handler = 1;
-	srv->inflight++;
-	TAILQ_INSERT_TAIL(&srv->active, r, active);
-	d01_log(D01_LOG_DEBUG, "http_reject", "peer=%s status=%d why=\"%s\"",
-	    c->peer, status, why ? why : "");
-	srv->error_fn(r, status, why ? why : d01_http_reason(status), srv->arg);
-}
-
-static void
-check_stopped(struct d01_httpd *srv)
+void
+d01_http_check_stopped(struct d01_httpd *srv)
 {
 	void (*done)(void *) = srv->stop_done;
 
@@ -511,8 +112,8 @@ d01_req_reply(struct d01_req *r, int status, const char *content_type,
 		srv->inflight--;
 	}
 	if (c == NULL) { /* the client went away meanwhile */
-		req_free(r);
-		check_stopped(srv);
+		d01_http_req_free(r);
+		d01_http_check_stopped(srv);
 		return;
 	}
 	keep = r->head.keep_alive && !r->close_linger && !srv->stopping;
@@ -530,13 +131,13 @@ d01_req_reply(struct d01_req *r, int status, const char *content_type,
 	c->req = NULL;
 	c->st = keep ? C_HEAD : C_CLOSING;
 	c->linger = r->close_linger;
-	req_free(r);
-	tv_ms(&tv, srv->lim.write_timeout_ms);
+	d01_http_req_free(r);
+	d01_http_tv_ms(&tv, srv->lim.write_timeout_ms);
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
 }
 
-static void
-conn_free(struct conn *c)
+void
+d01_http_conn_free(struct conn *c)
 {
 	struct d01_httpd *srv = c->srv;
 
@@ -546,19 +147,19 @@ conn_free(struct conn *c)
 		if (c->req->in_handler)
 			c->req->conn = NULL; /* handler still owns it */
 		else
-			req_free(c->req);
+			d01_http_req_free(c->req);
 	}
 	bufferevent_free(c->bev);
 	event_free(c->timer);
 	free(c);
-	check_stopped(srv);
+	d01_http_check_stopped(srv);
 }
 
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	conn_process(arg);
+	d01_http_conn_process(arg);
 }
 
 static void
@@ -570,7 +171,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->st == C_CLOSING) {
 		if (!c->linger) {
-			conn_free(c);
+			d01_http_conn_free(c);
 			return;
 		}
 		/* Error reply sent; read and drop what the client still
@@ -578,23 +179,23 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		 * it has read our answer. */
 		c->st = C_LINGER;
 		c->lingered = 0;
-		tv_ms(&tv, LINGER_MS);
+		d01_http_tv_ms(&tv, LINGER_MS);
 		evtimer_add(c->timer, &tv);
 		bufferevent_enable(c->bev, EV_READ);
-		conn_process(c);
+		d01_http_conn_process(c);
 		return;
 	}
 	if (c->st != C_HEAD || c->req != NULL)
 		return; /* e.g. a 100 Continue went out */
-	tv_ms(&tv, c->srv->lim.idle_timeout_ms);
+	d01_http_tv_ms(&tv, c->srv->lim.idle_timeout_ms);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	if (c->srv->stopping &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
-		conn_free(c);
+		d01_http_conn_free(c);
 		return;
 	}
 	bufferevent_enable(c->bev, EV_READ);
-	conn_process(c); /* a pipelined request may be waiting */
+	d01_http_conn_process(c); /* a pipelined request may be waiting */
 }
 
 static void
@@ -603,7 +204,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
 		return;
-	conn_free(arg);
+	d01_http_conn_free(arg);
 }
 
 static void
@@ -614,9 +215,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (c->st == C_LINGER)
-		conn_free(c);
+		d01_http_conn_free(c);
 	else
-		conn_error_reply(c, 408, "request not received in time");
+		d01_http_conn_error_reply(
+		    c, 408, "request not received in time");
 }
 
 static void
@@ -665,8 +267,8 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	c->st = C_HEAD;
 	TAILQ_INSERT_TAIL(&srv->conns, c, link);
 	srv->nconns++;
-	tv_ms(&idle, srv->lim.idle_timeout_ms);
-	tv_ms(&wr, srv->lim.write_timeout_ms);
+	d01_http_tv_ms(&idle, srv->lim.idle_timeout_ms);
+	d01_http_tv_ms(&wr, srv->lim.write_timeout_ms);
 	bufferevent_setcb(
 	    c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &wr);
@@ -767,8 +369,8 @@ stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	    D01_LOG_WARN, "shutdown_deadline", "aborted=%zu", srv->inflight);
 	abort_active(srv);
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
-		conn_free(c);
-	check_stopped(srv);
+		d01_http_conn_free(c);
+	d01_http_check_stopped(srv);
 }
 
 void
@@ -788,11 +390,11 @@ d01_httpd_shutdown(
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (c->st == C_HEAD && c->req == NULL)
-			conn_free(c);
+			d01_http_conn_free(c);
 	}
-	tv_ms(&tv, deadline_ms);
+	d01_http_tv_ms(&tv, deadline_ms);
 	evtimer_add(srv->stop_timer, &tv);
-	check_stopped(srv);
+	d01_http_check_stopped(srv);
 }
 
 void
@@ -805,7 +407,7 @@ d01_httpd_free(struct d01_httpd *srv)
 	srv->stop_done = NULL;
 	abort_active(srv);
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
-		conn_free(c);
+		d01_http_conn_free(c);
 	if (srv->lis != NULL)
 		evconnlistener_free(srv->lis);
 	event_free(srv->stop_timer);

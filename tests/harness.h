@@ -50,8 +50,9 @@ static int harness_npass, harness_nfail, harness_nskip;
 	do {                                                                   \
 		const char *ha_ = (a), *hb_ = (b);                             \
 		if (ha_ == NULL || hb_ == NULL || strcmp(ha_, hb_) != 0) {     \
-			fprintf(stderr, "  %s:%d: %s == %s: \"%s\" vs \"%s\"\n", \
-			    __FILE__, __LINE__, #a, #b, ha_ ? ha_ : "(null)",  \
+			fprintf(stderr,                                        \
+			    "  %s:%d: %s == %s: \"%s\" vs \"%s\"\n", __FILE__, \
+			    __LINE__, #a, #b, ha_ ? ha_ : "(null)",            \
 			    hb_ ? hb_ : "(null)");                             \
 			harness_failed_now = 1;                                \
 			goto end;                                              \

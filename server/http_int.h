@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: ISC */
+/* Private to server/http*.c: connection and request state. */
+#ifndef D01_HTTP_INT_H
+#define D01_HTTP_INT_H
+
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include "server/http.h"
+
+struct bufferevent;
+struct evconnlistener;
+
+#define LINGER_MS    2000	/* drain after an error reply ... */
+#define LINGER_BYTES (4u << 20) /* ... at most this much */
+#define CHUNK_LINE   1024
+#define EXTRA_MAX    1024
+
+enum conn_state {
+	C_HEAD,	      /* waiting for / reading a request head */
+	C_BODY,	      /* Content-Length body */
+	C_CHUNK_SIZE, /* chunked: size line */
+	C_CHUNK_DATA,
+	C_CHUNK_END, /* CRLF after chunk data */
+	C_TRAILER,
+	C_HANDLER, /* request with the handler; not reading */
+	C_CLOSING, /* flushing the last reply */
+	C_LINGER,  /* reply sent; discarding what the client still sends */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) link;
+	struct d01_httpd *srv;
+	struct bufferevent *bev;
+	struct event *timer; /* request deadline, linger deadline */
+	enum conn_state st;
+	struct d01_req *req; /* request being read or handled */
+	int linger;	     /* drain input after the last reply */
+	size_t lingered;     /* bytes drained so far */
+	char peer[INET6_ADDRSTRLEN + 8];
+};
+
+struct d01_req {
+	struct d01_httpd *srv;
+	struct conn *conn; /* NULL once the client went away */
+	char *headbuf;
+	struct d01_http_head head;
+	struct evbuffer *body;
+	int64_t remaining;
+	size_t trailer_bytes;
+	char extra[EXTRA_MAX];
+	size_t extralen;
+	void (*abort_fn)(void *);
+	void *abort_arg;
+	TAILQ_ENTRY(d01_req) active; /* while in the handler */
+	int in_handler;
+	int body_done;	  /* body complete and NUL-terminated */
+	int close_linger; /* error reply: close, then drain the client */
+};
+
+struct d01_httpd {
+	struct event_base *base;
+	SSL_CTX *ctx;
+	struct evconnlistener *lis;
+	struct d01_http_limits lim;
+	d01_req_handler handler;
+	d01_req_error_fn error_fn;
+	void *arg;
+	TAILQ_HEAD(, conn) conns;
+	TAILQ_HEAD(, d01_req) active;
+	size_t nconns;
+	size_t inflight;
+	int stopping;
+	struct event *stop_timer;
+	void (*stop_done)(void *);
+	void *stop_arg;
+};
+
+/* http_conn.c: reading requests off a connection. */
+void d01_http_tv_ms(struct timeval *tv, int ms);
+struct d01_req *d01_http_req_new(struct conn *c);
+void d01_http_req_free(struct d01_req *r);
+/* Parse what has arrived; may dispatch to the handler. */
+void d01_http_conn_process(struct conn *c);
+/* Reject the current request with `status` via the server's error_fn. */
+void d01_http_conn_error_reply(struct conn *c, int status, const char *why);
+
+/* http.c: connection and server lifetime. */
+void d01_http_conn_free(struct conn *c);
+/* Call the shutdown callback once nothing is left. */
+void d01_http_check_stopped(struct d01_httpd *srv);
+
+#endif
