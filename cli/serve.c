@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "providers/embedded/dnsd.h"
 #include "providers/embedded/store.h"
+#include "server/certwatch.h"
 #include "server/server.h"
 #include "server/tls.h"
 
@@ -39,10 +40,11 @@ struct serve_opts {
 	size_t nzones;
 	const char *dns_listen;
 	const char *log_level;
+	long reload_ms;
 	int demo;
 };
 
-enum opt_kind { O_STR, O_INT, O_BOOL, O_ZONE, O_HELP, O_VERSION };
+enum opt_kind { O_STR, O_INT, O_DURATION, O_BOOL, O_ZONE, O_HELP, O_VERSION };
 
 static const struct serve_flag {
 	const char *name;
@@ -68,6 +70,8 @@ static const struct serve_flag {
     {"dns-listen", O_STR, OFF(dns_listen),
 	"embedded DNS address, ADDR:PORT (UDP and TCP)"},
     {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
+    {"tls-reload-interval", O_DURATION, OFF(reload_ms),
+	"how often to look for a renewed serving certificate (10s)"},
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
     {"help", O_HELP, 0, "this text"},
     {"version", O_VERSION, 0, "print the version"},
@@ -120,6 +124,28 @@ in_list(
 	return 0;
 }
 
+/* "500ms", "10s", "2m" or plain seconds -> milliseconds, 1 ms..1 day. */
+static int
+parse_duration_ms(const char *v, long *out)
+{
+	char *end;
+	double n = strtod(v, &end);
+	double mul = 1000;
+
+	if (end == v)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mul = 1;
+	else if (strcmp(end, "m") == 0)
+		mul = 60000;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	if (!(n * mul >= 1 && n * mul <= 86400000.0))
+		return -1;
+	*out = (long)(n * mul);
+	return 0;
+}
+
 static int
 set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 {
@@ -132,6 +158,8 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 	case O_INT:
 		*(long *)((char *)o + f->off) = strtol(v, &end, 10);
 		return (*v == '\0' || *end != '\0') ? -1 : 0;
+	case O_DURATION:
+		return parse_duration_ms(v, (long *)((char *)o + f->off));
 	case O_BOOL:
 		if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
 			*(int *)((char *)o + f->off) = 1;
@@ -388,6 +416,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	d01_server_shutdown(run->srv, DRAIN_DEADLINE_MS, drained, run);
 }
 
+static void
+reload_ctx(SSL_CTX *ctx, void *arg)
+{
+	d01_server_set_ssl_ctx(arg, ctx);
+}
+
 static int
 serve_run(struct serve_opts *o, const char **allowed, size_t nallowed)
 {
@@ -396,6 +430,7 @@ serve_run(struct serve_opts *o, const char **allowed, size_t nallowed)
 	struct d01_env env = {0};
 	struct d01_error err;
 	struct d01_dnsd *dnsd = NULL;
+	struct d01_certwatch *watch = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	SSL_CTX *ctx = NULL;
 	size_t i;
@@ -432,6 +467,11 @@ serve_run(struct serve_opts *o, const char **allowed, size_t nallowed)
 	if ((run.srv = d01_server_new(&env, ctx, &cfg, &err)) == NULL ||
 	    d01_server_listen(run.srv, o->bind, (int)o->port, &err) != D01_OK)
 		goto out;
+	if (o->cert != NULL &&
+	    (watch = d01_certwatch_new(run.base, o->cert, o->key,
+		 o->demo ? NULL : o->client_ca, (int)o->reload_ms, reload_ctx,
+		 run.srv, &err)) == NULL)
+		goto out;
 	sigterm = evsignal_new(run.base, SIGTERM, on_signal, &run);
 	sigint = evsignal_new(run.base, SIGINT, on_signal, &run);
 	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) ||
@@ -460,6 +500,7 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
+	d01_certwatch_free(watch);
 	d01_server_free(run.srv);
 	d01_dnsd_free(dnsd);
 	d01_txtstore_free(env.store);
@@ -472,7 +513,7 @@ out:
 int
 d01_cmd_serve(int argc, char **argv)
 {
-	struct serve_opts o = {.port = 8443};
+	struct serve_opts o = {.port = 8443, .reload_ms = 10000};
 	const char *allowed[MAX_ALLOWED];
 	char *csv = NULL;
 	int rc, n = 0;

@@ -191,6 +191,12 @@ d01_server_listen(
 }
 
 void
+d01_server_set_ssl_ctx(struct d01_server *srv, SSL_CTX *ctx)
+{
+	d01_httpd_set_ssl_ctx(srv->httpd, ctx);
+}
+
+void
 d01_server_shutdown(
     struct d01_server *srv, int deadline_ms, void (*done)(void *), void *arg)
 {

@@ -39,6 +39,9 @@ struct d01_server *d01_server_new(struct d01_env *env, SSL_CTX *ctx,
 enum d01_err d01_server_listen(
     struct d01_server *srv, const char *addr, int port, struct d01_error *err);
 
+/* New connections use `ctx` (up-referenced); see d01_httpd_set_ssl_ctx. */
+void d01_server_set_ssl_ctx(struct d01_server *srv, SSL_CTX *ctx);
+
 /* Graceful stop; see d01_httpd_shutdown(). */
 void d01_server_shutdown(
     struct d01_server *srv, int deadline_ms, void (*done)(void *), void *arg);
