@@ -111,6 +111,8 @@ d01_req_reply(struct d01_req *r, int status, const char *content_type,
 		TAILQ_REMOVE(&srv->active, r, active);
 		srv->inflight--;
 	}
+	if (srv->observe != NULL)
+		srv->observe(r->tag, status, srv->arg);
 	if (c == NULL) { /* the client went away meanwhile */
 		d01_http_req_free(r);
 		d01_http_check_stopped(srv);
@@ -413,6 +415,18 @@ d01_httpd_free(struct d01_httpd *srv)
 	event_free(srv->stop_timer);
 	SSL_CTX_free(srv->ctx);
 	free(srv);
+}
+
+void
+d01_httpd_set_observer(struct d01_httpd *srv, d01_req_observe_fn fn)
+{
+	srv->observe = fn;
+}
+
+void
+d01_req_set_tag(struct d01_req *r, int tag)
+{
+	r->tag = tag;
 }
 
 size_t

@@ -45,6 +45,10 @@ struct d01_http_limits {
 /* Conservative defaults for a webhook behind the kube-apiserver. */
 void d01_http_limits_default(struct d01_http_limits *lim);
 
+/* Called for every reply with the request's tag (d01_req_set_tag) and
+ * status; for metrics. */
+typedef void (*d01_req_observe_fn)(int tag, int status, void *arg);
+
 /* Called once per complete request; must lead to one d01_req_reply(). */
 typedef void (*d01_req_handler)(struct d01_req *req, void *arg);
 
@@ -83,6 +87,9 @@ void d01_httpd_shutdown(
 /* Free everything, aborting what is left. NULL is a no-op. */
 void d01_httpd_free(struct d01_httpd *srv);
 
+/* Observe every reply (NULL to stop). */
+void d01_httpd_set_observer(struct d01_httpd *srv, d01_req_observe_fn fn);
+
 /* Number of requests currently in handlers. */
 size_t d01_httpd_inflight(const struct d01_httpd *srv);
 
@@ -97,6 +104,9 @@ const char *d01_req_body(struct d01_req *req, size_t *len);
 SSL *d01_req_ssl(const struct d01_req *req);
 /* "ip:port" of the client. */
 const char *d01_req_peer(const struct d01_req *req);
+
+/* Tag the request for the observer (default -1). */
+void d01_req_set_tag(struct d01_req *req, int tag);
 
 /* Add a response header (copied; at most ~1 KiB in total). */
 void d01_req_add_header(

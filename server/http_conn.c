@@ -50,6 +50,7 @@ d01_http_req_new(struct conn *c)
 		return NULL;
 	}
 	r->srv = c->srv;
+	r->tag = -1;
 	r->conn = c;
 	r->head.method = r->head.path = r->head.target = r->head.query = "";
 	r->head.content_length = -1;

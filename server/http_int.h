@@ -53,6 +53,7 @@ struct d01_req {
 	void (*abort_fn)(void *);
 	void *abort_arg;
 	TAILQ_ENTRY(d01_req) active; /* while in the handler */
+	int tag;		     /* for the observer */
 	int in_handler;
 	int body_done;	  /* body complete and NUL-terminated */
 	int close_linger; /* error reply: close, then drain the client */
@@ -65,6 +66,7 @@ struct d01_httpd {
 	struct d01_http_limits lim;
 	d01_req_handler handler;
 	d01_req_error_fn error_fn;
+	d01_req_observe_fn observe;
 	void *arg;
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, d01_req) active;

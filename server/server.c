@@ -87,6 +87,7 @@ route_apis(struct d01_server *srv, struct d01_req *req, const char *rest)
 	const struct d01_provider *prov;
 	int get = method_is(req, "GET") || method_is(req, "HEAD");
 
+	d01_req_set_tag(req, D01_ROUTE_DISCOVERY);
 	if (*rest == '\0') { /* /apis/<group> */
 		if (!get) {
 			reply_405(req, "GET, HEAD");
@@ -110,11 +111,33 @@ route_apis(struct d01_server *srv, struct d01_req *req, const char *rest)
 		    "requested resource");
 		return;
 	}
+	d01_req_set_tag(req, D01_ROUTE_SOLVER);
 	if (!method_is(req, "POST")) {
 		reply_405(req, "POST");
 		return;
 	}
 	d01_webhook_handle(srv, req, prov);
+}
+
+static void
+reply_metrics(struct d01_server *srv, struct d01_req *req)
+{
+	char *text;
+	size_t len;
+
+	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
+		reply_405(req, "GET, HEAD");
+		return;
+	}
+	text = d01_metrics_render(
+	    srv->metrics, d01_httpd_inflight(srv->httpd), &len);
+	if (text == NULL) {
+		d01_status_reply(req, 500, "out of memory");
+		return;
+	}
+	d01_req_reply(
+	    req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
 }
 
 static void
@@ -124,6 +147,7 @@ route(struct d01_req *req, void *arg)
 	const char *path = d01_req_path(req), *rest;
 
 	if (is_health(path)) {
+		d01_req_set_tag(req, D01_ROUTE_HEALTH);
 		if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
 			reply_405(req, "GET, HEAD");
 			return;
@@ -135,7 +159,13 @@ route(struct d01_req *req, void *arg)
 		d01_status_reply(req, 401, "Unauthorized");
 		return;
 	}
+	if (strcmp(path, "/metrics") == 0) {
+		d01_req_set_tag(req, D01_ROUTE_METRICS);
+		reply_metrics(srv, req);
+		return;
+	}
 	if (strcmp(path, "/apis") == 0) {
+		d01_req_set_tag(req, D01_ROUTE_DISCOVERY);
 		if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
 			reply_405(req, "GET, HEAD");
 			return;
@@ -150,6 +180,15 @@ route(struct d01_req *req, void *arg)
 	d01_status_reply(req, 404,
 	    "the server could not find the requested "
 	    "resource");
+}
+
+static void
+observe(int tag, int status, void *arg)
+{
+	struct d01_server *srv = arg;
+
+	d01_metrics_http(srv->metrics,
+	    tag < 0 ? D01_ROUTE_OTHER : (enum d01_route)tag, status);
 }
 
 static void
@@ -171,12 +210,18 @@ d01_server_new(struct d01_env *env, SSL_CTX *ctx,
 	}
 	srv->env = env;
 	srv->cfg = *cfg;
+	if ((srv->metrics = d01_metrics_new()) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	d01_metrics_set_cert(srv->metrics, ctx);
 	if (d01_discovery_init(srv, err) != D01_OK)
 		goto fail;
 	srv->httpd = d01_httpd_new(
 	    env->base, ctx, &cfg->limits, route, http_error, srv, err);
 	if (srv->httpd == NULL)
 		goto fail;
+	d01_httpd_set_observer(srv->httpd, observe);
 	return srv;
 fail:
 	d01_server_free(srv);
@@ -194,6 +239,7 @@ void
 d01_server_set_ssl_ctx(struct d01_server *srv, SSL_CTX *ctx)
 {
 	d01_httpd_set_ssl_ctx(srv->httpd, ctx);
+	d01_metrics_set_cert(srv->metrics, ctx);
 }
 
 void
@@ -209,6 +255,7 @@ d01_server_free(struct d01_server *srv)
 	if (srv == NULL)
 		return;
 	d01_httpd_free(srv->httpd);
+	d01_metrics_free(srv->metrics);
 	free(srv->doc_resources);
 	free(srv->doc_group);
 	free(srv->doc_groups);

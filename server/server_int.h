@@ -4,12 +4,14 @@
 #define D01_SERVER_INT_H
 
 #include "providers/provider.h"
+#include "server/metrics.h"
 #include "server/server.h"
 
 struct d01_server {
 	struct d01_env *env;
 	struct d01_server_cfg cfg;
 	struct d01_httpd *httpd;
+	struct d01_metrics *metrics;
 	char *doc_resources; /* GET /apis/<group>/v1alpha1 */
 	char *doc_group;     /* GET /apis/<group> */
 	char *doc_groups;    /* GET /apis */

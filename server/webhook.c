@@ -82,6 +82,8 @@ call_finish(struct call *c, const struct d01_error *err)
 	    d01_log_quote(qfqdn, sizeof(qfqdn), c->p.fqdn), ok ? "ok" : "error",
 	    ms_since(&c->start), ok ? "" : " error=",
 	    ok ? "" : d01_log_quote(qmsg, sizeof(qmsg), err->msg));
+	d01_metrics_webhook(c->srv->metrics, c->prov, c->p.present, err->code,
+	    ms_since(&c->start) / 1e3);
 	free(body);
 	json_decref(payload);
 	call_free(c);
