@@ -102,18 +102,19 @@ enum d01_err
 d01_txtstore_add_zone(struct d01_txtstore *s, const char *zone, const char *ns,
     struct d01_error *err)
 {
-	char name[256], nsname[256], rname[256 + 11];
+	char name[256], nsname[256], rname[256];
 	struct zone *z;
 	size_t i;
 
 	if (d01_dname_normalise(name, sizeof(name), zone) != 0)
 		return d01_error_set(err, D01_E_CONFIG,
 		    "embedded zone %.255s: not a valid DNS name", zone);
+	/* Room for the derived "ns." and "hostmaster." owner names. */
+	if (strlen(name) > 240)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "embedded zone %.255s: name too long", name);
 	if (ns == NULL) {
-		if (strlen(name) + 3 > 253)
-			return d01_error_set(err, D01_E_CONFIG,
-			    "embedded zone %s: name too long", name);
-		snprintf(nsname, sizeof(nsname), "ns.%s", name);
+		snprintf(nsname, sizeof(nsname), "ns.%.240s", name);
 	} else if (d01_dname_normalise(nsname, sizeof(nsname), ns) != 0) {
 		return d01_error_set(err, D01_E_CONFIG,
 		    "embedded zone %s: NS name %.255s is not valid", name, ns);
@@ -125,7 +126,7 @@ d01_txtstore_add_zone(struct d01_txtstore *s, const char *zone, const char *ns,
 	if (s->nzones == D01_STORE_MAX_ZONES)
 		return d01_error_set(err, D01_E_LIMIT,
 		    "more than %d embedded zones", D01_STORE_MAX_ZONES);
-	snprintf(rname, sizeof(rname), "hostmaster.%s", name);
+	snprintf(rname, sizeof(rname), "hostmaster.%.240s", name);
 	z = &s->zones[s->nzones];
 	z->name = strdup(name);
 	z->ns = strdup(nsname);
