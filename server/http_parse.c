@@ -223,6 +223,9 @@ d01_http_parse_head(char *buf, size_t len, size_t max_line,
 	if (why == NULL)
 		why = &dummy;
 	memset(h, 0, sizeof(*h));
+	/* Never NULL, even after a failure: error replies read them. */
+	h->method = h->target = h->path = h->query = "";
+	h->content_length = -1;
 	if (memchr(buf, '\0', len) != NULL) {
 		*why = "NUL byte in request head";
 		return 400;

@@ -44,7 +44,8 @@ struct d01_http_head {
  * empty line), writing NULs into buf. Returns 0, or the HTTP status to
  * answer with: 400 malformed, 414 request line too long (> max_line),
  * 431 too many headers, 501 unsupported transfer coding, 505 version.
- * On error `why` (if not NULL) points to a static explanation.
+ * On error `why` (if not NULL) points to a static explanation; the
+ * head's strings are then "" or what was parsed, never NULL.
  */
 int d01_http_parse_head(char *buf, size_t len, size_t max_line,
     struct d01_http_head *head, const char **why);

@@ -112,6 +112,8 @@ t_malformed(void)
 	static char big[20000];
 	int i;
 
+	CHECK_INT(parse("GARBAGE\r\n\r\n", &h), ==, 400);
+	CHECK(h.method != NULL && h.path != NULL && h.query != NULL);
 	CHECK_INT(parse("GET / HTTP/1.1\r\n\r\n", &h), ==, 400); /* no Host */
 	CHECK_INT(parse("GET / HTTP/2.0\r\nHost: a\r\n\r\n", &h), ==, 505);
 	CHECK_INT(parse("GET / FTP/1.0\r\n\r\n", &h), ==, 400);
