@@ -1,0 +1,96 @@
+"""Discovery documents (webhook-api.md §4.4.1-§4.4.2) exactly as the
+aggregator and kubectl read them, and /metrics behind the same
+authentication."""
+import json
+import tempfile
+import unittest
+
+import harness
+import pki
+from harness import assert_status, challenge
+
+G = harness.GROUP
+GV = {"groupVersion": f"{G}/v1alpha1", "version": "v1alpha1"}
+
+
+class Discovery(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.pki = pki.PKI(cls.tmp.name)
+        cls.srv = harness.Server(cls.pki).__enter__()
+        # The aggregator's availability probe identity.
+        cls.c = cls.srv.client("proxy")
+        cls.h = {"X-Remote-User": "system:kube-aggregator",
+                 "X-Remote-Group": "system:masters"}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        cls.srv.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def get(self, path):
+        st, hdrs, body = self.c.request("GET", path, headers=self.h)
+        self.assertEqual(st, 200, body)
+        self.assertTrue(hdrs["content-type"].startswith("application/json"))
+        return json.loads(body)
+
+    def test_resource_list(self):
+        o = self.get(f"/apis/{G}/v1alpha1")
+        self.assertEqual(o["kind"], "APIResourceList")
+        self.assertEqual(o["apiVersion"], "v1")
+        self.assertEqual(o["groupVersion"], f"{G}/v1alpha1")
+        names = [r["name"] for r in o["resources"]]
+        self.assertIn("embedded", names)
+        self.assertEqual(len(names), len(set(names)))
+        for r in o["resources"]:
+            self.assertEqual(list(r), ["name", "singularName", "namespaced",
+                                       "group", "version", "kind", "verbs"])
+            self.assertEqual(r["singularName"], "ChallengePayload")
+            self.assertIs(r["namespaced"], False)
+            self.assertEqual(r["group"], "webhook.acme.cert-manager.io")
+            self.assertEqual(r["version"], "v1alpha1")
+            self.assertEqual(r["kind"], "ChallengePayload")
+            self.assertEqual(r["verbs"], ["create"])
+
+    def test_group_list_and_group(self):
+        o = self.get("/apis")
+        self.assertEqual((o["kind"], o["apiVersion"]), ("APIGroupList", "v1"))
+        self.assertEqual(o["groups"], [{"name": G, "versions": [GV],
+                                        "preferredVersion": GV}])
+        o = self.get(f"/apis/{G}")
+        self.assertEqual((o["kind"], o["apiVersion"], o["name"]), ("APIGroup", "v1", G))
+        self.assertEqual(o["versions"], [GV])
+        self.assertEqual(o["preferredVersion"], GV)
+
+    def test_metrics(self):
+        self.c.post_challenge(challenge("Present", "M1"))
+        self.c.post_challenge(challenge("CleanUp", "M1"))
+        self.c.post_challenge(challenge("Present", "M2", fqdn="_acme-challenge.x.nowhere.",
+                                        zone="nowhere."))
+        st, hdrs, body = self.c.request("GET", "/metrics", headers=self.h)
+        self.assertEqual(st, 200)
+        self.assertTrue(hdrs["content-type"].startswith("text/plain"))
+        samples = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        calls = 'dns01_webhook_calls_total{solver="embedded",action="%s",result="%s"}'
+        self.assertGreaterEqual(samples[calls % ("Present", "success")], 1)
+        self.assertGreaterEqual(samples[calls % ("CleanUp", "success")], 1)
+        self.assertGreaterEqual(samples[calls % ("Present", "failure")], 1)
+        self.assertGreaterEqual(
+            samples['dns01_provider_duration_seconds_count{solver="embedded",action="Present"}'], 2)
+        self.assertGreater(samples["dns01_serving_cert_not_after_seconds"], 1.7e9)
+        self.assertIn("dns01_inflight_requests", samples)
+        # Not without the front-proxy identity.
+        c = self.srv.client()
+        st, _, body = c.request("GET", "/metrics")
+        assert_status(self, st, body, 401)
+        c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

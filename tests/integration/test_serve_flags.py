@@ -1,0 +1,75 @@
+"""dns01 serve's command line: both flag forms, Go webhook flags accepted
+with a warning, unknown flags and missing required ones refused (exit 2)."""
+import os
+import subprocess
+import tempfile
+import unittest
+
+import harness
+import pki
+from harness import assert_response, challenge
+
+
+class Flags(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.pki = pki.PKI(cls.tmp.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def run_serve(self, *args, env=None):
+        return subprocess.run([harness.BIN, "serve", *args], capture_output=True,
+                              text=True, timeout=10, env=env)
+
+    def test_refusals(self):
+        base = ["--tls-cert-file", self.pki.cert("serving")[0],
+                "--tls-private-key-file", self.pki.cert("serving")[1],
+                "--requestheader-client-ca-file", self.pki.path("proxy-ca.crt")]
+        env = {k: v for k, v in os.environ.items() if k != "GROUP_NAME"}
+        cases = [
+            (["--bogus"] + base + ["--group-name", "g"], "unknown flag"),
+            (base, "group-name"),
+            (base + ["--group-name", "g", "--secure-port", "x"], "secure-port"),
+            (base + ["--group-name", "g", "--secure-port", "70000"], "secure-port"),
+            (base + ["--group-name"], "needs a value"),
+            (base + ["--group-name", "g", "--embedded-zone", "a.test"], "dns-listen"),
+            (base + ["--group-name", "g", "--log-level", "loud"], "log-level"),
+            (["--demo", "--bind-address", "0.0.0.0"], "loopback"),
+            (base + ["--group-name", "g", "--embedded-zone", "a..b",
+                     "--dns-listen", "127.0.0.1:1"], "valid DNS name"),
+            (base[:2] + base[4:] + ["--group-name", "g"], "required together"),
+        ]
+        for args, why in cases:
+            with self.subTest(args=args):
+                r = self.run_serve(*args, env=env)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(why, r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        r = self.run_serve("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--requestheader-client-ca-file", r.stdout)
+
+    def test_go_flags_and_env_group(self):
+        env = dict(os.environ, GROUP_NAME=harness.GROUP)
+        srv = harness.Server(self.pki, env=env, extra=[
+            "--v=2", "-v", "4", "--authentication-kubeconfig", "/nonexistent",
+            "--authorization-kubeconfig=/nonexistent", "--audit-log-path=-",
+            "--profiling", "--tls-min-version=VersionTLS12"])
+        srv.args.remove("--group-name")
+        srv.args.remove(harness.GROUP)
+        with srv:
+            c = srv.client("proxy")
+            st, _, body = c.post_challenge(challenge("Present", "F1"))
+            assert_response(self, st, body, True)
+            c.close()
+            log = srv.log()
+            for f in ("--v", "--authentication-kubeconfig", "--audit-log-path",
+                      "--profiling", "--tls-min-version"):
+                self.assertIn(f"event=flag_ignored flag={f}", log)
+
+
+if __name__ == "__main__":
+    unittest.main()
