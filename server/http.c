@@ -22,6 +22,10 @@
 #include "core/log.h"
 #include "server/http_int.h"
 
+/* After the shutdown deadline, how long aborted requests' 503s may take to
+ * reach their clients. */
+#define STOP_FLUSH_MS 1000
+
 static void stop_deadline_cb(evutil_socket_t fd, short what, void *arg);
 
 void
@@ -363,15 +367,31 @@ static void
 stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct d01_httpd *srv = arg;
-	struct conn *c;
+	struct conn *c, *next;
+	struct timeval tv;
 
 	(void)fd;
 	(void)what;
+	if (srv->stop_flushing) {
+		/* The 503s had their chance to leave; close what is left. */
+		while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+			d01_http_conn_free(c);
+		d01_http_check_stopped(srv);
+		return;
+	}
 	d01_log(
 	    D01_LOG_WARN, "shutdown_deadline", "aborted=%zu", srv->inflight);
 	abort_active(srv);
-	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
-		d01_http_conn_free(c);
+	/* Connections with a reply queued close once it is written (write
+	 * callback); the rest close now. A last timer bounds the flush. */
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->st != C_CLOSING)
+			d01_http_conn_free(c);
+	}
+	srv->stop_flushing = 1;
+	d01_http_tv_ms(&tv, STOP_FLUSH_MS);
+	evtimer_add(srv->stop_timer, &tv);
 	d01_http_check_stopped(srv);
 }
 

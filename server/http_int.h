@@ -73,6 +73,7 @@ struct d01_httpd {
 	size_t nconns;
 	size_t inflight;
 	int stopping;
+	int stop_flushing; /* deadline passed; last replies leaving */
 	struct event *stop_timer;
 	void (*stop_done)(void *);
 	void *stop_arg;
