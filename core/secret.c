@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: ISC */
+/* Secret references: directory and in-memory back ends; see secret.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "core/secret.h"
+
+struct mem_secret {
+	struct mem_secret *next;
+	char *ns, *name, *key, *value;
+};
+
+struct d01_secrets {
+	struct event_base *base;
+	char *dir;
+	struct mem_secret *mem;
+};
+
+struct d01_secret_req {
+	struct event *ev;
+	d01_secret_fn cb;
+	void *arg;
+	struct d01_error err;
+	char *value;
+	size_t len;
+};
+
+enum d01_err
+d01_secret_ref_parse(const json_t *config, const char *field,
+    struct d01_secret_ref *ref, struct d01_error *err)
+{
+	json_t *o = json_object_get(config, field), *n, *k;
+
+	n = json_object_get(o, "name");
+	k = json_object_get(o, "key");
+	if (!json_is_object(o) || !json_is_string(n) || !json_is_string(k) ||
+	    json_string_length(n) == 0 || json_string_length(k) == 0)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "%s must be {\"name\": ..., \"key\": ...}", field);
+	ref->name = json_string_value(n);
+	ref->key = json_string_value(k);
+	return D01_OK;
+}
+
+struct d01_secrets *
+d01_secrets_new(struct event_base *base)
+{
+	struct d01_secrets *s = calloc(1, sizeof(*s));
+
+	if (s != NULL)
+		s->base = base;
+	return s;
+}
+
+static void
+wipe_free(char *p)
+{
+	if (p != NULL) {
+		OPENSSL_cleanse(p, strlen(p));
+		free(p);
+	}
+}
+
+void
+d01_secrets_free(struct d01_secrets *s)
+{
+	struct mem_secret *m, *next;
+
+	if (s == NULL)
+		return;
+	for (m = s->mem; m != NULL; m = next) {
+		next = m->next;
+		free(m->ns);
+		free(m->name);
+		free(m->key);
+		wipe_free(m->value);
+		free(m);
+	}
+	free(s->dir);
+	free(s);
+}
+
+enum d01_err
+d01_secrets_set_dir(
+    struct d01_secrets *s, const char *dir, struct d01_error *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "secrets directory %.200s: not a directory", dir);
+	free(s->dir);
+	if ((s->dir = strdup(dir)) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	return D01_OK;
+}
+
+enum d01_err
+d01_secrets_put(struct d01_secrets *s, const char *ns, const char *name,
+    const char *key, const char *value, struct d01_error *err)
+{
+	struct mem_secret *m = calloc(1, sizeof(*m));
+
+	if (m == NULL || (m->ns = strdup(ns)) == NULL ||
+	    (m->name = strdup(name)) == NULL ||
+	    (m->key = strdup(key)) == NULL ||
+	    (m->value = strdup(value)) == NULL) {
+		if (m != NULL) {
+			free(m->ns);
+			free(m->name);
+			free(m->key);
+			free(m);
+		}
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	}
+	m->next = s->mem;
+	s->mem = m;
+	return D01_OK;
+}
+
+/*
+ * Kubernetes names are DNS subdomains and keys are [-._a-zA-Z0-9]; either
+ * way nothing here may walk out of the directory.
+ */
+static int
+component_ok(const char *c)
+{
+	size_t i, n = strlen(c);
+
+	if (n == 0 || n > 253 || strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((c[i] >= 'a' && c[i] <= 'z') ||
+			(c[i] >= 'A' && c[i] <= 'Z') ||
+			(c[i] >= '0' && c[i] <= '9') || c[i] == '-' ||
+			c[i] == '.' || c[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * Read <dir>/<ns>/<name>/<key>. A small synchronous read: Secret volumes
+ * are tmpfs, and the value is bounded, so it cannot stall the loop the
+ * way a network lookup would.
+ */
+static enum d01_err
+dir_read(const struct d01_secrets *s, const char *ns,
+    const struct d01_secret_ref *ref, char **out, size_t *outlen,
+    struct d01_error *err)
+{
+	char path[4096];
+	char *buf = NULL;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if (!component_ok(ns) || !component_ok(ref->name) ||
+	    !component_ok(ref->key))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "secret %.100s/%.100s key %.100s: not a valid reference",
+		    ns, ref->name, ref->key);
+	snprintf(
+	    path, sizeof(path), "%s/%s/%s/%s", s->dir, ns, ref->name, ref->key);
+	/* Secret volumes are symlinks (key -> ..data/key): follow them; the
+	 * components were checked, so the path stays under the directory. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return d01_error_set(err,
+		    errno == ENOENT ? D01_E_NOTFOUND : D01_E_FORBIDDEN,
+		    "secret %s/%s key %s: %s", ns, ref->name, ref->key,
+		    errno == ENOENT ? "not found" : strerror(errno));
+	if ((buf = malloc(D01_SECRET_MAX + 1)) == NULL) {
+		close(fd);
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	}
+	while (len <= D01_SECRET_MAX &&
+	    (n = read(fd, buf + len, D01_SECRET_MAX + 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len > D01_SECRET_MAX) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return d01_error_set(err, D01_E_LIMIT,
+		    "secret %s/%s key %s: larger than %d bytes", ns, ref->name,
+		    ref->key, D01_SECRET_MAX);
+	}
+	/* `kubectl create secret --from-file` keeps the file's newline. */
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return D01_OK;
+}
+
+static void
+req_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct d01_secret_req *r = arg;
+
+	(void)fd;
+	(void)what;
+	r->cb(r->arg, &r->err, r->err.code == D01_OK ? r->value : NULL, r->len);
+	d01_secret_cancel(r);
+}
+
+struct d01_secret_req *
+d01_secret_get(struct d01_secrets *s, const char *ns,
+    const struct d01_secret_ref *ref, d01_secret_fn cb, void *arg,
+    struct d01_error *err)
+{
+	struct d01_secret_req *r;
+	struct mem_secret *m;
+
+	if (s == NULL) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "secret %s/%s: no secret store configured (dns01 serve "
+		    "--secrets-dir, or in-cluster credentials)",
+		    ns, ref->name);
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->ev = event_new(s->base, -1, 0, req_fire, r)) == NULL) {
+		free(r);
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	r->cb = cb;
+	r->arg = arg;
+	d01_error_clear(&r->err);
+	for (m = s->mem; m != NULL; m = m->next)
+		if (strcmp(m->ns, ns) == 0 && strcmp(m->name, ref->name) == 0 &&
+		    strcmp(m->key, ref->key) == 0)
+			break;
+	if (m != NULL) {
+		if ((r->value = strdup(m->value)) == NULL)
+			d01_error_set(&r->err, D01_E_NOMEM, "out of memory");
+		r->len = r->value != NULL ? strlen(r->value) : 0;
+	} else if (s->dir != NULL) {
+		dir_read(s, ns, ref, &r->value, &r->len, &r->err);
+	} else {
+		d01_error_set(&r->err, D01_E_NOTFOUND,
+		    "secret %s/%s key %s: not found", ns, ref->name, ref->key);
+	}
+	event_active(r->ev, 0, 0);
+	return r;
+}
+
+void
+d01_secret_cancel(struct d01_secret_req *r)
+{
+	if (r == NULL)
+		return;
+	event_free(r->ev);
+	if (r->value != NULL) {
+		OPENSSL_cleanse(r->value, r->len);
+		free(r->value);
+	}
+	free(r);
+}
