@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Async DNS client: ldns builds, signs and parses messages; the exchange
+ * runs on non-blocking sockets of the event loop (UDP with retries and a
+ * switch to TCP when the reply is truncated, or TCP only). ldns's own
+ * resolver and send functions are never used: they block.
+ *
+ * Servers are IP literals ("192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]",
+ * "[::1]:53"): resolving a host name would need a resolver of its own, and
+ * RFC 2136 peers (certbot) ask for an address too.
+ */
+#ifndef D01_DNS_H
+#define D01_DNS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <ldns/ldns.h>
+
+#include "core/err.h"
+#include "core/tsig.h"
+
+struct event_base;
+struct d01_dns;
+struct d01_dns_req;
+
+struct d01_dns_server {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char label[64]; /* "192.0.2.1:53", for messages */
+};
+
+/* Parse an IP literal with optional port (default `port`). */
+enum d01_err d01_dns_server_parse(
+    const char *s, int port, struct d01_dns_server *out, struct d01_error *err);
+
+struct d01_dns_opts {
+	int tcp;	/* TCP only (else UDP, TCP on truncation) */
+	int timeout_ms; /* per attempt */
+	int tries;	/* UDP attempts */
+};
+
+/* 0: UDP, 2 s per try, 3 tries. */
+void d01_dns_opts_default(struct d01_dns_opts *o);
+
+/*
+ * Completion: `reply` (borrowed, valid during the call) on success, else
+ * NULL and err says why (naming the server). A reply with any RCODE is a
+ * success at this level: the caller judges RCODEs.
+ */
+typedef void (*d01_dns_fn)(
+    void *arg, const struct d01_error *err, ldns_pkt *reply);
+
+/* A client for one event loop; at most max_inflight exchanges at once. */
+struct d01_dns *d01_dns_new(struct event_base *base, size_t max_inflight);
+
+/* Cancel everything outstanding (no callbacks) and free. */
+void d01_dns_free(struct d01_dns *c);
+
+/*
+ * Send a copy of `query` (borrowed; its ID is replaced by a random one) to
+ * `srv`, TSIG-signed with `key` when not NULL (borrowed until completion;
+ * the reply must then verify). Async shape: NULL with err filled (cb never
+ * runs), else cb runs exactly once, later.
+ */
+struct d01_dns_req *d01_dns_send(struct d01_dns *c, const ldns_pkt *query,
+    const struct d01_dns_server *srv, const struct d01_tsig_key *key,
+    const struct d01_dns_opts *opts, d01_dns_fn cb, void *arg,
+    struct d01_error *err);
+
+/* cb will not run; frees the exchange. NULL is a no-op. */
+void d01_dns_cancel(struct d01_dns_req *r);
+
+#endif
