@@ -17,7 +17,9 @@
 #include <event2/event.h>
 
 #include "cli/cli.h"
+#include "core/dns.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "providers/embedded/dnsd.h"
 #include "providers/embedded/store.h"
 #include "server/certwatch.h"
@@ -441,6 +443,14 @@ serve_run(struct serve_opts *o, const char **allowed, size_t nallowed)
 		d01_error_set(&err, D01_E_NOMEM, "event_base_new failed");
 		goto out;
 	}
+	if ((env.dns = d01_dns_new(run.base, 4096)) == NULL ||
+	    (env.secrets = d01_secrets_new(run.base)) == NULL) {
+		d01_error_set(&err, D01_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (o->secrets_dir != NULL &&
+	    d01_secrets_set_dir(env.secrets, o->secrets_dir, &err) != D01_OK)
+		goto out;
 	if (o->nzones > 0) {
 		if ((env.store = d01_txtstore_new()) == NULL) {
 			d01_error_set(&err, D01_E_NOMEM, "out of memory");
@@ -504,6 +514,8 @@ out:
 	d01_server_free(run.srv);
 	d01_dnsd_free(dnsd);
 	d01_txtstore_free(env.store);
+	d01_dns_free(env.dns);
+	d01_secrets_free(env.secrets);
 	SSL_CTX_free(ctx);
 	if (run.base != NULL)
 		event_base_free(run.base);

@@ -42,6 +42,12 @@ algorithm_wire(const char *user)
 	return NULL;
 }
 
+const char *
+d01_tsig_algorithm(const char *user)
+{
+	return algorithm_wire(user == NULL || *user == '\0' ? "HMACMD5" : user);
+}
+
 enum d01_err
 d01_tsig_key_init(struct d01_tsig_key *k, const char *name,
     const char *algorithm, const char *secret_b64, struct d01_error *err)

@@ -31,6 +31,10 @@ struct d01_tsig_key {
 enum d01_err d01_tsig_key_init(struct d01_tsig_key *k, const char *name,
     const char *algorithm, const char *secret_b64, struct d01_error *err);
 
+/* The wire name for a user spelling ("HMACSHA256" -> "hmac-sha256."),
+ * NULL or "" meaning HMACMD5; NULL when unsupported. */
+const char *d01_tsig_algorithm(const char *user);
+
 /* Wipe and free the secret. Safe on a zeroed or cleared key. */
 void d01_tsig_key_clear(struct d01_tsig_key *k);
 

@@ -4,9 +4,11 @@
 
 #include "providers/provider.h"
 #include "providers/embedded/embedded.h"
+#include "providers/rfc2136/rfc2136.h"
 
 const struct d01_provider *const d01_providers[] = {
     &d01_provider_embedded,
+    &d01_provider_rfc2136,
     NULL,
 };
 

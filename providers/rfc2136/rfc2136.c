@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * rfc2136 Present/CleanUp as a small state machine:
+ *   SECRET  resolve tsigSecretSecretRef (when a key is configured)
+ *   ZONE    find the zone by SOA walk against the nameserver (when the
+ *           request carries no resolvedZone: the standalone CLI)
+ *   UPDATE  send the signed UPDATE, judge the RCODE
+ * Every step is async; each completion calls step() again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "core/dname.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "providers/rfc2136/rfc2136.h"
+
+enum step { ST_SECRET, ST_ZONE, ST_UPDATE, ST_DONE };
+
+struct rfc2136_op {
+	struct d01_op op; /* first: d01_provider_cancel() casts back */
+	struct d01_env *env;
+	const struct rfc2136_cfg *cfg;
+	enum step st;
+	int present;
+	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], walk[D01_DNAME_BUF];
+	char key[256], ns[254];
+	struct d01_tsig_key tsig;
+	struct d01_secret_req *sreq;
+	struct d01_dns_req *dreq;
+	d01_done_fn cb;
+	void *arg;
+	int starting;		    /* inside present()/cleanup() */
+	struct d01_error start_err; /* a failure while starting */
+};
+
+static void step(struct rfc2136_op *o);
+
+static void
+op_free(struct rfc2136_op *o)
+{
+	d01_secret_cancel(o->sreq);
+	d01_dns_cancel(o->dreq);
+	d01_tsig_key_clear(&o->tsig);
+	free(o);
+}
+
+/* Finish with err (NULL or D01_OK: success); prefixes the context. */
+static void
+done(struct rfc2136_op *o, struct d01_error *err)
+{
+	struct d01_error ok;
+	d01_done_fn cb = o->cb;
+	void *arg = o->arg;
+
+	if (err == NULL) {
+		d01_error_clear(&ok);
+		err = &ok;
+	} else if (err->code != D01_OK) {
+		d01_error_prefix(err,
+		    "rfc2136: %s %s: ", o->present ? "present" : "cleanup",
+		    o->fqdn);
+	}
+	if (o->starting) { /* never call back before start returns */
+		o->start_err = *err;
+		return;
+	}
+	o->sreq = NULL;
+	o->dreq = NULL;
+	op_free(o);
+	cb(arg, err);
+}
+
+static void
+secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
+{
+	struct rfc2136_op *o = arg;
+	struct d01_error err = *e;
+
+	(void)len;
+	o->sreq = NULL;
+	if (err.code == D01_OK &&
+	    d01_tsig_key_init(&o->tsig, o->cfg->key_name, o->cfg->algorithm,
+		value, &err) == D01_OK) {
+		o->st = o->zone[0] ? ST_UPDATE : ST_ZONE;
+		step(o);
+		return;
+	}
+	done(o, &err);
+}
+
+/* SOA walk: is `o->walk` the apex? Else climb one label. */
+static void
+zone_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
+{
+	struct rfc2136_op *o = arg;
+	struct d01_error err = *e;
+	ldns_rr_list *soa;
+	const char *dot;
+	char *owner;
+	int apex = 0;
+
+	o->dreq = NULL;
+	if (err.code != D01_OK) {
+		done(o, &err);
+		return;
+	}
+	soa = ldns_pkt_rr_list_by_type(
+	    reply, LDNS_RR_TYPE_SOA, LDNS_SECTION_ANSWER);
+	if (soa != NULL && ldns_rr_list_rr_count(soa) > 0 &&
+	    (owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(soa, 0)))) !=
+		NULL) {
+		char norm[D01_DNAME_BUF];
+
+		apex = d01_dname_normalise(norm, sizeof(norm), owner) == 0 &&
+		    strcmp(norm, o->walk) == 0;
+		LDNS_FREE(owner);
+	}
+	ldns_rr_list_deep_free(soa);
+	if (apex) {
+		memcpy(o->zone, o->walk, sizeof(o->zone));
+		o->st = ST_UPDATE;
+	} else if ((dot = strchr(o->walk, '.')) != NULL && dot[1] != '\0') {
+		memmove(o->walk, dot + 1, strlen(dot + 1) + 1);
+	} else {
+		d01_error_set(&err, D01_E_NOTFOUND,
+		    "%s has no zone (SOA) for this name", o->cfg->server.label);
+		done(o, &err);
+		return;
+	}
+	step(o);
+}
+
+static void
+update_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
+{
+	struct rfc2136_op *o = arg;
+	struct d01_error err = *e;
+	ldns_pkt_rcode rc;
+
+	o->dreq = NULL;
+	if (err.code == D01_OK &&
+	    (rc = ldns_pkt_get_rcode(reply)) != LDNS_RCODE_NOERROR) {
+		d01_error_set(&err,
+		    rc == LDNS_RCODE_NOTAUTH || rc == LDNS_RCODE_REFUSED
+			? D01_E_AUTH
+			: D01_E_UPSTREAM,
+		    "%s answered %s for zone %s", o->cfg->server.label,
+		    ldns_pkt_rcode2str(rc), o->zone);
+		err.status = rc;
+		err.retryable = rc == LDNS_RCODE_SERVFAIL;
+	}
+	done(o, err.code == D01_OK ? NULL : &err);
+}
+
+/* The UPDATE: add one TXT RR, or delete exactly it (class NONE, TTL 0). */
+static ldns_pkt *
+build_update(const struct rfc2136_op *o)
+{
+	ldns_rr *rr = ldns_rr_new();
+	ldns_rr_list *up = ldns_rr_list_new();
+	ldns_rdf *zone = ldns_dname_new_frm_str(o->zone);
+	ldns_pkt *p = NULL;
+	uint8_t data[256];
+	size_t n = strlen(o->key);
+
+	if (rr == NULL || up == NULL || zone == NULL || n > 255)
+		goto out;
+	data[0] = (uint8_t)n;
+	memcpy(data + 1, o->key, n);
+	ldns_rr_set_owner(rr, ldns_dname_new_frm_str(o->fqdn));
+	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+	ldns_rr_set_class(
+	    rr, o->present ? LDNS_RR_CLASS_IN : LDNS_RR_CLASS_NONE);
+	ldns_rr_set_ttl(rr, o->present ? o->cfg->ttl : 0);
+	ldns_rr_push_rdf(
+	    rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, data));
+	if (ldns_rr_owner(rr) == NULL || ldns_rr_rd_count(rr) != 1 ||
+	    !ldns_rr_list_push_rr(up, rr))
+		goto out;
+	rr = NULL; /* the list owns it */
+	/* Takes zone; clones the lists. */
+	if ((p = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, NULL, up, NULL)))
+		ldns_pkt_set_rd(p, false);
+	zone = NULL;
+out:
+	ldns_rr_free(rr);
+	ldns_rr_list_deep_free(up);
+	ldns_rdf_deep_free(zone);
+	return p;
+}
+
+/* Send `q` to the configured server; on failure finish with the error. */
+static void
+op_send(struct rfc2136_op *o, ldns_pkt *q, d01_dns_fn cb)
+{
+	struct d01_dns_opts opts;
+	struct d01_error err;
+
+	d01_dns_opts_default(&opts);
+	opts.tcp = o->cfg->tcp;
+	d01_error_clear(&err);
+	if (q == NULL)
+		d01_error_set(&err, D01_E_NOMEM, "cannot build DNS message");
+	else
+		o->dreq = d01_dns_send(o->env->dns, q, &o->cfg->server,
+		    o->tsig.secret ? &o->tsig : NULL, &opts, cb, o, &err);
+	ldns_pkt_free(q);
+	if (o->dreq == NULL)
+		done(o, &err);
+}
+
+static void
+step(struct rfc2136_op *o)
+{
+	struct d01_secret_ref ref = {o->cfg->secret_name, o->cfg->secret_key};
+	struct d01_error err;
+	ldns_pkt *q = NULL;
+
+	switch (o->st) {
+	case ST_SECRET:
+		d01_error_clear(&err);
+		o->sreq = d01_secret_get(
+		    o->env->secrets, o->ns, &ref, secret_done, o, &err);
+		if (o->sreq == NULL)
+			done(o, &err);
+		break;
+	case ST_ZONE:
+		/* Queries without RD: the server must answer from its own
+		 * zones (certbot checks for AA the same way). */
+		ldns_pkt_query_new_frm_str(
+		    &q, o->walk, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0);
+		op_send(o, q, zone_reply);
+		break;
+	case ST_UPDATE:
+		op_send(o, build_update(o), update_reply);
+		break;
+	case ST_DONE:
+		break;
+	}
+}
+
+static struct d01_op *
+start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    int present, d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	const struct rfc2136_cfg *c = cfg;
+	struct rfc2136_op *o;
+
+	if (env->dns == NULL) {
+		d01_error_set(err, D01_E_INTERNAL, "rfc2136: no DNS client");
+		return NULL;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	o->op.provider = &d01_provider_rfc2136;
+	o->env = env;
+	o->cfg = c;
+	o->present = present;
+	o->cb = cb;
+	o->arg = arg;
+	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
+	snprintf(o->walk, sizeof(o->walk), "%s", ch->fqdn);
+	snprintf(o->zone, sizeof(o->zone), "%s", ch->zone ? ch->zone : "");
+	snprintf(o->key, sizeof(o->key), "%s", ch->key);
+	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
+	o->st = c->key_name[0] ? ST_SECRET : o->zone[0] ? ST_UPDATE : ST_ZONE;
+	d01_error_clear(&o->start_err);
+	o->starting = 1;
+	step(o);
+	o->starting = 0;
+	if (o->start_err.code != D01_OK) {
+		if (err != NULL)
+			*err = o->start_err;
+		op_free(o);
+		return NULL;
+	}
+	return &o->op;
+}
+
+static struct d01_op *
+rfc2136_present(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	return start(env, cfg, ch, 1, cb, arg, err);
+}
+
+static struct d01_op *
+rfc2136_cleanup(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	return start(env, cfg, ch, 0, cb, arg, err);
+}
+
+static void
+rfc2136_cancel(struct d01_op *op)
+{
+	op_free((struct rfc2136_op *)op);
+}
+
+const struct d01_provider d01_provider_rfc2136 = {
+    .name = "rfc2136",
+    .summary = "DNS UPDATE (RFC 2136) with TSIG to an authoritative server",
+    .config_parse = rfc2136_config_parse,
+    .config_free = rfc2136_config_free,
+    .present = rfc2136_present,
+    .cleanup = rfc2136_cleanup,
+    .cancel = rfc2136_cancel,
+};

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: ISC */
+/* The rfc2136 provider's `config`, with cert-manager's field names. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/dname.h"
+#include "core/tsig.h"
+#include "providers/rfc2136/rfc2136.h"
+
+static const char *
+opt_str(const json_t *config, const char *field, int *bad)
+{
+	json_t *v = json_object_get(config, field);
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v)) {
+		*bad = 1;
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static enum d01_err
+parse_tsig(struct rfc2136_cfg *c, const json_t *config, const char *key,
+    struct d01_error *err)
+{
+	char name[D01_DNAME_BUF];
+	const char *alg, *w;
+	json_t *ref = json_object_get(config, "tsigSecretSecretRef");
+	json_t *rn = json_object_get(ref, "name"),
+	       *rk = json_object_get(ref, "key");
+	int bad = 0;
+
+	if (d01_dname_normalise(name, sizeof(name), key) != 0)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "rfc2136: tsigKeyName %.100s is not a valid name", key);
+	snprintf(c->key_name, sizeof(c->key_name), "%s", name);
+	alg = opt_str(config, "tsigAlgorithm", &bad);
+	if (bad || (w = d01_tsig_algorithm(alg)) == NULL)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "rfc2136: tsigAlgorithm must be HMACMD5, HMACSHA1, "
+		    "HMACSHA256 or HMACSHA512");
+	snprintf(c->algorithm, sizeof(c->algorithm), "%s", w);
+	if (!json_is_string(rn) || !json_is_string(rk) ||
+	    json_string_length(rn) == 0 || json_string_length(rk) == 0 ||
+	    json_string_length(rn) >= sizeof(c->secret_name) ||
+	    json_string_length(rk) >= sizeof(c->secret_key))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "rfc2136: tsigKeyName needs tsigSecretSecretRef "
+		    "{\"name\": ..., \"key\": ...}");
+	snprintf(c->secret_name, sizeof(c->secret_name), "%s",
+	    json_string_value(rn));
+	snprintf(
+	    c->secret_key, sizeof(c->secret_key), "%s", json_string_value(rk));
+	return D01_OK;
+}
+
+enum d01_err
+rfc2136_config_parse(struct d01_env *env, const json_t *config, void **out,
+    struct d01_error *err)
+{
+	struct rfc2136_cfg *c;
+	const char *ns, *key, *proto;
+	json_t *ttl;
+	int bad = 0;
+
+	(void)env;
+	if (!json_is_object(config))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "rfc2136: config with at least \"nameserver\" is required");
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	ns = opt_str(config, "nameserver", &bad);
+	key = opt_str(config, "tsigKeyName", &bad);
+	proto = opt_str(config, "protocol", &bad);
+	if (bad || ns == NULL) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "rfc2136: nameserver is "
+		    "required; nameserver, "
+		    "tsigKeyName, protocol are "
+		    "strings");
+		goto fail;
+	}
+	if (d01_dns_server_parse(ns, 53, &c->server, err) != D01_OK) {
+		d01_error_prefix(err, "rfc2136: ");
+		goto fail;
+	}
+	if (key != NULL && *key != '\0' &&
+	    parse_tsig(c, config, key, err) != D01_OK)
+		goto fail;
+	if (proto != NULL && strcasecmp(proto, "TCP") != 0 &&
+	    strcasecmp(proto, "UDP") != 0) {
+		d01_error_set(
+		    err, D01_E_CONFIG, "rfc2136: protocol must be UDP or TCP");
+		goto fail;
+	}
+	c->tcp = proto != NULL && strcasecmp(proto, "TCP") == 0;
+	c->ttl = 60;
+	ttl = json_object_get(config, "ttl");
+	if (ttl != NULL && !json_is_null(ttl)) {
+		if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+		    json_integer_value(ttl) > 86400) {
+			d01_error_set(err, D01_E_CONFIG,
+			    "rfc2136: ttl must be an integer 1-86400");
+			goto fail;
+		}
+		c->ttl = (unsigned)json_integer_value(ttl);
+	}
+	*out = c;
+	return D01_OK;
+fail:
+	free(c);
+	return err->code;
+}
+
+void
+rfc2136_config_free(void *cfg)
+{
+	free(cfg);
+}
