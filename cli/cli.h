@@ -12,5 +12,18 @@
 #define D01_EXIT_USAGE 2
 
 int d01_cmd_serve(int argc, char **argv);
+int d01_cmd_present(int argc, char **argv);
+int d01_cmd_cleanup(int argc, char **argv);
+int d01_cmd_check(int argc, char **argv);
+
+/* common.c */
+
+/* "500ms", "10s", "2m" or plain seconds -> milliseconds (1 ms..1 day).
+ * Returns 0, or -1 when malformed or out of range. */
+int d01_cli_duration_ms(const char *v, long *out);
+
+/* Present (present = 1) or CleanUp with the options of argv; the shared
+ * body of `dns01 present` and `dns01 cleanup`. */
+int d01_cli_record(int argc, char **argv, int present);
 
 #endif

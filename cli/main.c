@@ -12,6 +12,11 @@ static const struct {
 	const char *summary;
 } commands[] = {
     {"serve", d01_cmd_serve, "serve the cert-manager webhook (HTTPS)"},
+    {"present", d01_cmd_present, "add one TXT value through a provider"},
+    {"cleanup", d01_cmd_cleanup, "remove exactly one TXT value"},
+    {"check", d01_cmd_check,
+	"wait until every authoritative server "
+	"serves (or dropped) a TXT value"},
 };
 
 static void

@@ -126,28 +126,6 @@ in_list(
 	return 0;
 }
 
-/* "500ms", "10s", "2m" or plain seconds -> milliseconds, 1 ms..1 day. */
-static int
-parse_duration_ms(const char *v, long *out)
-{
-	char *end;
-	double n = strtod(v, &end);
-	double mul = 1000;
-
-	if (end == v)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mul = 1;
-	else if (strcmp(end, "m") == 0)
-		mul = 60000;
-	else if (*end != '\0' && strcmp(end, "s") != 0)
-		return -1;
-	if (!(n * mul >= 1 && n * mul <= 86400000.0))
-		return -1;
-	*out = (long)(n * mul);
-	return 0;
-}
-
 static int
 set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 {
@@ -161,7 +139,7 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 		*(long *)((char *)o + f->off) = strtol(v, &end, 10);
 		return (*v == '\0' || *end != '\0') ? -1 : 0;
 	case O_DURATION:
-		return parse_duration_ms(v, (long *)((char *)o + f->off));
+		return d01_cli_duration_ms(v, (long *)((char *)o + f->off));
 	case O_BOOL:
 		if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
 			*(int *)((char *)o + f->off) = 1;

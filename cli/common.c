@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: ISC */
+/* Small helpers shared by the subcommands. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int
+d01_cli_duration_ms(const char *v, long *out)
+{
+	char *end;
+	double n = strtod(v, &end);
+	double mul = 1000;
+
+	if (end == v)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mul = 1;
+	else if (strcmp(end, "m") == 0)
+		mul = 60000;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600000;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	if (!(n * mul >= 1 && n * mul <= 86400000.0))
+		return -1;
+	*out = (long)(n * mul);
+	return 0;
+}
