@@ -47,6 +47,14 @@ struct d01_dns_req {
 	void *arg;
 };
 
+const char *
+d01_rcode_name(int rcode)
+{
+	ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
+
+	return t != NULL ? t->name : "unknown RCODE";
+}
+
 void
 d01_dns_opts_default(struct d01_dns_opts *o)
 {

@@ -27,7 +27,7 @@ struct d01_dns_req;
 struct d01_dns_server {
 	struct sockaddr_storage addr;
 	socklen_t len;
-	char label[64]; /* "192.0.2.1:53", for messages */
+	char label[80]; /* "192.0.2.1:53", "[2001:db8::1]:53", for messages */
 };
 
 /* Parse an IP literal with optional port (default `port`). */
@@ -39,6 +39,10 @@ struct d01_dns_opts {
 	int timeout_ms; /* per attempt */
 	int tries;	/* UDP attempts */
 };
+
+/* The name of an RCODE ("NXDOMAIN"); static, never NULL. (ldns's
+ * ldns_pkt_rcode2str allocates, which is easy to leak.) */
+const char *d01_rcode_name(int rcode);
 
 /* 0: UDP, 2 s per try, 3 tries. */
 void d01_dns_opts_default(struct d01_dns_opts *o);

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "core/dname.h"
+#include "core/dns.h"
 #include "core/tsig.h"
 
 /* User spellings -> wire names ldns 1.8.3 implements (no sha224/384:
@@ -148,19 +149,26 @@ d01_tsig_verify_reply(ldns_pkt *reply, const uint8_t *wire, size_t len,
 	ldns_rdf *e, *ts;
 	unsigned tsig_err = 0;
 	int64_t signed_at;
+	bool ok;
 
 	if (t == NULL || ldns_rr_rd_count(t) < 6)
 		return d01_error_set(err, D01_E_AUTH,
 		    "%s: reply (%s) is not TSIG-signed", who,
-		    ldns_pkt_rcode2str(ldns_pkt_get_rcode(reply)));
+		    d01_rcode_name(ldns_pkt_get_rcode(reply)));
 	if ((e = ldns_rr_rdf(t, 5)) != NULL && ldns_rdf_size(e) == 2)
 		tsig_err = ldns_rdf2native_int16(e);
 	if (tsig_err != 0)
 		return d01_error_set(err, D01_E_AUTH,
 		    "%s: %s, TSIG error %s with key %s", who,
-		    ldns_pkt_rcode2str(ldns_pkt_get_rcode(reply)),
+		    d01_rcode_name(ldns_pkt_get_rcode(reply)),
 		    tsig_error_name(tsig_err), k->name);
-	if (!ldns_pkt_tsig_verify(reply, wire, len, k->name, k->secret, qmac))
+	ok = ldns_pkt_tsig_verify(reply, wire, len, k->name, k->secret, qmac);
+	/* ldns 1.8.3 detaches the TSIG RR while verifying and does not put
+	 * it back on some failures (e.g. an unknown algorithm), leaking it:
+	 * reattach it so ldns_pkt_free releases it. */
+	if (ldns_pkt_tsig(reply) == NULL)
+		ldns_pkt_set_tsig(reply, t);
+	if (!ok)
 		return d01_error_set(err, D01_E_AUTH,
 		    "%s: reply TSIG does not verify with key %s", who, k->name);
 	/* ldns does not check the time window (providers-detail §4.5). */

@@ -330,7 +330,7 @@ poll_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 		has = d01_txtcheck_reply_has(p, t->name, t->value);
 		s->agreed = t->absent ? has == 0 : has == 1;
 		snprintf(s->said, sizeof(s->said), "said %s",
-		    has < 0   ? ldns_pkt_rcode2str(ldns_pkt_get_rcode(p))
+		    has < 0   ? d01_rcode_name(ldns_pkt_get_rcode(p))
 			: has ? "the value is there"
 			: ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN
 			? "NXDOMAIN"

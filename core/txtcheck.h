@@ -40,8 +40,8 @@ struct d01_txtcheck_opts {
  * some never did, another code when discovery failed. `summary` (borrowed)
  * is one line naming the servers and what each said.
  */
-typedef void (*d01_txtcheck_fn)(void *arg, const struct d01_error *err,
-    const char *summary);
+typedef void (*d01_txtcheck_fn)(
+    void *arg, const struct d01_error *err, const char *summary);
 
 /* Async shape of DESIGN.md; opts and its strings are copied. */
 struct d01_txtcheck *d01_txtcheck_start(struct event_base *base,
@@ -55,7 +55,7 @@ void d01_txtcheck_cancel(struct d01_txtcheck *t);
  * (NXDOMAIN, NODATA, other values), -1 an error RCODE. Exposed for tests
  * and the fuzz target.
  */
-int d01_txtcheck_reply_has(const ldns_pkt *reply, const char *name,
-    const char *value);
+int d01_txtcheck_reply_has(
+    const ldns_pkt *reply, const char *name, const char *value);
 
 #endif

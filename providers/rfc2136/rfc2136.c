@@ -148,7 +148,7 @@ update_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
 			? D01_E_AUTH
 			: D01_E_UPSTREAM,
 		    "%s answered %s for zone %s", o->cfg->server.label,
-		    ldns_pkt_rcode2str(rc), o->zone);
+		    d01_rcode_name(rc), o->zone);
 		err.status = rc;
 		err.retryable = rc == LDNS_RCODE_SERVFAIL;
 	}
