@@ -43,6 +43,8 @@ struct serve_opts {
 	const char *dns_listen;
 	const char *log_level;
 	long reload_ms;
+	long request_ms, idle_ms;
+	long max_inflight;
 	int demo;
 };
 
@@ -72,6 +74,12 @@ static const struct serve_flag {
     {"dns-listen", O_STR, OFF(dns_listen),
 	"embedded DNS address, ADDR:PORT (UDP and TCP)"},
     {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
+    {"request-timeout", O_DURATION, OFF(request_ms),
+	"time to receive a whole request (30s)"},
+    {"idle-timeout", O_DURATION, OFF(idle_ms),
+	"keep-alive idle and TLS handshake limit (60s)"},
+    {"max-requests-inflight", O_INT, OFF(max_inflight),
+	"requests handled at once before 503 (512)"},
     {"tls-reload-interval", O_DURATION, OFF(reload_ms),
 	"how often to look for a renewed serving certificate (10s)"},
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
@@ -278,6 +286,12 @@ check_opts(struct serve_opts *o)
 		fprintf(stderr, "dns01 serve: --secure-port must be 1-65535\n");
 		return -1;
 	}
+	if (o->max_inflight < 1 || o->max_inflight > 100000) {
+		fprintf(stderr,
+		    "dns01 serve: --max-requests-inflight must be "
+		    "1-100000\n");
+		return -1;
+	}
 	if (o->group == NULL || *o->group == '\0') {
 		fprintf(stderr,
 		    "dns01 serve: --group-name (or GROUP_NAME) is "
@@ -452,6 +466,9 @@ serve_run(struct serve_opts *o, const char **allowed, size_t nallowed)
 	cfg.nallowed = nallowed;
 	cfg.no_auth = o->demo;
 	d01_http_limits_default(&cfg.limits);
+	cfg.limits.request_timeout_ms = (int)o->request_ms;
+	cfg.limits.idle_timeout_ms = (int)o->idle_ms;
+	cfg.limits.max_inflight = (size_t)o->max_inflight;
 	if ((run.srv = d01_server_new(&env, ctx, &cfg, &err)) == NULL ||
 	    d01_server_listen(run.srv, o->bind, (int)o->port, &err) != D01_OK)
 		goto out;
@@ -503,7 +520,11 @@ out:
 int
 d01_cmd_serve(int argc, char **argv)
 {
-	struct serve_opts o = {.port = 8443, .reload_ms = 10000};
+	struct serve_opts o = {.port = 8443,
+	    .reload_ms = 10000,
+	    .request_ms = 30000,
+	    .idle_ms = 60000,
+	    .max_inflight = 512};
 	const char *allowed[MAX_ALLOWED];
 	char *csv = NULL;
 	int rc, n = 0;
