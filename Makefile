@@ -5,7 +5,8 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test test-plain test-asan deps test-deps fuzz format \
+.PHONY: all build run test test-plain test-asan test-valgrind deps test-deps \
+	fuzz format \
 	format-check bench clean
 
 all: build
@@ -23,7 +24,7 @@ build: deps
 run: build
 	./build/dns01 serve --demo
 
-test: test-deps format-check test-plain test-asan
+test: test-deps format-check test-plain test-asan test-valgrind
 
 test-plain:
 	cmake -S . -B build $(CMAKE_FLAGS) >/dev/null
@@ -37,6 +38,13 @@ test-asan:
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
+
+# The integration suite again with dns01 under valgrind memcheck: any
+# definite leak or invalid access fails the test that started it.
+test-valgrind:
+	cmake -S . -B build-valgrind -DD01_VALGRIND=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-valgrind -j $(JOBS)
+	cd build-valgrind && ctest --output-on-failure -j $(JOBS) -L integration
 
 # libFuzzer builds (clang) of every tests/fuzz/fuzz_*.c, each run for
 # FUZZ_SECONDS; new inputs land in a scratch corpus, not in the tree.
@@ -65,4 +73,4 @@ bench:
 	bench/run
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-valgrind
