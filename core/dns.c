@@ -210,7 +210,7 @@ got_reply(struct d01_dns_req *r, const uint8_t *buf, size_t len, int tcp)
 			fail(r, D01_E_NETWORK, why);
 		return 1;
 	}
-	if (ldns_wire2pkt(&p, buf, len) != LDNS_STATUS_OK) {
+	if (d01_dns_parse(buf, len, &p) != D01_OK) {
 		fail(r, D01_E_PROTOCOL, "malformed reply");
 		return 1;
 	}

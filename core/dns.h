@@ -75,4 +75,12 @@ struct d01_dns_req *d01_dns_send(struct d01_dns *c, const ldns_pkt *query,
 /* cb will not run; frees the exchange. NULL is a no-op. */
 void d01_dns_cancel(struct d01_dns_req *r);
 
+/*
+ * Parse a message received from the network into *out (caller frees with
+ * ldns_pkt_free). Stricter than ldns_wire2pkt: every RR must fit, and a
+ * TSIG RR may only be the one last RR of the additional section
+ * (RFC 8945 §5.1). D01_E_PROTOCOL with *out NULL otherwise. (dns_wire.c)
+ */
+enum d01_err d01_dns_parse(const uint8_t *wire, size_t len, ldns_pkt **out);
+
 #endif

@@ -140,6 +140,19 @@ tsig_error_name(unsigned e)
 	}
 }
 
+/* Does the dname rdf `d` equal the presentation name `name`? */
+static int
+same_name(const ldns_rdf *d, const char *name)
+{
+	ldns_rdf *n = ldns_dname_new_frm_str(name);
+	int same = d != NULL && n != NULL &&
+	    ldns_rdf_get_type(d) == LDNS_RDF_TYPE_DNAME &&
+	    ldns_dname_compare(d, n) == 0;
+
+	ldns_rdf_deep_free(n);
+	return same;
+}
+
 enum d01_err
 d01_tsig_verify_reply(ldns_pkt *reply, const uint8_t *wire, size_t len,
     const struct d01_tsig_key *k, const ldns_rdf *qmac, int64_t now,
@@ -162,6 +175,13 @@ d01_tsig_verify_reply(ldns_pkt *reply, const uint8_t *wire, size_t len,
 		    "%s: %s, TSIG error %s with key %s", who,
 		    d01_rcode_name(ldns_pkt_get_rcode(reply)),
 		    tsig_error_name(tsig_err), k->name);
+	/* ldns computes the MAC with the algorithm the reply names and our
+	 * key name: insist both are ours (RFC 8945 §5.3). */
+	if (!same_name(ldns_rr_owner(t), k->name) ||
+	    !same_name(ldns_rr_rdf(t, 0), k->algorithm))
+		return d01_error_set(err, D01_E_AUTH,
+		    "%s: reply signed with another key or algorithm than %s",
+		    who, k->name);
 	ok = ldns_pkt_tsig_verify(reply, wire, len, k->name, k->secret, qmac);
 	/* ldns 1.8.3 detaches the TSIG RR while verifying and does not put
 	 * it back on some failures (e.g. an unknown algorithm), leaking it:

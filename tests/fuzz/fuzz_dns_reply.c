@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/dns.h"
 #include "core/tsig.h"
 #include "core/txtcheck.h"
 
@@ -27,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		qmac = ldns_rdf_new_frm_data(
 		    LDNS_RDF_TYPE_INT16_DATA, sizeof(mac), mac);
 	}
-	if (ldns_wire2pkt(&p, data, size) != LDNS_STATUS_OK)
+	if (d01_dns_parse(data, size, &p) != D01_OK)
 		return 0;
 	if (d01_txtcheck_reply_has(p, "_acme-challenge.example.test.",
 		"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0") > 1)

@@ -158,10 +158,63 @@ t_server_parse(void)
 end:;
 }
 
+/* BIND's signed reply to an UPDATE (providers-detail.md §4.6 (3)). */
+static const uint8_t bind_reply[] = {0x43, 0x21, 0xa8, 0x00, 0x00, 0x01, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0x04,
+    't', 'e', 's', 't', 0x00, 0x00, 0x06, 0x00, 0x01, 0x0e, 'd', 'n', 's', '0',
+    '1', '-', 't', 'e', 's', 't', '-', 'k', 'e', 'y', 0x00, 0x00, 0xfa, 0x00,
+    0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3d, 0x0b, 'h', 'm', 'a', 'c', '-',
+    's', 'h', 'a', '2', '5', '6', 0x00, 0x00, 0x00, 0x6b, 0x0b, 0x4f, 0xb0,
+    0x01, 0x2c, 0x00, 0x20, 0xe8, 0x80, 0x5a, 0x66, 0x52, 0xc0, 0xfd, 0x12,
+    0xe5, 0xf0, 0x0c, 0xa4, 0x0d, 0x77, 0x12, 0xec, 0x94, 0xc3, 0x16, 0x2e,
+    0xed, 0xf8, 0xe8, 0x80, 0x2f, 0xce, 0xaa, 0x27, 0x30, 0x92, 0x48, 0xc4,
+    0x43, 0x21, 0x00, 0x00, 0x00, 0x00};
+#define Q_END 30 /* header + zone question */
+
+/* d01_dns_parse: what ldns accepts but RFC 8945 §5.1 does not. */
+static void
+t_parse_strict(void)
+{
+	uint8_t buf[512];
+	size_t n = sizeof(bind_reply), tl = n - Q_END;
+	ldns_pkt *p = NULL;
+
+	CHECK_INT(n, ==, 117);
+	CHECK_INT(d01_dns_parse(bind_reply, n, &p), ==, D01_OK);
+	CHECK(p != NULL && ldns_pkt_tsig(p) != NULL);
+	ldns_pkt_free(p);
+	p = NULL;
+	/* Two TSIG RRs (ldns would leak the first). */
+	memcpy(buf, bind_reply, n);
+	memcpy(buf + n, bind_reply + Q_END, tl);
+	buf[11] = 2;
+	CHECK_INT(d01_dns_parse(buf, n + tl, &p), ==, D01_E_PROTOCOL);
+	CHECK(p == NULL);
+	/* TSIG in the answer section. */
+	memcpy(buf, bind_reply, n);
+	buf[7] = 1;
+	buf[11] = 0;
+	CHECK_INT(d01_dns_parse(buf, n, &p), ==, D01_E_PROTOCOL);
+	/* Truncated RDATA, truncated header, a count past the end. */
+	CHECK_INT(d01_dns_parse(bind_reply, n - 1, &p), ==, D01_E_PROTOCOL);
+	CHECK_INT(d01_dns_parse(bind_reply, 11, &p), ==, D01_E_PROTOCOL);
+	memcpy(buf, bind_reply, n);
+	buf[11] = 3;
+	CHECK_INT(d01_dns_parse(buf, n, &p), ==, D01_E_PROTOCOL);
+	/* An extended label type (0x40) in a name. */
+	memcpy(buf, bind_reply, n);
+	buf[12] = 0x47;
+	CHECK_INT(d01_dns_parse(buf, n, &p), ==, D01_E_PROTOCOL);
+	CHECK(p == NULL);
+end:
+	ldns_pkt_free(p);
+}
+
 int
 main(void)
 {
 	RUN(t_shape_and_reply);
 	RUN(t_server_parse);
+	RUN(t_parse_strict);
 	return harness_done();
 }

@@ -118,6 +118,23 @@ t_bind_reply_known_answer(void)
 	    d01_tsig_verify_reply(p, resp, pl, &wrong, qmac, t, "srv", &err),
 	    ==, D01_E_AUTH);
 	CHECK(strstr(err.msg, "does not verify") != NULL);
+	/* Signed with another key name, or naming another algorithm. */
+	d01_tsig_key_clear(&wrong);
+	CHECK_INT(d01_tsig_key_init(
+		      &wrong, "other-test-key.", "HMACSHA256", SECRET, &err),
+	    ==, D01_OK);
+	CHECK_INT(
+	    d01_tsig_verify_reply(p, resp, pl, &wrong, qmac, t, "srv", &err),
+	    ==, D01_E_AUTH);
+	CHECK(strstr(err.msg, "another key or algorithm") != NULL);
+	memcpy(resp + 65, "512", 3); /* hmac-sha256. -> hmac-sha512. */
+	ldns_pkt_free(p);
+	p = NULL;
+	CHECK_INT(ldns_wire2pkt(&p, resp, pl), ==, LDNS_STATUS_OK);
+	CHECK_INT(d01_tsig_verify_reply(p, resp, pl, &k, qmac, t, "srv", &err),
+	    ==, D01_E_AUTH);
+	CHECK(strstr(err.msg, "another key or algorithm") != NULL);
+	memcpy(resp + 65, "256", 3);
 	resp[3] ^= 0x01;
 	ldns_pkt_free(p);
 	p = NULL;
