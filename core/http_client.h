@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Async HTTP client: libcurl's multi interface driven by the event loop
+ * (socket and timer callbacks), so any number of provider calls are in
+ * flight at once and none blocks the loop. Retries retryable failures
+ * (connect errors, timeouts, 5xx, 429) with exponential backoff and full
+ * jitter, honouring Retry-After, inside a total time budget so that a
+ * webhook call always answers well within the kube-apiserver's deadline.
+ */
+#ifndef D01_HTTP_CLIENT_H
+#define D01_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+
+struct event_base;
+struct d01_http;
+struct d01_http_call;
+
+struct d01_http_request {
+	const char *method;	    /* "GET", "POST", "PUT", "DELETE" */
+	const char *url;	    /* http:// or https:// only */
+	const char *const *headers; /* "Name: value", NULL-terminated */
+	const char *body;	    /* copied; NULL for none */
+	size_t body_len;
+	const char *ca_bundle; /* PEM file to trust instead of the
+				  system store; NULL for the default */
+	long timeout_ms;       /* per attempt; 0 = 10 s */
+	long budget_ms;	       /* all attempts and waits; 0 = 20 s */
+	int max_attempts;      /* 0 = 4 */
+	size_t max_response;   /* 0 = 1 MiB; more is an error */
+};
+
+struct d01_http_response {
+	long status;	  /* HTTP status of the last attempt */
+	const char *body; /* NUL-terminated; borrowed for the callback */
+	size_t len;
+	int attempts; /* how many were made */
+};
+
+/*
+ * Completion. On transport failure (no HTTP response at all, or the
+ * response was too large) err says why and resp is NULL. Any HTTP status
+ * is a response: after retries a 5xx or 429 is delivered as such.
+ */
+typedef void (*d01_http_fn)(void *arg, const struct d01_error *err,
+    const struct d01_http_response *resp);
+
+/*
+ * A client on `base`. Fails (NULL, err) when libcurl cannot resolve
+ * names asynchronously: then every lookup would block the loop.
+ */
+struct d01_http *d01_http_new(struct event_base *base, struct d01_error *err);
+
+/* Cancel every call (no callbacks) and free. NULL is a no-op. */
+void d01_http_free(struct d01_http *h);
+
+/* Async shape of DESIGN.md: NULL + err (cb never runs), or a handle whose
+ * cb runs exactly once, later. `req` and its strings are copied. */
+struct d01_http_call *d01_http_start(struct d01_http *h,
+    const struct d01_http_request *req, d01_http_fn cb, void *arg,
+    struct d01_error *err);
+
+/* cb will not run; frees the call. NULL is a no-op. */
+void d01_http_cancel(struct d01_http_call *c);
+
+/* Number of calls started and not yet completed or cancelled. */
+size_t d01_http_inflight(const struct d01_http *h);
+
+#endif

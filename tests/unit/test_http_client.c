@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The async HTTP client against an in-process HTTP server on the same
+ * event loop (libevent's evhttp: fine for a test peer): call shape,
+ * overlap of many slow calls, retries on 503 and on 429 with Retry-After,
+ * the response cap, connection errors within the budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "core/http_client.h"
+#include "harness.h"
+
+struct srv {
+	struct event_base *base;
+	struct evhttp *http;
+	int port;
+	int inflight, max_inflight, flaky, hits;
+	struct timeval first, second; /* /429: when the tries arrived */
+};
+
+struct later {
+	struct evhttp_request *req;
+	struct srv *s;
+	struct event *ev;
+};
+
+static void
+reply_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct later *l = arg;
+
+	(void)fd;
+	(void)what;
+	l->s->inflight--;
+	evhttp_send_reply(l->req, 200, "OK", NULL);
+	event_free(l->ev);
+	free(l);
+}
+
+static void
+handle(struct evhttp_request *req, void *arg)
+{
+	struct srv *s = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	struct timeval tv = {0, 200000};
+	struct later *l;
+
+	s->hits++;
+	if (strcmp(uri, "/slow") == 0) {
+		l = calloc(1, sizeof(*l));
+		l->req = req;
+		l->s = s;
+		l->ev = evtimer_new(s->base, reply_later, l);
+		if (++s->inflight > s->max_inflight)
+			s->max_inflight = s->inflight;
+		evtimer_add(l->ev, &tv);
+		return;
+	}
+	if (strcmp(uri, "/flaky") == 0 && s->flaky-- > 0) {
+		evhttp_send_reply(req, 503, "Unavailable", NULL);
+		return;
+	}
+	if (strcmp(uri, "/always503") == 0) {
+		evhttp_send_reply(req, 503, "Unavailable", NULL);
+		return;
+	}
+	if (strcmp(uri, "/429") == 0) {
+		if (s->first.tv_sec == 0) {
+			gettimeofday(&s->first, NULL);
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(req),
+			    "Retry-After", "1");
+			evhttp_send_reply(req, 429, "Too Many", NULL);
+			return;
+		}
+		gettimeofday(&s->second, NULL);
+	}
+	if (strcmp(uri, "/big") == 0) {
+		char *big = calloc(1, 2u << 20);
+		evbuffer_add(out, big, 2u << 20);
+		free(big);
+	} else {
+		evbuffer_add_printf(out, "hello %s",
+		    evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "post"
+								       : "get");
+	}
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static int
+srv_start(struct srv *s)
+{
+	struct evhttp_bound_socket *b;
+
+	memset(s, 0, sizeof(*s));
+	if ((s->base = event_base_new()) == NULL ||
+	    (s->http = evhttp_new(s->base)) == NULL ||
+	    (b = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0)) ==
+		NULL)
+		return -1;
+	evhttp_set_gencb(s->http, handle, s);
+	{
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+		getsockname(
+		    evhttp_bound_socket_get_fd(b), (struct sockaddr *)&sa, &sl);
+		s->port = ntohs(sa.sin_port);
+	}
+	return 0;
+}
+
+static void
+srv_stop(struct srv *s)
+{
+	if (s->http != NULL)
+		evhttp_free(s->http);
+	if (s->base != NULL)
+		event_base_free(s->base);
+}
+
+struct probe {
+	int calls, started, early, done_target;
+	long status;
+	int attempts;
+	enum d01_err code;
+	char body[64];
+	struct event_base *base;
+};
+
+static void
+probe_cb(
+    void *arg, const struct d01_error *err, const struct d01_http_response *r)
+{
+	struct probe *p = arg;
+
+	p->calls++;
+	p->early |= !p->started;
+	p->code = err->code;
+	if (r != NULL) {
+		p->status = r->status;
+		p->attempts = r->attempts;
+		snprintf(p->body, sizeof(p->body), "%s", r->body);
+	}
+	if (p->done_target && p->calls == p->done_target)
+		event_base_loopexit(p->base, NULL);
+}
+
+static struct d01_http_call *
+get(struct d01_http *h, struct srv *s, const char *path, struct probe *p,
+    long budget)
+{
+	char url[128];
+	struct d01_http_request req = {
+	    .method = "GET", .url = url, .budget_ms = budget};
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
+	return d01_http_start(h, &req, probe_cb, p, NULL);
+}
+
+static void
+run(struct srv *s, struct probe *p, int n)
+{
+	p->base = s->base;
+	p->done_target = n;
+	event_base_loopexit(s->base, &(struct timeval){10, 0});
+	event_base_dispatch(s->base);
+}
+
+static void
+t_shape(void)
+{
+	struct srv s;
+	struct d01_http *h = NULL;
+	struct probe p = {0}, q = {0};
+	const char *hdrs[] = {"X-Test: 1", NULL};
+	struct d01_http_request post = {
+	    .method = "POST", .headers = hdrs, .body = "{}", .body_len = 2};
+	char url[64];
+
+	CHECK(srv_start(&s) == 0);
+	CHECK((h = d01_http_new(s.base, NULL)) != NULL);
+	d01_http_cancel(get(h, &s, "/ok", &q, 0)); /* never calls back */
+	CHECK(get(h, &s, "/ok", &p, 0) != NULL);
+	p.started = 1;
+	CHECK_INT(p.calls, ==, 0);
+	run(&s, &p, 1);
+	CHECK_INT(p.calls, ==, 1);
+	CHECK_INT(p.early, ==, 0);
+	CHECK_INT(p.status, ==, 200);
+	CHECK_STR(p.body, "hello get");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/post", s.port);
+	post.url = url;
+	memset(&p, 0, sizeof(p));
+	p.started = 1;
+	CHECK(d01_http_start(h, &post, probe_cb, &p, NULL) != NULL);
+	run(&s, &p, 1);
+	CHECK_STR(p.body, "hello post");
+	CHECK_INT(q.calls, ==, 0);
+	CHECK_INT(d01_http_inflight(h), ==, 0);
+end:
+	d01_http_free(h);
+	srv_stop(&s);
+}
+
+/* 200 calls to a handler that holds each for 200 ms: the server must see
+ * them overlap (no timing assertion: it counts concurrency). */
+static void
+t_concurrency(void)
+{
+	struct srv s;
+	struct d01_http *h = NULL;
+	struct probe p = {0};
+	int i;
+
+	CHECK(srv_start(&s) == 0);
+	CHECK((h = d01_http_new(s.base, NULL)) != NULL);
+	for (i = 0; i < 200; i++)
+		CHECK(get(h, &s, "/slow", &p, 0) != NULL);
+	run(&s, &p, 200);
+	CHECK_INT(p.calls, ==, 200);
+	CHECK_INT(p.status, ==, 200);
+	fprintf(stderr, "  max concurrent at the server: %d\n", s.max_inflight);
+	CHECK(s.max_inflight >= 100); /* serialised would be 1 */
+end:
+	d01_http_free(h);
+	srv_stop(&s);
+}
+
+static void
+t_retries(void)
+{
+	struct srv s;
+	struct d01_http *h = NULL;
+	struct probe p = {0};
+	long gap_ms;
+
+	CHECK(srv_start(&s) == 0);
+	CHECK((h = d01_http_new(s.base, NULL)) != NULL);
+	s.flaky = 2;
+	CHECK(get(h, &s, "/flaky", &p, 0) != NULL);
+	run(&s, &p, 1);
+	CHECK_INT(p.status, ==, 200);
+	CHECK_INT(p.attempts, ==, 3);
+	memset(&p, 0, sizeof(p));
+	CHECK(get(h, &s, "/429", &p, 0) != NULL);
+	run(&s, &p, 1);
+	CHECK_INT(p.status, ==, 200);
+	CHECK_INT(p.attempts, ==, 2);
+	gap_ms = (s.second.tv_sec - s.first.tv_sec) * 1000 +
+	    (s.second.tv_usec - s.first.tv_usec) / 1000;
+	CHECK(gap_ms >= 950); /* Retry-After: 1 was honoured */
+	/* Always 503: delivered as the response after the last attempt. */
+	memset(&p, 0, sizeof(p));
+	CHECK(get(h, &s, "/always503", &p, 5000) != NULL);
+	run(&s, &p, 1);
+	CHECK_INT(p.code, ==, D01_OK);
+	CHECK_INT(p.status, ==, 503);
+	CHECK_INT(p.attempts, ==, 4);
+end:
+	d01_http_free(h);
+	srv_stop(&s);
+}
+
+static void
+t_errors(void)
+{
+	struct srv s;
+	struct d01_http *h = NULL;
+	struct probe p = {0};
+	char url[64];
+	struct d01_http_request req = {
+	    .method = "GET", .url = url, .budget_ms = 1500};
+	int port;
+
+	CHECK(srv_start(&s) == 0);
+	CHECK((h = d01_http_new(s.base, NULL)) != NULL);
+	CHECK(get(h, &s, "/big", &p, 0) != NULL);
+	run(&s, &p, 1);
+	CHECK_INT(p.code, ==, D01_E_LIMIT);
+	/* Nothing listening: a network error once the budget is spent. */
+	port = s.port;
+	evhttp_free(s.http);
+	s.http = NULL;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	memset(&p, 0, sizeof(p));
+	CHECK(d01_http_start(h, &req, probe_cb, &p, NULL) != NULL);
+	run(&s, &p, 1);
+	CHECK_INT(p.calls, ==, 1);
+	CHECK_INT(p.code, ==, D01_E_NETWORK);
+	/* Only http and https. */
+	snprintf(url, sizeof(url), "file:///etc/passwd");
+	memset(&p, 0, sizeof(p));
+	CHECK(d01_http_start(h, &req, probe_cb, &p, NULL) != NULL);
+	run(&s, &p, 1);
+	CHECK(p.code != D01_OK);
+end:
+	d01_http_free(h);
+	srv_stop(&s);
+}
+
+int
+main(void)
+{
+	RUN(t_shape);
+	RUN(t_concurrency);
+	RUN(t_retries);
+	RUN(t_errors);
+	return harness_done();
+}
