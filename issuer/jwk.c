@@ -158,12 +158,15 @@ push_bn(OSSL_PARAM_BLD *bld, const char *param, const json_t *jwk,
 	return OSSL_PARAM_BLD_push_BN(bld, param, *keep) ? 0 : -1;
 }
 
-/* Fill `bld` for an EC JWK; sets *selection. */
+/*
+ * Fill `bld` for an EC JWK; sets *selection. `pt` (1 + 2 * 48 bytes) holds
+ * the point: the builder keeps a pointer to it until OSSL_PARAM_BLD_to_param.
+ */
 static int
-ec_params(OSSL_PARAM_BLD *bld, const json_t *jwk, BIGNUM **d, int *selection)
+ec_params(OSSL_PARAM_BLD *bld, const json_t *jwk, unsigned char *pt, BIGNUM **d,
+    int *selection)
 {
 	const char *crv = json_string_value(json_object_get(jwk, "crv"));
-	unsigned char pt[1 + 2 * 48];
 	size_t sz;
 	long nx, ny;
 
@@ -203,12 +206,13 @@ d01_jwk_to_pkey(const json_t *jwk, struct d01_error *err)
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
 	BIGNUM *n = NULL, *e = NULL, *d = NULL;
+	unsigned char pt[1 + 2 * 48];
 	int selection = EVP_PKEY_PUBLIC_KEY, ok = -1;
 
 	if (bld == NULL || kty == NULL)
 		goto out;
 	if (strcmp(kty, "EC") == 0)
-		ok = ec_params(bld, jwk, &d, &selection);
+		ok = ec_params(bld, jwk, pt, &d, &selection);
 	else if (strcmp(kty, "RSA") == 0)
 		ok = push_bn(bld, OSSL_PKEY_PARAM_RSA_N, jwk, "n", &n) == 0 &&
 			push_bn(bld, OSSL_PKEY_PARAM_RSA_E, jwk, "e", &e) == 0

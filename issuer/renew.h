@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The renewal decision of `dns01 issue`: is the certificate already in
+ * --out for the same names and far enough from expiry, or does the CA's
+ * ACME Renewal Information (RFC 9773) say to renew now? Pure functions:
+ * the clock and the random pick inside an ARI window are inputs, so the
+ * unit tests decide every case deterministically.
+ */
+#ifndef D01_RENEW_H
+#define D01_RENEW_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "core/err.h"
+
+/* What a certificate says about itself; strings owned. */
+struct d01_cert_info {
+	time_t not_before, not_after;
+	char **names; /* dNSName SANs, lower-case, as in the certificate */
+	size_t nnames;
+	char ari_id[256]; /* RFC 9773 §4.1 CertID; "" without an AKI */
+};
+
+/*
+ * Parse the first certificate of a PEM buffer. Overwrites ci without
+ * freeing it (clear it first when reusing); fills it on success (free
+ * with d01_cert_info_clear) and leaves it empty on failure.
+ */
+enum d01_err d01_cert_info_parse(const char *pem, size_t len,
+    struct d01_cert_info *ci, struct d01_error *err);
+void d01_cert_info_clear(struct d01_cert_info *ci);
+
+/*
+ * The ARI certificate identifier: base64url(AKI keyIdentifier) "."
+ * base64url(DER content octets of the serial number). Returns 0, or -1
+ * when the certificate has no AKI keyIdentifier or `n` is too small.
+ */
+int d01_ari_cert_id(X509 *x, char *out, size_t n);
+
+/* A renewalInfo reply (RFC 9773 §4.2). */
+struct d01_ari_window {
+	time_t start, end;
+	char explanation[256]; /* explanationURL, or "" */
+};
+
+/* Parse a renewalInfo body; start must be before end. */
+enum d01_err d01_ari_parse(const char *body, size_t len,
+    struct d01_ari_window *w, struct d01_error *err);
+
+/* RFC 3339 date-time ("2025-01-02T03:04:05.6Z", "+01:00" offsets) to a
+ * time_t. Returns 0, or -1 when malformed. */
+int d01_rfc3339_parse(const char *s, time_t *out);
+
+/* 1 when the two name lists hold the same set (case-insensitive). */
+int d01_names_same(
+    const char *const *a, size_t na, const char *const *b, size_t nb);
+
+enum d01_renew_why {
+	D01_RENEW_NO_CERT = 0, /* nothing usable in --out */
+	D01_RENEW_NAMES,       /* the names differ */
+	D01_RENEW_FORCED,      /* --force */
+	D01_RENEW_EXPIRING,    /* within renew-before of notAfter */
+	D01_RENEW_ARI,	       /* the ARI window says now */
+	D01_RENEW_NOT_DUE,     /* renew-before says later */
+	D01_RENEW_ARI_NOT_DUE, /* the ARI window says later */
+	D01_RENEW__MAX
+};
+
+struct d01_renew_input {
+	const struct d01_cert_info *cert; /* NULL when none */
+	const char *const *names;	  /* what we are asked for */
+	size_t nnames;
+	time_t now;
+	long renew_before; /* seconds */
+	int force;
+	const struct d01_ari_window *ari; /* NULL without ARI */
+	double ari_pick; /* in [0,1): where in the window to renew */
+};
+
+struct d01_renew_decision {
+	int due;
+	enum d01_renew_why why;
+	time_t when; /* the chosen renewal time (0 when due for lack of one) */
+};
+
+/*
+ * Decide. Order: no certificate or other names -> due; --force -> due;
+ * an expired certificate is always due; with an ARI window the time
+ * start + pick * (end - start) decides; otherwise notAfter - renew_before.
+ */
+void d01_renew_decide(
+    const struct d01_renew_input *in, struct d01_renew_decision *out);
+
+/* Short reason text ("not due", "names changed", ...). */
+const char *d01_renew_why_text(enum d01_renew_why why);
+
+#endif
