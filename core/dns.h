@@ -76,6 +76,27 @@ struct d01_dns_req *d01_dns_send(struct d01_dns *c, const ldns_pkt *query,
 void d01_dns_cancel(struct d01_dns_req *r);
 
 /*
+ * A nameserver as users write it: an IP literal (as d01_dns_server_parse)
+ * or a host name, with an optional port ("bind.dns.svc:53"). Names are
+ * resolved with the system's resolver (getaddrinfo: /etc/hosts, search
+ * domains) on a helper thread, never on the loop; the first address in
+ * getaddrinfo's order is taken. Async shape: NULL with err filled (a
+ * malformed string; cb never runs), else cb runs exactly once from the
+ * loop with the server (borrowed) or an error naming the host, unless
+ * d01_dns_resolve_cancel ran first. (dns_resolve.c)
+ */
+struct d01_dns_resolve;
+typedef void (*d01_dns_resolve_fn)(
+    void *arg, const struct d01_error *err, const struct d01_dns_server *srv);
+struct d01_dns_resolve *d01_dns_resolve(struct event_base *base,
+    const char *hostport, int port, d01_dns_resolve_fn cb, void *arg,
+    struct d01_error *err);
+void d01_dns_resolve_cancel(struct d01_dns_resolve *r);
+
+/* 1 when `s` is a nameserver d01_dns_resolve accepts (syntax only). */
+int d01_dns_hostport_ok(const char *s);
+
+/*
  * Parse a message received from the network into *out (caller frees with
  * ldns_pkt_free). Stricter than ldns_wire2pkt: every RR must fit, and a
  * TSIG RR may only be the one last RR of the additional section

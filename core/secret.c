@@ -146,50 +146,77 @@ component_ok(const char *c)
 }
 
 /*
- * Read <dir>/<ns>/<name>/<key>. A small synchronous read: Secret volumes
- * are tmpfs, and the value is bounded, so it cannot stall the loop the
- * way a network lookup would.
+ * Open <dir>/<ns>/<name>/<key> for reading: a regular file, reached by
+ * following symlinks (Secret volumes link key -> ..data/key; the
+ * components were checked, so the path stays under the directory), and
+ * opened non-blocking so a FIFO put there cannot stall the loop.
+ */
+static int
+dir_open(const struct d01_secrets *s, const char *ns,
+    const struct d01_secret_ref *ref, struct d01_error *err)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	if (!component_ok(ns) || !component_ok(ref->name) ||
+	    !component_ok(ref->key)) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "secret %.100s/%.100s key %.100s: not a valid reference",
+		    ns, ref->name, ref->key);
+		return -1;
+	}
+	snprintf(
+	    path, sizeof(path), "%s/%s/%s/%s", s->dir, ns, ref->name, ref->key);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		d01_error_set(err,
+		    errno == ENOENT ? D01_E_NOTFOUND : D01_E_FORBIDDEN,
+		    "secret %s/%s key %s: %s", ns, ref->name, ref->key,
+		    errno == ENOENT ? "not found" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		d01_error_set(err, D01_E_CONFIG,
+		    "secret %s/%s key %s: not a regular file", ns, ref->name,
+		    ref->key);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Read the value. A small synchronous read: Secret volumes are tmpfs and
+ * the value is bounded, so it cannot stall the loop the way a network
+ * lookup would.
  */
 static enum d01_err
 dir_read(const struct d01_secrets *s, const char *ns,
     const struct d01_secret_ref *ref, char **out, size_t *outlen,
     struct d01_error *err)
 {
-	char path[4096];
 	char *buf = NULL;
-	ssize_t n;
+	ssize_t n = 0;
 	size_t len = 0;
 	int fd;
 
-	if (!component_ok(ns) || !component_ok(ref->name) ||
-	    !component_ok(ref->key))
-		return d01_error_set(err, D01_E_CONFIG,
-		    "secret %.100s/%.100s key %.100s: not a valid reference",
-		    ns, ref->name, ref->key);
-	snprintf(
-	    path, sizeof(path), "%s/%s/%s/%s", s->dir, ns, ref->name, ref->key);
-	/* Secret volumes are symlinks (key -> ..data/key): follow them; the
-	 * components were checked, so the path stays under the directory. */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return d01_error_set(err,
-		    errno == ENOENT ? D01_E_NOTFOUND : D01_E_FORBIDDEN,
-		    "secret %s/%s key %s: %s", ns, ref->name, ref->key,
-		    errno == ENOENT ? "not found" : strerror(errno));
+	if ((fd = dir_open(s, ns, ref, err)) < 0)
+		return err->code;
 	if ((buf = malloc(D01_SECRET_MAX + 1)) == NULL) {
 		close(fd);
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	}
 	while (len <= D01_SECRET_MAX &&
-	    (n = read(fd, buf + len, D01_SECRET_MAX + 1 - len)) > 0)
-		len += (size_t)n;
+	    ((n = read(fd, buf + len, D01_SECRET_MAX + 1 - len)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
 	close(fd);
-	if (len > D01_SECRET_MAX) {
+	if (n < 0 || len > D01_SECRET_MAX) {
 		OPENSSL_cleanse(buf, len);
 		free(buf);
-		return d01_error_set(err, D01_E_LIMIT,
-		    "secret %s/%s key %s: larger than %d bytes", ns, ref->name,
-		    ref->key, D01_SECRET_MAX);
+		return d01_error_set(err, n < 0 ? D01_E_CONFIG : D01_E_LIMIT,
+		    "secret %s/%s key %s: %s", ns, ref->name, ref->key,
+		    n < 0 ? "cannot be read" : "too large");
 	}
 	/* `kubectl create secret --from-file` keeps the file's newline. */
 	if (len > 0 && buf[len - 1] == '\n')

@@ -35,7 +35,7 @@ struct d01_txtcheck {
 	struct d01_dns *dns;
 	enum state st;
 	char name[D01_DNAME_BUF], zone[D01_DNAME_BUF], value[256];
-	int absent, ns_port, cnames, interval_ms, pending;
+	int absent, ns_port, cnames, interval_ms, interval_max, pending;
 	struct d01_dns_server resolver;
 	char ns[MAX_NS][D01_DNAME_BUF];
 	int nns, next_ns, want_aaaa;
@@ -49,51 +49,6 @@ struct d01_txtcheck {
 };
 
 static void step(struct d01_txtcheck *t);
-
-int
-d01_txtcheck_reply_has(
-    const ldns_pkt *reply, const char *name, const char *value)
-{
-	ldns_rr_list *ans = ldns_pkt_answer(reply);
-	char joined[4096], *owner;
-	size_t i, j, len, n;
-	int match;
-
-	if (ldns_pkt_get_rcode(reply) == LDNS_RCODE_NXDOMAIN)
-		return 0;
-	if (ldns_pkt_get_rcode(reply) != LDNS_RCODE_NOERROR)
-		return -1;
-	for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(ans, i);
-
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
-			continue;
-		if ((owner = ldns_rdf2str(ldns_rr_owner(rr))) == NULL)
-			continue;
-		match = strcasecmp(owner, name) == 0;
-		LDNS_FREE(owner);
-		if (!match)
-			continue;
-		/* One RR's character-strings, concatenated (RFC 8555 8.4
-		 * values fit one string, but long ones may be split). */
-		for (len = 0, j = 0; j < ldns_rr_rd_count(rr); j++) {
-			const ldns_rdf *rd = ldns_rr_rdf(rr, j);
-
-			if (ldns_rdf_size(rd) < 1)
-				continue;
-			n = ldns_rdf_data(rd)[0];
-			if (n + 1 > ldns_rdf_size(rd) ||
-			    len + n >= sizeof(joined))
-				break;
-			memcpy(joined + len, ldns_rdf_data(rd) + 1, n);
-			len += n;
-		}
-		joined[len] = '\0';
-		if (len == strlen(value) && memcmp(joined, value, len) == 0)
-			return 1;
-	}
-	return 0;
-}
 
 static void
 check_free(struct d01_txtcheck *t)
@@ -420,11 +375,40 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	step(t);
 }
 
+/* The pause before the next round: the current interval, never past the
+ * deadline; the interval then grows by half, up to 8x the first one. */
+static void
+wait_round(struct d01_txtcheck *t)
+{
+	struct timeval now,
+	    left = {0, 0},
+	    tv = {t->interval_ms / 1000, (t->interval_ms % 1000) * 1000};
+
+	event_base_gettimeofday_cached(t->base, &now);
+	if (evutil_timercmp(&t->deadline, &now, >))
+		evutil_timersub(&t->deadline, &now, &left);
+	if (evutil_timercmp(&left, &tv, <))
+		tv = left;
+	evtimer_add(t->timer, &tv);
+	if (t->interval_ms < t->interval_max)
+		t->interval_ms = t->interval_ms * 3 / 2;
+}
+
 static void
 step(struct d01_txtcheck *t)
 {
-	struct timeval tv;
+	struct timeval now;
 
+	if (t->st != T_POLL && t->st != T_WAIT) {
+		/* Discovery counts against the same overall bound. */
+		event_base_gettimeofday_cached(t->base, &now);
+		if (!evutil_timercmp(&now, &t->deadline, <)) {
+			finish(t, D01_E_TIMEOUT,
+			    "looking up the servers of %s: out of time",
+			    t->name);
+			return;
+		}
+	}
 	switch (t->st) {
 	case T_CNAME:
 		ask(t, t->name, LDNS_RR_TYPE_CNAME, discovery_reply);
@@ -444,11 +428,7 @@ step(struct d01_txtcheck *t)
 		poll_round(t);
 		break;
 	case T_WAIT:
-		tv.tv_sec = t->interval_ms / 1000;
-		tv.tv_usec = (t->interval_ms % 1000) * 1000;
-		evtimer_add(t->timer, &tv);
-		if (t->interval_ms < 8000) /* back off, bounded */
-			t->interval_ms = t->interval_ms * 3 / 2;
+		wait_round(t);
 		break;
 	}
 }
@@ -486,6 +466,7 @@ d01_txtcheck_start(struct event_base *base, struct d01_dns *dns,
 	t->absent = o->absent;
 	t->ns_port = o->ns_port > 0 ? o->ns_port : 53;
 	t->interval_ms = o->interval_ms > 0 ? o->interval_ms : 1000;
+	t->interval_max = t->interval_ms * 8;
 	if (o->resolver != NULL)
 		t->resolver = *o->resolver;
 	for (i = 0; i < o->nservers; i++)

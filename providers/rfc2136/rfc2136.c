@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * rfc2136 Present/CleanUp as a small state machine:
+ *   RESOLVE the nameserver's address (a host name goes to the system's
+ *           resolver off the loop; an IP literal comes back at once)
  *   SECRET  resolve tsigSecretSecretRef (when a key is configured)
  *   ZONE    find the zone by SOA walk against the nameserver (when the
  *           request carries no resolvedZone: the standalone CLI)
@@ -17,7 +19,7 @@
 #include "core/secret.h"
 #include "providers/rfc2136/rfc2136.h"
 
-enum step { ST_SECRET, ST_ZONE, ST_UPDATE, ST_DONE };
+enum step { ST_RESOLVE, ST_SECRET, ST_ZONE, ST_UPDATE, ST_DONE };
 
 struct rfc2136_op {
 	struct d01_op op; /* first: d01_provider_cancel() casts back */
@@ -28,6 +30,8 @@ struct rfc2136_op {
 	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], walk[D01_DNAME_BUF];
 	char key[256], ns[254];
 	struct d01_tsig_key tsig;
+	struct d01_dns_server srv; /* the nameserver, once resolved */
+	struct d01_dns_resolve *rreq;
 	struct d01_secret_req *sreq;
 	struct d01_dns_req *dreq;
 	d01_done_fn cb;
@@ -41,6 +45,7 @@ static void step(struct rfc2136_op *o);
 static void
 op_free(struct rfc2136_op *o)
 {
+	d01_dns_resolve_cancel(o->rreq);
 	d01_secret_cancel(o->sreq);
 	d01_dns_cancel(o->dreq);
 	d01_tsig_key_clear(&o->tsig);
@@ -67,10 +72,34 @@ done(struct rfc2136_op *o, struct d01_error *err)
 		o->start_err = *err;
 		return;
 	}
+	o->rreq = NULL;
 	o->sreq = NULL;
 	o->dreq = NULL;
 	op_free(o);
 	cb(arg, err);
+}
+
+/* Where the key (if any) or else the zone comes next. */
+static enum step
+after_secret(const struct rfc2136_op *o)
+{
+	return o->zone[0] ? ST_UPDATE : ST_ZONE;
+}
+
+static void
+resolved(void *arg, const struct d01_error *e, const struct d01_dns_server *srv)
+{
+	struct rfc2136_op *o = arg;
+	struct d01_error err = *e;
+
+	o->rreq = NULL;
+	if (err.code != D01_OK) {
+		done(o, &err);
+		return;
+	}
+	o->srv = *srv;
+	o->st = o->cfg->key_name[0] ? ST_SECRET : after_secret(o);
+	step(o);
 }
 
 static void
@@ -84,7 +113,7 @@ secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
 	if (err.code == D01_OK &&
 	    d01_tsig_key_init(&o->tsig, o->cfg->key_name, o->cfg->algorithm,
 		value, &err) == D01_OK) {
-		o->st = o->zone[0] ? ST_UPDATE : ST_ZONE;
+		o->st = after_secret(o);
 		step(o);
 		return;
 	}
@@ -126,7 +155,7 @@ zone_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
 		memmove(o->walk, dot + 1, strlen(dot + 1) + 1);
 	} else {
 		d01_error_set(&err, D01_E_NOTFOUND,
-		    "%s has no zone (SOA) for this name", o->cfg->server.label);
+		    "%s has no zone (SOA) for this name", o->srv.label);
 		done(o, &err);
 		return;
 	}
@@ -147,7 +176,7 @@ update_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
 		    rc == LDNS_RCODE_NOTAUTH || rc == LDNS_RCODE_REFUSED
 			? D01_E_AUTH
 			: D01_E_UPSTREAM,
-		    "%s answered %s for zone %s", o->cfg->server.label,
+		    "%s answered %s for zone %s", o->srv.label,
 		    d01_rcode_name(rc), o->zone);
 		err.status = rc;
 		err.retryable = rc == LDNS_RCODE_SERVFAIL;
@@ -205,7 +234,7 @@ op_send(struct rfc2136_op *o, ldns_pkt *q, d01_dns_fn cb)
 	if (q == NULL)
 		d01_error_set(&err, D01_E_NOMEM, "cannot build DNS message");
 	else
-		o->dreq = d01_dns_send(o->env->dns, q, &o->cfg->server,
+		o->dreq = d01_dns_send(o->env->dns, q, &o->srv,
 		    o->tsig.secret ? &o->tsig : NULL, &opts, cb, o, &err);
 	ldns_pkt_free(q);
 	if (o->dreq == NULL)
@@ -220,6 +249,13 @@ step(struct rfc2136_op *o)
 	ldns_pkt *q = NULL;
 
 	switch (o->st) {
+	case ST_RESOLVE:
+		d01_error_clear(&err);
+		o->rreq = d01_dns_resolve(
+		    o->env->base, o->cfg->nameserver, 53, resolved, o, &err);
+		if (o->rreq == NULL)
+			done(o, &err);
+		break;
 	case ST_SECRET:
 		d01_error_clear(&err);
 		o->sreq = d01_secret_get(
@@ -268,7 +304,7 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	snprintf(o->zone, sizeof(o->zone), "%s", ch->zone ? ch->zone : "");
 	snprintf(o->key, sizeof(o->key), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
-	o->st = c->key_name[0] ? ST_SECRET : o->zone[0] ? ST_UPDATE : ST_ZONE;
+	o->st = ST_RESOLVE;
 	d01_error_clear(&o->start_err);
 	o->starting = 1;
 	step(o);

@@ -15,7 +15,7 @@ extern const struct d01_provider d01_provider_rfc2136;
 
 /* The parsed `config` (cert-manager's rfc2136 fields). */
 struct rfc2136_cfg {
-	struct d01_dns_server server;		/* nameserver */
+	char nameserver[300];			/* as configured */
 	char key_name[256];			/* "" when unsigned */
 	char algorithm[32];			/* wire name */
 	char secret_name[254], secret_key[254]; /* tsigSecretSecretRef */

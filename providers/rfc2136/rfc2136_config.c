@@ -83,10 +83,14 @@ rfc2136_config_parse(struct d01_env *env, const json_t *config, void **out,
 		    "strings");
 		goto fail;
 	}
-	if (d01_dns_server_parse(ns, 53, &c->server, err) != D01_OK) {
-		d01_error_prefix(err, "rfc2136: ");
+	if (strlen(ns) >= sizeof(c->nameserver) || !d01_dns_hostport_ok(ns)) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "rfc2136: nameserver %.100s: expected host, host:port, "
+		    "IP, IP:port or [IPv6]:port",
+		    ns);
 		goto fail;
 	}
+	snprintf(c->nameserver, sizeof(c->nameserver), "%s", ns);
 	if (key != NULL && *key != '\0' &&
 	    parse_tsig(c, config, key, err) != D01_OK)
 		goto fail;

@@ -5,6 +5,7 @@ the failures users hit (wrong secret, unknown key, refused zone, nothing
 listening), each with a message naming the cause and never the secret."""
 import json
 import os
+import socket
 import tempfile
 import unittest
 
@@ -87,6 +88,18 @@ class RFC2136(unittest.TestCase):
         self.ok("CleanUp", "T1", cfg)
         self.assertEqual(self.txt(), ("NOERROR", [bind.SPF]))
 
+    def test_host_name_nameserver(self):
+        # cert-manager allows a host name: resolved off the loop by the
+        # system's resolver (here /etc/hosts).
+        first = socket.getaddrinfo("localhost", None, type=socket.SOCK_DGRAM)[0][4][0]
+        if first != "127.0.0.1":
+            self.skipTest(f"localhost resolves to {first} first; BIND is on 127.0.0.1")
+        cfg = self.bind.config(nameserver=f"localhost:{self.bind.port}")
+        self.ok("Present", "H1", cfg)
+        self.assertEqual(self.txt(), ("NOERROR", ["H1", bind.SPF]))
+        self.ok("CleanUp", "H1", cfg)
+        self.assertEqual(self.txt(), ("NOERROR", [bind.SPF]))
+
     def test_sub_zone(self):
         name = "_acme-challenge.x.sub.example.test."
         cfg = self.bind.config()
@@ -115,7 +128,11 @@ class RFC2136(unittest.TestCase):
         self.assertIn(dead["nameserver"], msg)
         msg = self.fails("Present", "W1", dict(cfg, tsigSecretSecretRef={"name": "nope", "key": "k"}))
         self.assertIn("default/nope", msg)
-        for bad in ({}, {"nameserver": "ns.example.com"}, dict(cfg, tsigAlgorithm="HMACSHA384"),
+        msg = self.fails("Present", "W1", dict(cfg, nameserver="no-such-host.invalid:53"))
+        self.assertIn("no-such-host.invalid", msg)
+        self.assertIn("cannot resolve", msg)
+        for bad in ({}, {"nameserver": "ns.example.com:0"}, {"nameserver": "bad..name"},
+                    dict(cfg, tsigAlgorithm="HMACSHA384"),
                     dict(cfg, protocol="QUIC"), dict(cfg, ttl="60"),
                     dict(cfg, tsigSecretSecretRef="x")):
             with self.subTest(config=bad):

@@ -6,6 +6,7 @@
  * socket plays a server that answers what the test tells it to.
  */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -210,11 +211,86 @@ end:
 	ldns_pkt_free(p);
 }
 
+struct resolved {
+	int calls, started, early;
+	enum d01_err code;
+	char label[80];
+};
+
+static void
+resolved_cb(
+    void *arg, const struct d01_error *err, const struct d01_dns_server *srv)
+{
+	struct resolved *r = arg;
+
+	r->calls++;
+	r->early |= !r->started;
+	r->code = err->code;
+	snprintf(r->label, sizeof(r->label), "%s", srv ? srv->label : "");
+}
+
+/* Names and literals through d01_dns_resolve: never synchronous, cancel
+ * safe while the helper thread is still working. */
+static void
+t_resolve(void)
+{
+	struct event_base *base = event_base_new();
+	struct resolved a = {0}, b = {0}, never = {0};
+	struct addrinfo hints = {
+	    .ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG};
+	struct addrinfo *res = NULL;
+	char want[INET6_ADDRSTRLEN] = "";
+	struct d01_error err;
+	int i;
+
+	CHECK(base != NULL);
+	CHECK(d01_dns_resolve(
+		  base, "192.0.2.1:5353", 53, resolved_cb, &a, &err) != NULL);
+	CHECK(d01_dns_resolve(
+		  base, "localhost:5353", 53, resolved_cb, &b, &err) != NULL);
+	a.started = b.started = 1;
+	for (i = 0; i < 100 && (a.calls == 0 || b.calls == 0); i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	CHECK_INT(a.calls, ==, 1);
+	CHECK_INT(a.early, ==, 0);
+	CHECK_STR(a.label, "192.0.2.1:5353");
+	CHECK_INT(b.calls, ==, 1);
+	CHECK_INT(b.early, ==, 0);
+	CHECK_INT(b.code, ==, D01_OK);
+	/* The first address the system's resolver gives, named. */
+	CHECK_INT(getaddrinfo("localhost", NULL, &hints, &res), ==, 0);
+	getnameinfo(res->ai_addr, res->ai_addrlen, want, sizeof(want), NULL, 0,
+	    NI_NUMERICHOST);
+	CHECK(strstr(b.label, "localhost (") == b.label);
+	CHECK(strstr(b.label, want) != NULL);
+	CHECK(strstr(b.label, ":5353") != NULL);
+	/* Malformed: NULL at once, no callback. */
+	CHECK(d01_dns_resolve(
+		  base, "localhost:0", 53, resolved_cb, &never, &err) == NULL);
+	CHECK_INT(err.code, ==, D01_E_CONFIG);
+	CHECK(d01_dns_resolve(
+		  base, "bad..name", 53, resolved_cb, &never, &err) == NULL);
+	/* Cancelled at once, literal and name: never called back. */
+	d01_dns_resolve_cancel(
+	    d01_dns_resolve(base, "192.0.2.1", 53, resolved_cb, &never, &err));
+	d01_dns_resolve_cancel(
+	    d01_dns_resolve(base, "localhost", 53, resolved_cb, &never, &err));
+	event_base_loopexit(base, &(struct timeval){0, 200000});
+	event_base_dispatch(base);
+	CHECK_INT(never.calls, ==, 0);
+end:
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (base != NULL)
+		event_base_free(base);
+}
+
 int
 main(void)
 {
 	RUN(t_shape_and_reply);
 	RUN(t_server_parse);
 	RUN(t_parse_strict);
+	RUN(t_resolve);
 	return harness_done();
 }
