@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "core/dname.h"
 #include "core/dns.h"
+#include "core/http_client.h"
 #include "core/secret.h"
 #include "providers/provider.h"
 
@@ -37,7 +38,9 @@ usage(FILE *f, const char *cmd)
 	    "FQDN VALUE\n"
 	    "Without --config, --provider rfc2136 reads RFC2136_NAMESERVER,\n"
 	    "RFC2136_TSIG_KEY, RFC2136_TSIG_SECRET, RFC2136_TSIG_ALGORITHM,\n"
-	    "RFC2136_TTL (as lego does).\n",
+	    "RFC2136_TTL (as lego does); --provider cloudflare reads\n"
+	    "CF_DNS_API_TOKEN (or CLOUDFLARE_DNS_API_TOKEN), or CF_API_EMAIL\n"
+	    "and CF_API_KEY, and CF_ZONE_ID, CLOUDFLARE_TTL.\n",
 	    cmd);
 }
 
@@ -80,6 +83,52 @@ rfc2136_env_config(struct d01_secrets *s, struct d01_error *err)
 	}
 	if (c != NULL && ttl != NULL)
 		json_object_set_new(c, "ttl", json_integer(atol(ttl)));
+	return c;
+}
+
+static const char *
+env_first(const char *a, const char *b)
+{
+	const char *v = getenv(a);
+
+	return v != NULL && *v != '\0' ? v : getenv(b);
+}
+
+/* lego's Cloudflare variables: a token (CF_DNS_API_TOKEN or
+ * CLOUDFLARE_DNS_API_TOKEN) or email + Global API key. Tests and private
+ * endpoints may add CLOUDFLARE_BASE_URL and CLOUDFLARE_CA_BUNDLE. */
+static json_t *
+cloudflare_env_config(struct d01_secrets *s, struct d01_error *err)
+{
+	const char *tok =
+	    env_first("CF_DNS_API_TOKEN", "CLOUDFLARE_DNS_API_TOKEN");
+	const char *email = env_first("CF_API_EMAIL", "CLOUDFLARE_EMAIL");
+	const char *key = env_first("CF_API_KEY", "CLOUDFLARE_API_KEY");
+	const char *opt[][2] = {{"baseURL", getenv("CLOUDFLARE_BASE_URL")},
+	    {"caBundle", getenv("CLOUDFLARE_CA_BUNDLE")},
+	    {"zoneID", env_first("CF_ZONE_ID", "CLOUDFLARE_ZONE_ID")}};
+	json_t *c;
+	size_t i;
+
+	if (tok == NULL && (email == NULL || key == NULL)) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "no --config and neither CF_DNS_API_TOKEN nor "
+		    "CF_API_EMAIL + CF_API_KEY is set");
+		return NULL;
+	}
+	if (d01_secrets_put(s, "", "env", "cloudflare", tok ? tok : key, err))
+		return NULL;
+	c = tok ? json_pack("{s:{s:s, s:s}}", "apiTokenSecretRef", "name",
+		      "env", "key", "cloudflare")
+		: json_pack("{s:s, s:{s:s, s:s}}", "email", email,
+		      "apiKeySecretRef", "name", "env", "key", "cloudflare");
+	for (i = 0; c != NULL && i < sizeof(opt) / sizeof(opt[0]); i++)
+		if (opt[i][1] != NULL && *opt[i][1] != '\0')
+			json_object_set_new(
+			    c, opt[i][0], json_string(opt[i][1]));
+	if (c != NULL && getenv("CLOUDFLARE_TTL") != NULL)
+		json_object_set_new(
+		    c, "ttl", json_integer(atol(getenv("CLOUDFLARE_TTL"))));
 	return c;
 }
 
@@ -225,8 +274,11 @@ d01_cli_record(int argc, char **argv, int present)
 	env.base = event_base_new();
 	env.dns = d01_dns_new(env.base, 64);
 	env.secrets = d01_secrets_new(env.base);
-	if (env.base == NULL || env.dns == NULL || env.secrets == NULL) {
-		d01_error_set(&err, D01_E_NOMEM, "out of memory");
+	env.http = env.base ? d01_http_new(env.base, &err) : NULL;
+	if (env.base == NULL || env.dns == NULL || env.secrets == NULL ||
+	    env.http == NULL) {
+		if (err.code == D01_OK)
+			d01_error_set(&err, D01_E_NOMEM, "out of memory");
 		rc = D01_EXIT_FAIL;
 		goto out;
 	}
@@ -237,10 +289,12 @@ d01_cli_record(int argc, char **argv, int present)
 		config = load_config(config_path, &err);
 	else if (strcmp(provider, "rfc2136") == 0)
 		config = rfc2136_env_config(env.secrets, &err);
+	else if (strcmp(provider, "cloudflare") == 0)
+		config = cloudflare_env_config(env.secrets, &err);
 	if (config == NULL && err.code != D01_OK)
 		goto out;
-	if (config_path == NULL && strcmp(provider, "rfc2136") == 0)
-		ns = ""; /* where rfc2136_env_config put the secret */
+	if (config_path == NULL)
+		ns = ""; /* where the *_env_config put the secret */
 	ch.uid = "cli";
 	ch.dns_name = "";
 	ch.fqdn = fqdn;
@@ -256,6 +310,7 @@ out:
 		    argv[optind + 1], provider);
 	json_decref(config);
 	d01_dns_free(env.dns);
+	d01_http_free(env.http);
 	d01_secrets_free(env.secrets);
 	if (env.base != NULL)
 		event_base_free(env.base);

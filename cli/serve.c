@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "core/dns.h"
+#include "core/http_client.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "providers/embedded/dnsd.h"
@@ -440,6 +441,8 @@ serve_run(struct serve_opts *o, const char **allowed, size_t nallowed)
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
 		goto out;
 	}
+	if ((env.http = d01_http_new(run.base, &err)) == NULL)
+		goto out;
 	if (o->secrets_dir != NULL &&
 	    d01_secrets_set_dir(env.secrets, o->secrets_dir, &err) != D01_OK)
 		goto out;
@@ -510,6 +513,7 @@ out:
 	d01_dnsd_free(dnsd);
 	d01_txtstore_free(env.store);
 	d01_dns_free(env.dns);
+	d01_http_free(env.http);
 	d01_secrets_free(env.secrets);
 	SSL_CTX_free(ctx);
 	if (run.base != NULL)

@@ -12,12 +12,14 @@ struct event_base;
 struct d01_txtstore;
 struct d01_dns;
 struct d01_secrets;
+struct d01_http;
 
 struct d01_env {
 	struct event_base *base;     /* the one event loop */
 	struct d01_txtstore *store;  /* embedded zones; NULL if none */
 	struct d01_dns *dns;	     /* async DNS client */
 	struct d01_secrets *secrets; /* secret references; NULL if none */
+	struct d01_http *http;	     /* async HTTP client (provider APIs) */
 };
 
 #endif

@@ -40,6 +40,7 @@ struct d01_http_call {
 	char *buf;
 	size_t len, cap, max;
 	int too_big, attempts, max_attempts, in_multi;
+	long timeout_ms;     /* per attempt, before the budget cap */
 	long retry_after_ms; /* from the last response, -1 if none */
 	struct timeval deadline;
 	char errbuf[CURL_ERROR_SIZE];
@@ -210,9 +211,16 @@ ms_left(const struct d01_http_call *c)
 	return d.tv_sec * 1000 + d.tv_usec / 1000;
 }
 
+static long ms_left(const struct d01_http_call *c);
+
 static void
 attempt(struct d01_http_call *c)
 {
+	long left = ms_left(c);
+
+	/* No attempt may outlive the call's budget. */
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
+	    left > 0 && left < c->timeout_ms ? left : c->timeout_ms);
 	c->len = 0;
 	c->too_big = 0;
 	c->retry_after_ms = -1;
@@ -393,6 +401,7 @@ d01_http_start(struct d01_http *h, const struct d01_http_request *req,
 	c->max = req->max_response ? req->max_response : DEF_MAX_RESPONSE;
 	c->max_attempts =
 	    req->max_attempts > 0 ? req->max_attempts : DEF_ATTEMPTS;
+	c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEF_TIMEOUT_MS;
 	TAILQ_INSERT_TAIL(&h->calls, c, link);
 	h->ncalls++;
 	if ((c->easy = curl_easy_init()) == NULL ||

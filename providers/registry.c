@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include "providers/provider.h"
+#include "providers/cloudflare/cloudflare.h"
 #include "providers/embedded/embedded.h"
 #include "providers/rfc2136/rfc2136.h"
 
 const struct d01_provider *const d01_providers[] = {
     &d01_provider_embedded,
     &d01_provider_rfc2136,
+    &d01_provider_cloudflare,
     NULL,
 };
 

@@ -1,0 +1,239 @@
+"""A strict fake of the Cloudflare API v4, independent of the C code.
+
+It follows the documented behaviour (providers.md §1): the envelope
+{success, errors, messages, result, result_info}; token (Bearer) or
+email + Global API key auth, checked; GET /zones?name= exact match;
+dns_records list filtered by type/name/content (case-insensitive), paged
+with a deliberately small page size so clients must follow total_pages;
+POST with validation (type, name inside the zone, ttl 1 or 60..86400,
+identical record -> 81058); DELETE by id (81044 when unknown). Faults are
+injected per test through Fake methods: queued error replies (429 with
+Retry-After, 5xx), latency, dropped connections. Records live in memory so
+tests can assert the exact end state.
+
+Run standalone: python3 cloudflare_fake.py PORT [CERT KEY]
+"""
+import json
+import ssl
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+PAGE = 2  # small on purpose: clients must page
+
+
+def env(result=None, errors=(), info=None, success=None):
+    o = {"success": not errors if success is None else success,
+         "errors": [{"code": c, "message": m} for c, m in errors],
+         "messages": [], "result": result}
+    if info is not None:
+        o["result_info"] = info
+    return o
+
+
+class Fake:
+    def __init__(self, token="test-token", email="ops@example.test", key="global-key",
+                 zones=("example.test",), tls=None, port=0):
+        self.token, self.email, self.key = token, email, key
+        self.zones = {z: uuid.uuid4().hex for z in zones}
+        self.records = {}  # id -> record
+        self.lock = threading.Lock()
+        self.faults = []   # queued (status, code, retry_after) replies
+        self.latency = 0.0
+        self.drop = 0      # connections to drop without a reply
+        self.requests = []  # (method, path) log
+        fake = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _send(self, status, obj, headers=()):
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _body(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
+
+            def _handle(self, method):
+                body = self._body()
+                with fake.lock:
+                    fake.requests.append((method, self.path))
+                    if fake.drop > 0:
+                        fake.drop -= 1
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    fault = fake.faults.pop(0) if fake.faults else None
+                if fake.latency:
+                    time.sleep(fake.latency)
+                if fault is not None:
+                    status, code, retry = fault
+                    hdrs = [("Retry-After", str(retry))] if retry else []
+                    return self._send(status, env(errors=[(code, "injected fault")]), hdrs)
+                err = fake.auth(self.headers)
+                if err:
+                    return self._send(err[0], env(errors=[err[1]]))
+                status, obj = fake.route(method, self.path, body, self.headers)
+                self._send(status, obj)
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_POST(self):
+                self._handle("POST")
+
+            def do_DELETE(self):
+                self._handle("DELETE")
+
+            def do_PUT(self):
+                self._handle("PUT")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), H)
+        self.httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return f"{self.scheme}://127.0.0.1:{self.port}/client/v4"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        return False
+
+    # --- what the real API checks -------------------------------------
+    def auth(self, h):
+        a = h.get("Authorization")
+        if a is not None:
+            if h.get("X-Auth-Key") or h.get("X-Auth-Email"):
+                return 400, (6003, "Invalid request headers: both token and key")
+            if a != f"Bearer {self.token}":
+                return 403, (9109, "Invalid access token")
+            return None
+        if h.get("X-Auth-Key") is None or h.get("X-Auth-Email") is None:
+            return 400, (10000, "Authentication error")
+        if h.get("X-Auth-Key") != self.key or h.get("X-Auth-Email") != self.email:
+            return 403, (10000, "Authentication error")
+        return None
+
+    def zone_name(self, zid):
+        for n, i in self.zones.items():
+            if i == zid:
+                return n
+        return None
+
+    def route(self, method, path, body, headers):
+        u = urlsplit(path)
+        q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+        parts = [p for p in u.path.split("/") if p]
+        if parts[:2] != ["client", "v4"]:
+            return 404, env(errors=[(7000, "No route for that URI")])
+        parts = parts[2:]
+        if parts == ["zones"] and method == "GET":
+            res = [{"id": i, "name": n, "status": "active"}
+                   for n, i in self.zones.items() if n == q.get("name", n)]
+            return 200, env(res, info={"page": 1, "per_page": 50, "count": len(res),
+                                       "total_count": len(res), "total_pages": 1})
+        if len(parts) >= 3 and parts[0] == "zones" and parts[2] == "dns_records":
+            zone = self.zone_name(parts[1])
+            if zone is None:
+                return 404, env(errors=[(7003, "Could not route to /zones/..., perhaps your object identifier is invalid?")])
+            if len(parts) == 3 and method == "GET":
+                return self.list(zone, q)
+            if len(parts) == 3 and method == "POST":
+                if "application/json" not in (headers.get("Content-Type") or ""):
+                    return 400, env(errors=[(6003, "Invalid request headers")])
+                return self.create(zone, body)
+            if len(parts) == 4 and method == "DELETE":
+                with self.lock:
+                    r = self.records.pop(parts[3], None)
+                if r is None or r["zone"] != zone:
+                    return 404, env(errors=[(81044, "Record does not exist.")])
+                return 200, env({"id": parts[3]})
+        return 405, env(errors=[(10000, "Method not allowed")])
+
+    def list(self, zone, q):
+        try:
+            page = int(q.get("page", "1"))
+            per = min(int(q.get("per_page", "20")), 100, PAGE)
+        except ValueError:
+            return 400, env(errors=[(1004, "DNS Validation Error")])
+        with self.lock:
+            rs = [r for r in self.records.values() if r["zone"] == zone
+                  and ("type" not in q or r["type"] == q["type"])
+                  and ("name" not in q or r["name"].lower() == q["name"].lower())
+                  and ("content" not in q or r["content"].lower() == q["content"].lower())]
+        total = len(rs)
+        pages = (total + per - 1) // per
+        chunk = rs[(page - 1) * per: page * per]
+        out = [{k: v for k, v in r.items() if k != "zone"} for r in chunk]
+        return 200, env(out, info={"page": page, "per_page": per, "count": len(out),
+                                   "total_count": total, "total_pages": pages})
+
+    def create(self, zone, body):
+        try:
+            o = json.loads(body)
+        except ValueError:
+            return 400, env(errors=[(9207, "Request body is invalid.")])
+        name, content, ttl = o.get("name"), o.get("content"), o.get("ttl", 1)
+        if o.get("type") not in ("TXT", "A", "CNAME"):
+            return 400, env(errors=[(9004, "DNS record type is invalid")])
+        if not isinstance(name, str) or not (name == zone or name.endswith("." + zone)):
+            return 400, env(errors=[(9005, "Content for TXT record is invalid / name not in zone")])
+        if not isinstance(content, str) or not content:
+            return 400, env(errors=[(9005, "Content for TXT record is invalid")])
+        if not isinstance(ttl, int) or (ttl != 1 and not 60 <= ttl <= 86400):
+            return 400, env(errors=[(9021, "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.")])
+        with self.lock:
+            for r in self.records.values():
+                if (r["zone"], r["type"], r["name"], r["content"]) == (zone, o["type"], name, content):
+                    return 400, env(errors=[(81058, "An identical record already exists.")])
+            rid = uuid.uuid4().hex
+            self.records[rid] = {"id": rid, "zone": zone, "type": o["type"], "name": name,
+                                 "content": content, "ttl": ttl, "proxied": False}
+        return 200, env({k: v for k, v in self.records[rid].items() if k != "zone"})
+
+    # --- for tests ------------------------------------------------------
+    def add(self, name, content, type_="TXT"):
+        zone = max((z for z in self.zones if name == z or name.endswith("." + z)), key=len)
+        rid = uuid.uuid4().hex
+        with self.lock:
+            self.records[rid] = {"id": rid, "zone": zone, "type": type_, "name": name,
+                                 "content": content, "ttl": 60, "proxied": False}
+        return rid
+
+    def txt(self, name):
+        with self.lock:
+            return sorted(r["content"] for r in self.records.values()
+                          if r["type"] == "TXT" and r["name"] == name)
+
+
+if __name__ == "__main__":
+    tls = (sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else None
+    f = Fake(tls=tls, port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    print(f"cloudflare fake on {f.url}, token test-token, zones {list(f.zones)}", flush=True)
+    f.httpd.serve_forever()

@@ -1,0 +1,170 @@
+"""cloudflare through the webhook against the strict fake (HTTPS, its
+certificate from the test PKI, trusted through caBundle): the strict
+conformance flow with unrelated records at the name, paging, the zone walk,
+legacy unquoted records, key auth, Cloudflare's errors, retries on 429 and
+5xx, dropped connections; and the CLI with lego's variables."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+import cloudflare_fake
+import harness
+import pki
+from harness import assert_response, challenge
+
+NAME = "_acme-challenge.www.example.test"
+
+
+class Cloudflare(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.pki = pki.PKI(cls.tmp.name)
+        cls.fake = cloudflare_fake.Fake(zones=("example.test", "sub.example.test"),
+                                        tls=cls.pki.cert("serving")).__enter__()
+        cls.secrets = os.path.join(cls.tmp.name, "secrets")
+        for name, key, value in (("cf", "token", "test-token\n"), ("cf", "key", "global-key"),
+                                 ("bad", "token", "wrong-token"), ("nl", "token", "a\nb")):
+            d = os.path.join(cls.secrets, "default", name)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, key), "w") as f:
+                f.write(value)
+        cls.srv = harness.Server(cls.pki, zones=(), extra=["--secrets-dir", cls.secrets]).__enter__()
+        cls.c = cls.srv.client("proxy")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        cls.srv.__exit__(None, None, None)
+        log = cls.srv.log()
+        cls.fake.__exit__(None, None, None)
+        cls.tmp.cleanup()
+        for secret in ("test-token", "global-key", "wrong-token"):
+            assert secret not in log, "credential in the server log"
+
+    def setUp(self):
+        with self.fake.lock:
+            self.fake.records.clear()
+            self.fake.faults.clear()
+            self.fake.drop = 0
+
+    def cfg(self, **kw):
+        c = {"apiTokenSecretRef": {"name": "cf", "key": "token"},
+             "baseURL": self.fake.url, "caBundle": self.pki.path("serving-ca.crt")}
+        c.update(kw)
+        return c
+
+    def call(self, action, key, cfg=None, name=NAME, zone="example.test."):
+        st, _, body = self.c.post_challenge(
+            challenge(action, key, fqdn=name + ".", zone=zone,
+                      config=cfg if cfg is not None else self.cfg()),
+            solver="cloudflare")
+        for secret in (b"test-token", b"global-key", b"wrong-token"):
+            self.assertNotIn(secret, body)
+        return st, body
+
+    def ok(self, *a, **kw):
+        assert_response(self, *self.call(*a, **kw), True)
+
+    def fails(self, *a, **kw):
+        o = assert_response(self, *self.call(*a, **kw), False)
+        return o["response"]["status"]["message"]
+
+    def test_conformance_and_paging(self):
+        spf = self.fake.add(NAME, "v=spf1 -all")
+        self.fake.add(NAME, "192.0.2.1", type_="A")
+        self.ok("Present", "K1")
+        self.ok("Present", "K1")
+        self.assertEqual(self.fake.txt(NAME), ['"K1"', "v=spf1 -all"])
+        for k in ("K2", "K3", "K4", "K5"):  # more than a page
+            self.ok("Present", k)
+        self.assertEqual(len(self.fake.txt(NAME)), 6)
+        self.ok("CleanUp", "K3")
+        self.ok("CleanUp", "K3")
+        self.assertNotIn('"K3"', self.fake.txt(NAME))
+        for k in ("K1", "K2", "K4", "K5"):
+            self.ok("CleanUp", k)
+        self.assertEqual(self.fake.txt(NAME), ["v=spf1 -all"])
+        with self.fake.lock:
+            self.assertIn(spf, self.fake.records)
+            self.assertEqual(sum(r["type"] == "A" for r in self.fake.records.values()), 1)
+            self.fake.records.clear()
+        # Paging was followed.
+        self.assertTrue(any("page=2" in p for _, p in self.fake.requests))
+
+    def test_zone_walk_legacy_and_key_auth(self):
+        sub = "_acme-challenge.x.sub.example.test"
+        self.ok("Present", "W1", name=sub, zone="sub.example.test.")
+        self.assertEqual(self.fake.txt(sub), ['"W1"'])
+        with self.fake.lock:
+            zone = [r["zone"] for r in self.fake.records.values() if r["name"] == sub]
+        self.assertEqual(zone, ["sub.example.test"])
+        self.ok("CleanUp", "W1", name=sub, zone="sub.example.test.")
+        # A record made by an older tool, unquoted: found and removed.
+        self.fake.add(NAME, "LEGACY")
+        self.ok("Present", "LEGACY")
+        self.assertEqual(self.fake.txt(NAME), ["LEGACY"])
+        self.ok("CleanUp", "LEGACY")
+        self.assertEqual(self.fake.txt(NAME), [])
+        key = self.cfg(email=self.fake.email, apiKeySecretRef={"name": "cf", "key": "key"})
+        del key["apiTokenSecretRef"]
+        self.ok("Present", "KA", key)
+        self.ok("CleanUp", "KA", key)
+        self.ok("Present", "Z1", self.cfg(zoneID=self.fake.zones["example.test"]))
+        self.ok("CleanUp", "Z1", self.cfg(zoneID=self.fake.zones["example.test"]))
+        self.assertEqual(self.fake.txt(NAME), [])
+
+    def test_errors(self):
+        msg = self.fails("Present", "E1", self.cfg(apiTokenSecretRef={"name": "bad", "key": "token"}))
+        self.assertIn("9109", msg)
+        self.assertIn("Invalid access token", msg)
+        self.assertIn("HTTP 403", msg)
+        msg = self.fails("Present", "E1", self.cfg(apiTokenSecretRef={"name": "nl", "key": "token"}))
+        self.assertIn("control character", msg)
+        msg = self.fails("Present", "E1", name="_acme-challenge.other.org", zone="other.org.")
+        self.assertIn("no Cloudflare zone", msg)
+        msg = self.fails("Present", "E1", self.cfg(ttl=30))
+        self.assertIn("ttl", msg)
+        for bad in ({}, {"apiTokenSecretRef": {"name": "cf", "key": "token"},
+                         "apiKeySecretRef": {"name": "cf", "key": "key"}},
+                    {"apiKeySecretRef": {"name": "cf", "key": "key"}},
+                    self.cfg(baseURL="ftp://x")):
+            self.assertIn("cloudflare", self.fails("Present", "E1", bad))
+        # An untrusted certificate is refused (no caBundle).
+        cfg = self.cfg()
+        del cfg["caBundle"]
+        self.assertIn("cloudflare", self.fails("Present", "E1", cfg))
+        self.assertEqual(self.fake.txt(NAME), [])
+
+    def test_retries(self):
+        self.fake.faults += [(429, 971, 1), (500, 10000, None), (502, 10000, None)]
+        self.ok("Present", "R1")
+        self.assertEqual(self.fake.txt(NAME), ['"R1"'])
+        self.assertEqual(self.fake.faults, [])
+        self.fake.drop = 1
+        self.ok("CleanUp", "R1")
+        self.assertEqual(self.fake.txt(NAME), [])
+
+    def test_cli_env(self):
+        env = dict(os.environ, CF_DNS_API_TOKEN="test-token",
+                   CLOUDFLARE_BASE_URL=self.fake.url,
+                   CLOUDFLARE_CA_BUNDLE=self.pki.path("serving-ca.crt"))
+        for action in ("present", "cleanup"):
+            r = subprocess.run([harness.BIN, action, "--provider", "cloudflare",
+                                NAME, "CLI1"], capture_output=True, text=True,
+                               env=env, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("test-token", r.stdout + r.stderr)
+            if action == "present":
+                self.assertEqual(self.fake.txt(NAME), ['"CLI1"'])
+        self.assertEqual(self.fake.txt(NAME), [])
+        r = subprocess.run([harness.BIN, "present", "--provider", "cloudflare", NAME, "x"],
+                           capture_output=True, text=True, timeout=30,
+                           env={k: v for k, v in env.items() if not k.startswith("CF_")})
+        self.assertEqual(r.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,55 @@
+"""A Cloudflare API that never answers: the webhook still answers, with
+success:false, inside its time budget (well before the kube-apiserver's
+60 s), and the event loop keeps serving /healthz meanwhile."""
+import os
+import tempfile
+import threading
+import time
+import unittest
+
+import cloudflare_fake
+import harness
+import pki
+from harness import assert_response, challenge
+
+
+class Slow(unittest.TestCase):
+    def test_never_answers(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = pki.PKI(d)
+            sec = os.path.join(d, "s", "default", "cf")
+            os.makedirs(sec)
+            with open(os.path.join(sec, "token"), "w") as f:
+                f.write("test-token")
+            with cloudflare_fake.Fake() as fake, \
+                    harness.Server(p, zones=(), extra=["--secrets-dir", os.path.join(d, "s")]) as srv:
+                fake.latency = 120
+                cfg = {"apiTokenSecretRef": {"name": "cf", "key": "token"}, "baseURL": fake.url}
+                out = {}
+
+                def call():
+                    c = srv.client("proxy")
+                    c.conn.timeout = 60
+                    t0 = time.time()
+                    st, _, body = c.post_challenge(challenge("Present", "S1", config=cfg),
+                                                   solver="cloudflare")
+                    out["elapsed"] = time.time() - t0
+                    out["reply"] = (st, body)
+
+                th = threading.Thread(target=call)
+                th.start()
+                time.sleep(1)
+                h = srv.client()
+                for _ in range(20):  # the loop is not blocked
+                    st, _, _ = h.request("GET", "/healthz")
+                    self.assertEqual(st, 200)
+                h.close()
+                th.join(60)
+                o = assert_response(self, out["reply"][0], out["reply"][1], False)
+                self.assertIn("cloudflare", o["response"]["status"]["message"])
+                self.assertLess(out["elapsed"], 30)
+                fake.latency = 0
+
+
+if __name__ == "__main__":
+    unittest.main()
