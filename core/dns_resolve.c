@@ -9,16 +9,19 @@
  * way libcurl's threaded resolver does. IP literals skip the thread but
  * take the same pipe, so the callback never runs inside d01_dns_resolve.
  *
- * Ownership: the request is freed by whichever side finishes last. The
- * worker marks `finished` and writes the pipe under the mutex; cancel
- * marks `cancelled` under the same mutex; whoever sees the other's mark
- * cleans up. Nothing but the mutex is shared with the worker.
+ * Ownership: two references, the loop's and the worker's, counted
+ * atomically; whoever drops the last one frees the request and closes the
+ * pipe. So the worker can always write its wake-up byte (the pipe is open
+ * while it holds its reference), and the loop never frees memory the
+ * worker may still touch. The worker's results are written before that
+ * byte and read after it arrives.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,24 +32,26 @@
 #include "core/dns.h"
 
 struct d01_dns_resolve {
-	pthread_mutex_t mu;
-	int cancelled, finished; /* under mu */
+	atomic_int refs;
+	atomic_int done; /* release: results written; acquire: read them */
 	int fds[2];
 	struct event *ev;
 	char host[D01_DNAME_BUF], port[12];
-	/* Written by the worker before `finished`, read by the loop after. */
+	/* Written by the worker before its byte, read by the loop after. */
 	int gai_rc;
 	struct d01_dns_server srv;
 	d01_dns_resolve_fn cb;
 	void *arg;
 };
 
+/* Drop one reference; the last one frees. */
 static void
-resolve_free(struct d01_dns_resolve *r)
+resolve_unref(struct d01_dns_resolve *r)
 {
+	if (atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
 	close(r->fds[0]);
 	close(r->fds[1]);
-	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
@@ -66,20 +71,13 @@ take_first(struct d01_dns_resolve *r, const struct addrinfo *ai)
 	    r->host, v6, ip, *v6 ? "]" : "", r->port);
 }
 
-/* Mark done and wake the loop, or clean up when cancelled meanwhile. */
+/* Wake the loop (harmless when cancelled: nobody listens any more). */
 static void
 resolve_done(struct d01_dns_resolve *r)
 {
-	int cancelled;
-
-	pthread_mutex_lock(&r->mu);
-	r->finished = 1;
-	cancelled = r->cancelled;
-	if (!cancelled && write(r->fds[1], "x", 1) != 1)
+	atomic_store_explicit(&r->done, 1, memory_order_release);
+	if (write(r->fds[1], "x", 1) != 1)
 		abort(); /* an empty pipe always takes one byte */
-	pthread_mutex_unlock(&r->mu);
-	if (cancelled)
-		resolve_free(r);
 }
 
 static void *
@@ -98,6 +96,7 @@ worker(void *arg)
 	if (res != NULL)
 		freeaddrinfo(res);
 	resolve_done(r);
+	resolve_unref(r); /* r may be gone now */
 	return NULL;
 }
 
@@ -108,10 +107,15 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	struct d01_error err;
 	d01_dns_resolve_fn cb = r->cb;
 	void *cbarg = r->arg;
-	struct d01_dns_server srv = r->srv;
+	struct d01_dns_server srv;
 
 	(void)fd;
 	(void)what;
+	if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
+		event_add(r->ev, NULL); /* cannot happen: byte after `done` */
+		return;
+	}
+	srv = r->srv;
 	d01_error_clear(&err);
 	if (r->gai_rc != 0) {
 		d01_error_set(&err, D01_E_NETWORK,
@@ -120,7 +124,7 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 		err.retryable = r->gai_rc == EAI_AGAIN;
 	}
 	event_free(r->ev);
-	resolve_free(r); /* the worker is done with it: `finished` */
+	resolve_unref(r);
 	cb(cbarg, &err, err.code == D01_OK ? &srv : NULL);
 }
 
@@ -183,7 +187,8 @@ d01_dns_resolve(struct event_base *base, const char *hostport, int port,
 		    err, D01_E_NOMEM, "cannot resolve: %s", strerror(errno));
 		return NULL;
 	}
-	pthread_mutex_init(&r->mu, NULL);
+	atomic_init(&r->refs, 1); /* the loop's */
+	atomic_init(&r->done, 0);
 	r->cb = cb;
 	r->arg = arg;
 	literal = d01_dns_server_parse(hostport, port, &r->srv, NULL) == 0;
@@ -205,12 +210,14 @@ d01_dns_resolve(struct event_base *base, const char *hostport, int port,
 		resolve_done(r);
 		return r;
 	}
+	atomic_fetch_add(&r->refs, 1); /* the worker's */
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&tid, &attr, worker, r);
 	pthread_attr_destroy(&attr);
 	if (rc == 0)
 		return r;
+	atomic_fetch_sub(&r->refs, 1);
 	d01_error_set(err, D01_E_LIMIT,
 	    "nameserver %s: cannot start a "
 	    "resolver thread: %s",
@@ -218,22 +225,15 @@ d01_dns_resolve(struct event_base *base, const char *hostport, int port,
 fail:
 	if (r->ev != NULL)
 		event_free(r->ev);
-	resolve_free(r);
+	resolve_unref(r);
 	return NULL;
 }
 
 void
 d01_dns_resolve_cancel(struct d01_dns_resolve *r)
 {
-	int finished;
-
 	if (r == NULL)
 		return;
 	event_free(r->ev);
-	pthread_mutex_lock(&r->mu);
-	r->cancelled = 1;
-	finished = r->finished;
-	pthread_mutex_unlock(&r->mu);
-	if (finished)
-		resolve_free(r);
+	resolve_unref(r);
 }
