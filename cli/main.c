@@ -17,6 +17,7 @@ static const struct {
     {"check", d01_cmd_check,
 	"wait until every authoritative server "
 	"serves (or dropped) a TXT value"},
+    {"issue", d01_cmd_issue, "get or renew a certificate over DNS-01 (ACME)"},
 };
 
 static void

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * dns01 issue: get or renew a certificate over DNS-01 through a provider.
+ *   dns01 issue --directory URL --email ADDR --provider NAME
+ *               [--config FILE] (-d NAME)... --out DIR [options]
+ * Exit 0 when issued or not due, 1 on failure (one line naming the step),
+ * 2 on usage errors. Options are in usage() below; issue_plan.c decides
+ * renewal and writes the files, issue_run.c runs the event loop.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "cli/cli.h"
+#include "cli/issue.h"
+#include "core/dname.h"
+#include "core/log.h"
+#include "issuer/b64url.h"
+#include "providers/provider.h"
+
+static int
+usage(FILE *f, int rc)
+{
+	fprintf(f,
+	    "usage: dns01 issue --directory URL --email ADDR --provider NAME\n"
+	    "         [--config FILE] (-d NAME)... --out DIR\n"
+	    "         [--ca-bundle FILE] [--account-key FILE]\n"
+	    "         [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
+	    "         [--renew-before 30d] [--force] [--timeout 10m]\n"
+	    "         [--nameserver ADDR[:PORT]]... [--resolver ADDR[:PORT]]\n"
+	    "         [--ns-port N] [--propagation-timeout 120s]\n"
+	    "         [--secrets-dir DIR] [--namespace NS]\n"
+	    "         [--eab-kid ID --eab-hmac-key B64URL]\n"
+	    "         [--embedded-zone ZONE --dns-listen ADDR:PORT]\n"
+	    "         [--batch FILE]  (lines: OUTDIR NAME [NAME...])\n");
+	return rc;
+}
+
+/* "30d", "12h", "90m", "3600s" or seconds -> seconds (up to 10 years). */
+static int
+parse_age(const char *v, long *out)
+{
+	char *end;
+	long n = strtol(v, &end, 10), mul = 1;
+
+	if (end == v || n < 0)
+		return -1;
+	if (strcmp(end, "d") == 0)
+		mul = 86400;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600;
+	else if (strcmp(end, "m") == 0)
+		mul = 60;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	if (n > 3650L * 86400 / mul)
+		return -1;
+	*out = n * mul;
+	return 0;
+}
+
+/* Add `name` to job (normalised, no trailing dot, once). */
+static int
+add_name(struct issue_job *job, const char *name)
+{
+	char buf[D01_DNAME_BUF];
+	const char *star;
+	size_t i, n;
+
+	if (d01_dname_normalise(buf, sizeof(buf), name) != 0)
+		return -1;
+	/* '*' only as the whole leftmost label (RFC 8555 §7.1.3). */
+	star = strchr(buf, '*');
+	if (star != NULL &&
+	    (star != buf || buf[1] != '.' || strchr(buf + 1, '*') != NULL ||
+		buf[2] == '\0'))
+		return -1;
+	n = strlen(buf);
+	buf[n - 1] = '\0';
+	for (i = 0; i < job->nnames; i++)
+		if (strcmp(job->names[i], buf) == 0)
+			return 0;
+	if (job->nnames == sizeof(job->names) / sizeof(job->names[0]) ||
+	    (job->names[job->nnames] = strdup(buf)) == NULL)
+		return -1;
+	job->nnames++;
+	return 0;
+}
+
+/* The output directory: created 0700 when missing. */
+static int
+out_dir(struct issue_job *job, const char *dir)
+{
+	struct stat st;
+
+	if (snprintf(job->out, sizeof(job->out), "%s", dir) >=
+	    (int)sizeof(job->out))
+		return -1;
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -1;
+	return errno == ENOENT && mkdir(dir, 0700) == 0 ? 0 : -1;
+}
+
+/* --batch: one job per line, "OUTDIR NAME [NAME...]". */
+static int
+read_batch(const char *path, struct issue_job *jobs, size_t *njobs)
+{
+	char line[4096], *tok, *save = NULL;
+	FILE *f = fopen(path, "r");
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		if ((tok = strtok_r(line, " \t\r\n", &save)) == NULL ||
+		    tok[0] == '#')
+			continue;
+		if (*njobs == ISSUE_MAX_JOBS ||
+		    out_dir(&jobs[*njobs], tok) != 0) {
+			rc = -1;
+			break;
+		}
+		while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL)
+			if (add_name(&jobs[*njobs], tok) != 0)
+				rc = -1;
+		if (jobs[(*njobs)++].nnames == 0)
+			rc = -1;
+	}
+	fclose(f);
+	return *njobs > 0 ? rc : -1;
+}
+
+enum {
+	OPT_DIRECTORY = 256,
+	OPT_EMAIL,
+	OPT_PROVIDER,
+	OPT_CONFIG,
+	OPT_OUT,
+	OPT_CA_BUNDLE,
+	OPT_ACCOUNT_KEY,
+	OPT_KEY_TYPE,
+	OPT_RENEW_BEFORE,
+	OPT_NAMESERVER,
+	OPT_RESOLVER,
+	OPT_NS_PORT,
+	OPT_PROPAGATION,
+	OPT_SECRETS_DIR,
+	OPT_NAMESPACE,
+	OPT_EAB_KID,
+	OPT_EAB_KEY,
+	OPT_FORCE,
+	OPT_ZONE,
+	OPT_DNS_LISTEN,
+	OPT_TIMEOUT,
+	OPT_BATCH,
+};
+
+static const struct option longopts[] = {
+    {"directory", required_argument, NULL, OPT_DIRECTORY},
+    {"email", required_argument, NULL, OPT_EMAIL},
+    {"provider", required_argument, NULL, OPT_PROVIDER},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"domain", required_argument, NULL, 'd'},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"ca-bundle", required_argument, NULL, OPT_CA_BUNDLE},
+    {"account-key", required_argument, NULL, OPT_ACCOUNT_KEY},
+    {"key-type", required_argument, NULL, OPT_KEY_TYPE},
+    {"renew-before", required_argument, NULL, OPT_RENEW_BEFORE},
+    {"nameserver", required_argument, NULL, OPT_NAMESERVER},
+    {"resolver", required_argument, NULL, OPT_RESOLVER},
+    {"ns-port", required_argument, NULL, OPT_NS_PORT},
+    {"propagation-timeout", required_argument, NULL, OPT_PROPAGATION},
+    {"secrets-dir", required_argument, NULL, OPT_SECRETS_DIR},
+    {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"eab-kid", required_argument, NULL, OPT_EAB_KID},
+    {"eab-hmac-key", required_argument, NULL, OPT_EAB_KEY},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"embedded-zone", required_argument, NULL, OPT_ZONE},
+    {"dns-listen", required_argument, NULL, OPT_DNS_LISTEN},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Options that take a value to convert; 0, or -1 with a reason. */
+static int
+parse_value(struct issue_opts *o, int c, const char *v, const char **why)
+{
+	struct d01_error err;
+	long n;
+
+	switch (c) {
+	case OPT_KEY_TYPE:
+		*why = "--key-type: ec256, ec384, rsa2048, rsa3072 or rsa4096";
+		return d01_key_type_parse(v, &o->key_type);
+	case OPT_RENEW_BEFORE:
+		*why = "--renew-before: a duration such as 30d";
+		return parse_age(v, &o->renew_before_s);
+	case OPT_PROPAGATION:
+	case OPT_TIMEOUT:
+		*why = "bad duration (500ms, 90s, 10m)";
+		if (d01_cli_duration_ms(v, &n) != 0)
+			return -1;
+		*(c == OPT_TIMEOUT ? &o->timeout_ms : &o->propagation_ms) = n;
+		return 0;
+	case OPT_NAMESERVER:
+		*why = "--nameserver: ADDR[:PORT], at most 16";
+		if (o->nservers == D01_TXTCHECK_MAX_SERVERS)
+			return -1;
+		return d01_dns_server_parse(
+			   v, 53, &o->servers[o->nservers++], &err) == D01_OK
+		    ? 0
+		    : -1;
+	case OPT_NS_PORT:
+		*why = "--ns-port: 1-65535";
+		o->ns_port = atoi(v);
+		return o->ns_port >= 1 && o->ns_port <= 65535 ? 0 : -1;
+	case OPT_EAB_KEY:
+		*why = "--eab-hmac-key: base64url";
+		n = d01_b64url_decode(
+		    o->eab_key, sizeof(o->eab_key), v, strlen(v));
+		o->eab_len = n > 0 ? (size_t)n : 0;
+		return n > 0 ? 0 : -1;
+	case OPT_ZONE:
+		*why = "--embedded-zone: at most 16";
+		if (o->nzones == ISSUE_MAX_ZONES)
+			return -1;
+		o->zones[o->nzones++] = v;
+		return 0;
+	}
+	*why = "unknown option";
+	return -1;
+}
+
+/* Options whose value is kept as given (borrowed from argv). */
+static const struct {
+	int opt;
+	size_t off;
+} str_opts[] = {
+    {OPT_DIRECTORY, offsetof(struct issue_opts, directory)},
+    {OPT_EMAIL, offsetof(struct issue_opts, email)},
+    {OPT_PROVIDER, offsetof(struct issue_opts, provider)},
+    {OPT_CONFIG, offsetof(struct issue_opts, config)},
+    {OPT_CA_BUNDLE, offsetof(struct issue_opts, ca_bundle)},
+    {OPT_ACCOUNT_KEY, offsetof(struct issue_opts, account_key)},
+    {OPT_RESOLVER, offsetof(struct issue_opts, resolver)},
+    {OPT_SECRETS_DIR, offsetof(struct issue_opts, secrets_dir)},
+    {OPT_NAMESPACE, offsetof(struct issue_opts, ns)},
+    {OPT_EAB_KID, offsetof(struct issue_opts, eab_kid)},
+    {OPT_DNS_LISTEN, offsetof(struct issue_opts, dns_listen)},
+};
+
+/* One option; 0, 1 for --help, or -1 on a usage error. */
+static int
+parse_opt(struct issue_opts *o, struct issue_job *job, const char **batch,
+    int c, const char *v)
+{
+	const char *why = NULL;
+
+	size_t i;
+
+	for (i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++) {
+		if (str_opts[i].opt == c) {
+			*(const char **)((char *)o + str_opts[i].off) = v;
+			return 0;
+		}
+	}
+	switch (c) {
+	case OPT_FORCE:
+		o->force = 1;
+		return 0;
+	case OPT_BATCH:
+		*batch = v;
+		return 0;
+	case 'h':
+		return 1;
+	case 'd':
+		if (add_name(job, v) == 0)
+			return 0;
+		fprintf(stderr, "dns01 issue: -d %s: not a valid name\n", v);
+		return -1;
+	case OPT_OUT:
+		if (out_dir(job, v) == 0)
+			return 0;
+		fprintf(stderr, "dns01 issue: --out %s: not a directory\n", v);
+		return -1;
+	case '?':
+		return -1;
+	}
+	if (parse_value(o, c, v, &why) == 0)
+		return 0;
+	fprintf(stderr, "dns01 issue: %s\n", why);
+	return -1;
+}
+
+/* The first nameserver of /etc/resolv.conf (TXT checker discovery). */
+static const char *
+system_resolver(char *buf, size_t len)
+{
+	FILE *f = fopen("/etc/resolv.conf", "r");
+	char line[256], addr[128];
+
+	snprintf(buf, len, "127.0.0.1");
+	if (f == NULL)
+		return buf;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " nameserver %127s", addr) == 1) {
+			snprintf(
+			    buf, len, strchr(addr, ':') ? "[%s]" : "%s", addr);
+			break;
+		}
+	fclose(f);
+	return buf;
+}
+
+/* Cross-option checks; NULL when fine, else the reason. */
+static const char *
+check_opts(
+    const struct issue_opts *o, const struct issue_job *jobs, size_t njobs)
+{
+	const struct d01_provider *p;
+
+	if (o->directory == NULL || o->provider == NULL || njobs == 0)
+		return "--directory, --provider, -d and --out are required";
+	if (jobs[0].nnames == 0 || jobs[0].out[0] == '\0')
+		return "need at least one -d NAME and --out DIR";
+	if ((p = d01_provider_find(o->provider)) == NULL)
+		return "unknown --provider";
+	if (strcmp(p->name, "embedded") == 0 &&
+	    (o->nzones == 0 || o->dns_listen == NULL))
+		return "--provider embedded needs --embedded-zone and "
+		       "--dns-listen";
+	if (strcmp(p->name, "embedded") != 0 && o->nzones > 0)
+		return "--embedded-zone is for --provider embedded";
+	if ((o->eab_kid == NULL) != (o->eab_len == 0))
+		return "--eab-kid and --eab-hmac-key go together";
+	return NULL;
+}
+
+int
+d01_cmd_issue(int argc, char **argv)
+{
+	static struct issue_job jobs[ISSUE_MAX_JOBS];
+	struct issue_opts o = {.key_type = D01_KEY_EC256,
+	    .renew_before_s = 30L * 86400,
+	    .propagation_ms = 120000,
+	    .timeout_ms = 600000,
+	    .ns = "default",
+	    .ns_port = 53};
+	const char *batch = NULL, *why = NULL;
+	char rbuf[160];
+	struct d01_error err;
+	size_t njobs = 1, i;
+	int c, st, rc = D01_EXIT_USAGE;
+
+	memset(jobs, 0, sizeof(jobs));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hd:", longopts, NULL)) != -1) {
+		if ((st = parse_opt(&o, &jobs[0], &batch, c, optarg)) != 0) {
+			rc = st > 0 ? usage(stdout, D01_EXIT_OK)
+				    : usage(stderr, D01_EXIT_USAGE);
+			goto out;
+		}
+	}
+	if (batch != NULL && (njobs = 0, read_batch(batch, jobs, &njobs)) != 0)
+		why = "--batch: unreadable, or a line without OUTDIR and names";
+	else if (optind != argc)
+		why = "unexpected arguments";
+	else
+		why = check_opts(&o, jobs, njobs);
+	if (why != NULL) {
+		fprintf(stderr, "dns01 issue: %s\n", why);
+		rc = usage(stderr, D01_EXIT_USAGE);
+		goto out;
+	}
+	if (o.resolver == NULL)
+		o.resolver = system_resolver(rbuf, sizeof(rbuf));
+	for (i = 0; i < njobs; i++) {
+		if (issue_plan(&o, &jobs[i], &err) != D01_OK) {
+			fprintf(stderr, "dns01 issue: %s\n", err.msg);
+			rc = D01_EXIT_FAIL;
+			goto out;
+		}
+	}
+	rc = issue_run(&o, jobs, njobs);
+out:
+	for (i = 0; i < ISSUE_MAX_JOBS; i++)
+		issue_job_clear(&jobs[i]);
+	OPENSSL_cleanse(o.eab_key, sizeof(o.eab_key));
+	return rc;
+}
