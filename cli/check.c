@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dns01 check [--nameserver ADDR[:PORT]]... [--resolver ADDR[:PORT]]
+ * dns01 check [--nameserver HOST[:PORT]]... [--resolver HOST[:PORT]]
  *             [--ns-port N] [--timeout 120s] [--interval 1s] [--absent]
  *             FQDN VALUE
  * Exit 0 when every authoritative server (or every --nameserver) serves
  * the value (with --absent: none does), 1 when that did not happen in
  * time, 2 on usage errors. One line of output either way.
+ *
+ * Without --nameserver, the checker discovers the authoritative servers
+ * through --resolver (default: the first nameserver of /etc/resolv.conf)
+ * and asks them on port 53, or on --ns-port (for test servers). Host
+ * names given to --nameserver/--resolver are resolved by the system
+ * resolver first (off the loop, like everything else).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,10 +24,27 @@
 #include "core/dns.h"
 #include "core/txtcheck.h"
 
+#define MAX_ADDRS (D01_TXTCHECK_MAX_SERVERS + 1)
+
+struct check_args {
+	struct d01_txtcheck_opts o;
+	char *names[MAX_ADDRS]; /* --nameserver..., or the resolver */
+	size_t nnames;
+	const char *resolver;
+};
+
 struct check_run {
 	struct event_base *base;
 	struct d01_error err;
 	char summary[1024];
+	int pending; /* name resolutions still out */
+};
+
+/* One --nameserver/--resolver being resolved into *out. */
+struct check_addr {
+	struct check_run *run;
+	struct d01_dns_server *out;
+	struct d01_dns_resolve *req;
 };
 
 static void
@@ -32,6 +55,44 @@ check_done(void *arg, const struct d01_error *err, const char *summary)
 	run->err = *err;
 	snprintf(run->summary, sizeof(run->summary), "%s", summary);
 	event_base_loopexit(run->base, NULL);
+}
+
+static void
+resolved(
+    void *arg, const struct d01_error *err, const struct d01_dns_server *srv)
+{
+	struct check_addr *a = arg;
+
+	a->req = NULL;
+	if (err->code != D01_OK && a->run->err.code == D01_OK)
+		a->run->err = *err;
+	if (srv != NULL)
+		*a->out = *srv;
+	if (--a->run->pending == 0)
+		event_base_loopexit(a->run->base, NULL);
+}
+
+/* Resolve names[i] into out[i] (IP literals too); 0, or -1 with
+ * run->err set. */
+static int
+resolve_all(
+    struct check_run *run, char **names, size_t n, struct d01_dns_server *out)
+{
+	struct check_addr a[MAX_ADDRS] = {{0}};
+	size_t i;
+
+	for (i = 0; i < n && run->err.code == D01_OK; i++) {
+		a[i].run = run;
+		a[i].out = &out[i];
+		a[i].req = d01_dns_resolve(
+		    run->base, names[i], 53, resolved, &a[i], &run->err);
+		run->pending += a[i].req != NULL;
+	}
+	if (run->err.code == D01_OK && run->pending > 0)
+		event_base_dispatch(run->base);
+	for (i = 0; i < n; i++) /* after a failure to start one */
+		d01_dns_resolve_cancel(a[i].req);
+	return run->err.code == D01_OK ? 0 : -1;
 }
 
 /* The first nameserver of /etc/resolv.conf, read once at start-up. */
@@ -58,15 +119,16 @@ static int
 usage(FILE *f, int rc)
 {
 	fprintf(f,
-	    "usage: dns01 check [--nameserver ADDR[:PORT]]... "
-	    "[--resolver ADDR[:PORT]] [--ns-port N]\n"
+	    "usage: dns01 check [--nameserver HOST[:PORT]]... "
+	    "[--resolver HOST[:PORT]] [--ns-port N]\n"
 	    "       [--timeout 120s] [--interval 1s] [--absent] FQDN "
 	    "VALUE\n");
 	return rc;
 }
 
-int
-d01_cmd_check(int argc, char **argv)
+/* getopt_long into *a; -1 to go on, else the exit code. */
+static int
+parse_args(int argc, char **argv, struct check_args *a)
 {
 	static const struct option longopts[] = {
 	    {"nameserver", required_argument, NULL, 'n'},
@@ -78,47 +140,39 @@ d01_cmd_check(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct d01_dns_server servers[D01_TXTCHECK_MAX_SERVERS], resolver;
-	struct d01_txtcheck_opts o = {
-	    .timeout_ms = 120000, .interval_ms = 1000};
-	struct check_run run = {0};
-	struct d01_dns *dns = NULL;
-	struct d01_txtcheck *t;
-	const char *res = NULL;
-	char rbuf[160];
 	long v;
-	int c, rc = D01_EXIT_FAIL;
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (o.nservers == D01_TXTCHECK_MAX_SERVERS ||
-			    d01_dns_server_parse(optarg, 53,
-				&servers[o.nservers], &run.err) != D01_OK) {
-				fprintf(stderr, "dns01 check: %s\n",
-				    run.err.msg[0] ? run.err.msg
-						   : "too many nameservers");
+			if (a->nnames == D01_TXTCHECK_MAX_SERVERS) {
+				fprintf(stderr,
+				    "dns01 check: at most %d "
+				    "nameservers\n",
+				    D01_TXTCHECK_MAX_SERVERS);
 				return D01_EXIT_USAGE;
 			}
-			o.nservers++;
+			a->names[a->nnames++] = optarg;
 			break;
 		case 'r':
-			res = optarg;
+			a->resolver = optarg;
 			break;
 		case 'p':
-			o.ns_port = atoi(optarg);
-			if (o.ns_port < 1 || o.ns_port > 65535)
+			a->o.ns_port = atoi(optarg);
+			if (a->o.ns_port < 1 || a->o.ns_port > 65535)
 				return usage(stderr, D01_EXIT_USAGE);
 			break;
 		case 't':
 		case 'i':
 			if (d01_cli_duration_ms(optarg, &v) != 0)
 				return usage(stderr, D01_EXIT_USAGE);
-			*(c == 't' ? &o.timeout_ms : &o.interval_ms) = (int)v;
+			*(c == 't' ? &a->o.timeout_ms : &a->o.interval_ms) =
+			    (int)v;
 			break;
 		case 'a':
-			o.absent = 1;
+			a->o.absent = 1;
 			break;
 		case 'h':
 			return usage(stdout, D01_EXIT_OK);
@@ -128,37 +182,53 @@ d01_cmd_check(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return usage(stderr, D01_EXIT_USAGE);
-	o.fqdn = argv[optind];
-	o.value = argv[optind + 1];
-	o.servers = servers;
-	if (o.nservers == 0) {
-		if (res == NULL)
-			res = system_resolver(rbuf, sizeof(rbuf));
-		if (d01_dns_server_parse(res, 53, &resolver, &run.err)) {
-			fprintf(stderr, "dns01 check: %s\n", run.err.msg);
-			return D01_EXIT_USAGE;
-		}
-		o.resolver = &resolver;
+	a->o.fqdn = argv[optind];
+	a->o.value = argv[optind + 1];
+	return -1;
+}
+
+int
+d01_cmd_check(int argc, char **argv)
+{
+	struct check_args a = {
+	    .o = {.timeout_ms = 120000, .interval_ms = 1000}};
+	struct d01_dns_server addrs[MAX_ADDRS];
+	struct check_run run = {0};
+	struct d01_dns *dns = NULL;
+	char rbuf[160];
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a)) >= 0)
+		return rc;
+	if (a.nnames > 0) { /* exactly these servers */
+		a.o.servers = addrs;
+		a.o.nservers = a.nnames;
+	} else { /* discovery through one resolver */
+		a.names[a.nnames++] = (char *)(a.resolver != NULL
+			? a.resolver
+			: system_resolver(rbuf, sizeof(rbuf)));
+		a.o.resolver = &addrs[0];
 	}
 	if ((run.base = event_base_new()) == NULL ||
 	    (dns = d01_dns_new(run.base, 256)) == NULL) {
-		fprintf(stderr, "dns01 check: out of memory\n");
+		d01_error_set(&run.err, D01_E_NOMEM, "out of memory");
+		rc = D01_EXIT_FAIL;
 		goto out;
 	}
-	if ((t = d01_txtcheck_start(
-		 run.base, dns, &o, check_done, &run, &run.err)) == NULL) {
-		fprintf(stderr, "dns01 check: %s\n", run.err.msg);
-		rc = D01_EXIT_USAGE;
+	/* A malformed or unknown server name is a usage error. */
+	rc = D01_EXIT_USAGE;
+	if (resolve_all(&run, a.names, a.nnames, addrs) != 0 ||
+	    d01_txtcheck_start(
+		run.base, dns, &a.o, check_done, &run, &run.err) == NULL)
 		goto out;
-	}
 	event_base_dispatch(run.base);
-	if (run.err.code == D01_OK) {
+	rc = run.err.code == D01_OK ? D01_EXIT_OK : D01_EXIT_FAIL;
+	if (rc == D01_EXIT_OK)
 		printf("%s\n", run.summary);
-		rc = D01_EXIT_OK;
-	} else {
-		fprintf(stderr, "dns01 check: %s\n", run.summary);
-	}
 out:
+	if (rc != D01_EXIT_OK)
+		fprintf(stderr, "dns01 check: %s\n",
+		    run.summary[0] ? run.summary : run.err.msg);
 	d01_dns_free(dns);
 	if (run.base != NULL)
 		event_base_free(run.base);

@@ -150,6 +150,22 @@ controls {{ }};
                     vals.append(parts[4].strip('"') if qtype == "TXT" else parts[4])
         return status, sorted(vals)
 
+    def kdig(self, name, qtype="TXT"):
+        """(status, sorted TXT strings) from Knot's kdig, as a second
+        client independent of dig and of dns01."""
+        out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(self.port), "+norec",
+                              "+time=2", "+retry=0", qtype, name],
+                             capture_output=True, text=True, timeout=10).stdout
+        status = (out.split("status: ", 1)[1].split(None, 1)[0].rstrip(";")
+                  if "status: " in out else None)
+        vals = []
+        for line in out.splitlines():
+            parts = line.split(None, 4)
+            if (not line.startswith(";") and len(parts) == 5 and parts[3] == qtype
+                    and parts[0].lower() == name.lower()):
+                vals.append(parts[4].strip('"'))
+        return status, sorted(vals)
+
     def config(self, key="dns01-sha256.", **extra):
         """A cert-manager rfc2136 config for `key`, secret ref tsig/<key>."""
         c = {"nameserver": f"127.0.0.1:{self.port}", "tsigKeyName": key,

@@ -4,6 +4,7 @@ environment, the checker's zone walk through CNAMEs and sub-zones, exit
 codes 0/1/2 and one line of output."""
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -59,12 +60,14 @@ class CLI(unittest.TestCase):
         self.assertIn("ok", self.one_line(self.record("present", "C1", "--zone",
                                                       "example.test"), 0))
         self.assertEqual(self.bind.dig(FQDN), ("NOERROR", ["C1", bind.SPF]))
+        self.assertEqual(self.bind.kdig(FQDN), ("NOERROR", ["C1", bind.SPF]))
         out = self.one_line(self.check(FQDN, "C1"), 0)
         self.assertIn("visible on 1/1", out)
         self.assertIn(f"127.0.0.1:{self.bind.port}", out)
         # Without --zone: the zone is found by SOA walk on the server.
         self.one_line(self.record("cleanup", "C1"), 0)
         self.assertEqual(self.bind.dig(FQDN), ("NOERROR", [bind.SPF]))
+        self.assertEqual(self.bind.kdig(FQDN), ("NOERROR", [bind.SPF]))
         self.assertIn("gone", self.one_line(self.check("--absent", FQDN, "C1"), 0))
         # Timeout: exit 1 naming the server that disagrees.
         r = self.check("--timeout", "500ms", FQDN, "C1")
@@ -112,7 +115,14 @@ class CLI(unittest.TestCase):
         out = self.one_line(r, 1)
         self.assertIn("not visible on 1/2", out)
         self.assertIn(f"127.0.0.1:{self.stale.port} said NXDOMAIN", out)
+        # A host name for --nameserver goes through the system resolver.
+        if socket.getaddrinfo("localhost", None, type=socket.SOCK_DGRAM)[0][4][0] == "127.0.0.1":
+            out = self.one_line(self.run_cmd(
+                "check", "--nameserver", f"localhost:{self.bind.port}", "--timeout", "5s",
+                sub, "Z1"), 0)
+            self.assertIn(f"localhost (127.0.0.1):{self.bind.port} agrees", out)
         self.one_line(self.record("cleanup", "Z1", fqdn=sub), 0)
+        self.assertEqual(self.bind.kdig(sub), ("NXDOMAIN", []))
 
 
 if __name__ == "__main__":
