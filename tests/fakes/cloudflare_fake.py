@@ -14,6 +14,7 @@ tests can assert the exact end state.
 Run standalone: python3 cloudflare_fake.py PORT [CERT KEY]
 """
 import json
+import os
 import ssl
 import sys
 import threading
@@ -101,8 +102,11 @@ class Fake:
             def do_PUT(self):
                 self._handle("PUT")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), H)
-        self.httpd.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 1024  # hundreds of concurrent clients
+            daemon_threads = True
+
+        self.httpd = Server(("127.0.0.1", port), H)
         self.scheme = "http"
         if tls is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -235,5 +239,7 @@ class Fake:
 if __name__ == "__main__":
     tls = (sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else None
     f = Fake(tls=tls, port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
-    print(f"cloudflare fake on {f.url}, token test-token, zones {list(f.zones)}", flush=True)
+    f.latency = float(os.environ.get("CF_FAKE_LATENCY", "0"))
+    # One JSON line for whoever started us (bench/, manual runs).
+    print(json.dumps({"url": f.url, "token": f.token, "zones": f.zones}), flush=True)
     f.httpd.serve_forever()
