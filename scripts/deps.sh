@@ -8,7 +8,7 @@ set -eu
 build="build-essential cmake pkg-config libevent-dev libssl-dev libjansson-dev \
 libldns-dev libcurl4-openssl-dev openssl ca-certificates"
 test="clang libclang-rt-14-dev python3 curl bind9 bind9-utils bind9-dnsutils \
-knot-dnsutils clang-format python3-botocore hyperfine valgrind"
+knot-dnsutils clang-format python3-botocore python3-dnspython hyperfine valgrind"
 # The Helm chart tests render charts/ with tests/chart/render.go (Debian 12
 # has no helm package): Go's text/template + sprig, built offline.
 test="$test golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"
