@@ -38,7 +38,8 @@ usage(FILE *f, int rc)
 	    "         [--secrets-dir DIR] [--namespace NS]\n"
 	    "         [--eab-kid ID --eab-hmac-key B64URL]\n"
 	    "         [--embedded-zone ZONE --dns-listen ADDR:PORT]\n"
-	    "         [--batch FILE]  (lines: OUTDIR NAME [NAME...])\n");
+	    "         [--batch FILE]  (lines: OUTDIR NAME [NAME...])\n"
+	    "         [--log-level error|warn|info|debug]\n");
 	return rc;
 }
 
@@ -159,6 +160,7 @@ enum {
 	OPT_DNS_LISTEN,
 	OPT_TIMEOUT,
 	OPT_BATCH,
+	OPT_LOG_LEVEL,
 };
 
 static const struct option longopts[] = {
@@ -185,6 +187,7 @@ static const struct option longopts[] = {
     {"dns-listen", required_argument, NULL, OPT_DNS_LISTEN},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"batch", required_argument, NULL, OPT_BATCH},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -193,6 +196,7 @@ static const struct option longopts[] = {
 static int
 parse_value(struct issue_opts *o, int c, const char *v, const char **why)
 {
+	enum d01_log_level level;
 	struct d01_error err;
 	long n;
 
@@ -228,6 +232,12 @@ parse_value(struct issue_opts *o, int c, const char *v, const char **why)
 		    o->eab_key, sizeof(o->eab_key), v, strlen(v));
 		o->eab_len = n > 0 ? (size_t)n : 0;
 		return n > 0 ? 0 : -1;
+	case OPT_LOG_LEVEL:
+		*why = "--log-level: error, warn, info or debug";
+		if (d01_log_parse_level(v, &level) != 0)
+			return -1;
+		d01_log_set_level(level);
+		return 0;
 	case OPT_ZONE:
 		*why = "--embedded-zone: at most 16";
 		if (o->nzones == ISSUE_MAX_ZONES)

@@ -81,7 +81,7 @@ account_payload(struct d01_acme_account_op *op, struct d01_error *err)
 		json_object_set_new(p, "termsOfServiceAgreed", json_true());
 		if (op->email != NULL)
 			json_object_set_new(p, "contact",
-			    json_pack("[s++]", "mailto:", op->email));
+			    json_pack("[s+]", "mailto:", op->email));
 		if (op->eab_kid != NULL) {
 			eab = d01_jws_eab(op->eab_kid, op->eab_key, op->eab_len,
 			    d01_acme_key(op->a), d->new_account, err);

@@ -228,8 +228,11 @@ maybe_retry(struct d01_acme_req *r, const struct d01_acme_reply *x,
 	long wait;
 
 	if (r->post && d01_acme_problem_is(p, "badNonce") &&
-	    r->nonce_tries++ < r->a->lim.nonce_retries)
+	    r->nonce_tries++ < r->a->lim.nonce_retries) {
+		d01_log(D01_LOG_DEBUG, "acme", "retry=badNonce try=%d",
+		    r->nonce_tries);
 		return retry_later(r, 0) == 0;
+	}
 	if (!err->retryable || d01_acme_problem_is(p, "badNonce"))
 		return 0;
 	wait = x->retry_after >= 0 ? x->retry_after : 1L << r->tries;

@@ -94,11 +94,11 @@ class Relay(threading.Thread):
         except OSError:
             pass
         finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            try:
+                b.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            a.close()  # each direction owns its source socket
 
     def stop(self):
         self.stopping = True
