@@ -8,14 +8,16 @@ set -eu
 build="build-essential cmake pkg-config libevent-dev libssl-dev libjansson-dev \
 libldns-dev libcurl4-openssl-dev openssl ca-certificates"
 test="clang libclang-rt-14-dev python3 curl bind9 bind9-utils bind9-dnsutils \
-knot-dnsutils clang-format python3-botocore python3-dnspython hyperfine valgrind"
+knot-dnsutils clang-format python3-botocore python3-dnspython hyperfine valgrind \
+pebble"
 # The Helm chart tests render charts/ with tests/chart/render.go (Debian 12
 # has no helm package): Go's text/template + sprig, built offline.
 test="$test golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"
 
 want=$build
 [ "${1:-}" = test ] && want="$build $test"
-[ "${1:-}" = bench ] && want="$build $test wrk hyperfine gnuplot-nox"
+[ "${1:-}" = bench ] && want="$build $test wrk hyperfine gnuplot-nox \
+lego certbot python3-certbot-dns-rfc2136"
 
 missing=""
 for p in $want; do
