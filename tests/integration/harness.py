@@ -6,7 +6,12 @@
             st, hdrs, body = s.client(cert="proxy").post_challenge(...)
 
 Server starts `dns01 serve` on free loopback ports, waits for /readyz, keeps
-stderr in a file (s.log()), and on exit sends SIGTERM and requires exit 0.
+stderr in a file (s.log()), and on exit sends SIGTERM and requires exit 0
+within STOP_SECONDS (idle servers must stop promptly; valgrind gets longer).
+
+Also: present_body()/cleanup_body() (ChallengePayload JSON text),
+assert_status_object() (a Kubernetes Status, without a TestCase), and
+dig_txt()/dig_full() reading the embedded DNS with a real `dig`.
 """
 import http.client
 import json
@@ -20,6 +25,8 @@ import time
 BIN = os.environ.get("DNS01_BIN", "build/dns01")
 GROUP = "acme.test.example"
 PAYLOAD_API = "webhook.acme.cert-manager.io/v1alpha1"
+STOP_SECONDS = 60 if "valgrind" in BIN else 10
+START_SECONDS = 30 if "valgrind" in BIN else 10
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -41,8 +48,8 @@ class Client:
     """One keep-alive HTTPS connection, optionally with a client cert."""
 
     def __init__(self, port, ca, cert=None, timeout=10):
+        # Verifies the serving chain and the IP SAN 127.0.0.1 (§4.3).
         ctx = ssl.create_default_context(cafile=ca)
-        ctx.check_hostname = False  # the serving cert is for 127.0.0.1
         if cert is not None:
             ctx.load_cert_chain(*cert)
         self.conn = http.client.HTTPSConnection("127.0.0.1", port,
@@ -78,17 +85,45 @@ def challenge(action, key, fqdn="_acme-challenge.www.example.test.",
     return r
 
 
-def assert_status(tc, status, body, code):
-    """A Kubernetes Status object for HTTP `code`."""
-    tc.assertEqual(status, code, body)
-    o = json.loads(body)
-    tc.assertEqual(o.get("kind"), "Status", o)
-    tc.assertEqual(o.get("apiVersion"), "v1", o)
-    tc.assertEqual(o.get("status"), "Failure", o)
-    tc.assertTrue(o.get("message"), o)
-    tc.assertTrue(o.get("reason"), o)
-    tc.assertEqual(o.get("code"), code, o)
+def present_body(key, envelope=True, **kw):
+    """ChallengePayload JSON text for a Present (see challenge() for kw)."""
+    return _payload(challenge("Present", key, **kw), envelope)
+
+
+def cleanup_body(key, envelope=True, **kw):
+    """ChallengePayload JSON text for a CleanUp (see challenge() for kw)."""
+    return _payload(challenge("CleanUp", key, **kw), envelope)
+
+
+def _payload(request, envelope):
+    o = {"apiVersion": PAYLOAD_API, "kind": "ChallengePayload"} if envelope else {}
+    o["request"] = request
+    return json.dumps(o)
+
+
+def assert_status_object(body, code):
+    """`body` is a Kubernetes Status for HTTP `code`; returns it decoded.
+    Raises AssertionError otherwise (usable outside a TestCase)."""
+    try:
+        o = json.loads(body)
+    except ValueError:
+        raise AssertionError(f"not JSON: {body[:200]!r}") from None
+    if not isinstance(o, dict):
+        raise AssertionError(f"not an object: {o!r}")
+    want = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code}
+    for k, v in want.items():
+        if o.get(k) != v or type(o.get(k)) is not type(v):
+            raise AssertionError(f"Status {k}: want {v!r}, got {o.get(k)!r} in {o}")
+    for k in ("message", "reason"):
+        if not isinstance(o.get(k), str) or not o[k]:
+            raise AssertionError(f"Status {k} missing or empty in {o}")
     return o
+
+
+def assert_status(tc, status, body, code):
+    """HTTP `code` with a Kubernetes Status object for it as the body."""
+    tc.assertEqual(status, code, body)
+    return assert_status_object(body, code)
 
 
 def assert_response(tc, status, body, success):
@@ -136,34 +171,51 @@ class Server:
         self.logf = open(self.logpath, "w+")
         self.proc = subprocess.Popen(self.args, stdout=self.logf,
                                      stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.time() + 10
+        deadline = time.time() + START_SECONDS
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError("dns01 exited: " + self.log()[-2000:])
+                self.logf.close()
+                raise RuntimeError(f"dns01 exited {self.proc.returncode}: "
+                                   + self.log()[-2000:])
             try:
                 c = self.client()
-                st, _, _ = c.request("GET", "/readyz")
-                c.close()
+                try:
+                    st, _, _ = c.request("GET", "/readyz")
+                finally:
+                    c.close()
                 if st == 200:
                     return self
             except (OSError, ssl.SSLError, http.client.HTTPException):
                 pass
             if time.time() > deadline:
-                raise RuntimeError("no /readyz: " + self.log()[-2000:])
+                self.proc.kill()
+                self.proc.wait()
+                self.logf.close()
+                raise RuntimeError(f"no 200 from /readyz within {START_SECONDS} s: "
+                                   + self.log()[-2000:])
             time.sleep(0.05)
 
     def __exit__(self, *exc):
         self.proc.send_signal(signal.SIGTERM)
         try:
-            rc = self.proc.wait(timeout=30)
+            rc = self.proc.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            rc = "timeout"
+            rc = f"none: still running {STOP_SECONDS} s after SIGTERM, killed"
         self.logf.close()
         if exc[0] is None and rc != 0:
             raise AssertionError(f"dns01 exit status {rc}: {self.log()[-2000:]}")
         return False
+
+    def request(self, method, path, body=None, headers=None, cert=None):
+        """One request on a fresh connection with client `cert` (a PKI
+        name, a (crt, key) pair or None): (status, headers, body)."""
+        c = self.client(cert)
+        try:
+            return c.request(method, path, body, headers)
+        finally:
+            c.close()
 
     def client(self, cert=None):
         c = self.pki.cert(cert) if isinstance(cert, str) else cert
@@ -175,22 +227,39 @@ class Server:
 
     def dig(self, name, qtype="TXT", tcp=False):
         """(status, [txt values]) from the embedded DNS via dig."""
-        args = ["dig", "@127.0.0.1", "-p", str(self.dns_port), "+norec",
-                "+time=2", "+tries=1", qtype, name]
-        if tcp:
-            args.insert(1, "+tcp")
-        out = subprocess.run(args, capture_output=True, text=True, timeout=10).stdout
-        status = out.split("status: ", 1)[1].split(",", 1)[0] if "status: " in out else None
-        vals = []
-        in_answer = False
-        for line in out.splitlines():
-            if line.startswith(";; ANSWER SECTION"):
-                in_answer = True
-                continue
-            if in_answer:
-                if not line.strip():
-                    break
-                parts = line.split(None, 4)
-                if len(parts) == 5 and parts[3] == qtype:
-                    vals.append(parts[4].strip('"'))
-        return status, sorted(vals)
+        r = dig_full(self.dns_port, name, qtype, tcp)
+        return r["status"], sorted(rd.strip('"') for _, _, t, rd in r["answer"]
+                                   if t == qtype)
+
+
+def dig_full(port, name, qtype="TXT", tcp=False, extra=()):
+    """Ask 127.0.0.1:port with a real dig (no recursion). Returns a dict:
+    status (e.g. "NOERROR", None when no reply), flags (set, e.g. {"qr",
+    "aa"}), answer and authority (lists of (owner, ttl, type, rdata))."""
+    args = ["dig", "@127.0.0.1", "-p", str(port), "+norec", "+time=2",
+            "+tries=1", "+tcp" if tcp else "+notcp", *extra, qtype, name]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=10).stdout
+    r = {"status": None, "flags": set(), "answer": [], "authority": [], "raw": out}
+    section = None
+    for line in out.splitlines():
+        if "status: " in line:
+            r["status"] = line.split("status: ", 1)[1].split(",", 1)[0]
+        elif line.startswith(";; flags:"):
+            r["flags"] = set(line[len(";; flags:"):].split(";", 1)[0].split())
+        elif line.startswith(";; ANSWER SECTION"):
+            section = "answer"
+        elif line.startswith(";; AUTHORITY SECTION"):
+            section = "authority"
+        elif not line.strip() or line.startswith(";"):
+            section = None
+        elif section:
+            parts = line.split(None, 4)
+            if len(parts) == 5 and parts[2] == "IN":
+                r[section].append((parts[0], int(parts[1]), parts[3], parts[4]))
+    return r
+
+
+def dig_txt(server_port, name, tcp=False):
+    """Sorted TXT values at `name` on the embedded DNS (quotes removed)."""
+    r = dig_full(server_port, name, "TXT", tcp)
+    return sorted(rd.strip('"') for _, _, t, rd in r["answer"] if t == "TXT")

@@ -1,7 +1,9 @@
 """`dns01 serve --demo` prints curl and dig commands; run them exactly as
 printed and watch the TXT record appear and disappear."""
-import os
+import json
+import re
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -10,38 +12,82 @@ import unittest
 import harness
 
 
+def sh(cmd):
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=15)
+    return r.returncode, r.stdout
+
+
+def ports_free(tcp_port, udp_port):
+    for kind, port in ((socket.SOCK_STREAM, tcp_port), (socket.SOCK_DGRAM, udp_port),
+                       (socket.SOCK_STREAM, udp_port)):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
 class Demo(unittest.TestCase):
+    def run_demo(self, args, port, dns):
+        """Start the demo with `args`, run its printed commands, stop it."""
+        with tempfile.TemporaryFile("w+") as out:
+            # The commands may go to stdout or stderr: read both.
+            p = subprocess.Popen([harness.BIN, "serve", "--demo", *args],
+                                 stdout=out, stderr=subprocess.STDOUT)
+            try:
+                cmds, text = [], ""
+                deadline = time.time() + 10
+                while len(cmds) < 4 and time.time() < deadline and p.poll() is None:
+                    time.sleep(0.05)
+                    out.seek(0)
+                    text = out.read()
+                    cmds = [l.strip() for l in text.splitlines()
+                            if l.strip().startswith(("curl ", "dig "))]
+                self.assertEqual([c.split()[0] for c in cmds],
+                                 ["curl", "dig", "curl", "dig"], text)
+                self.assertIn(f":{port}/", cmds[0])
+                self.assertIn(f":{port}/", cmds[2])
+                self.assertIn(f"-p {dns}", cmds[1])
+                self.assertIn(f"-p {dns}", cmds[3])
+                self.assertIn('"Present"', cmds[0])
+                self.assertIn('"CleanUp"', cmds[2])
+                key = re.search(r'"key":\s*"([^"]+)"', cmds[0]).group(1)
+                # Client authentication is off, and it says so loudly.
+                self.assertRegex(text, r"level=(warn|error)\b.*auth")
+
+                rc, reply = sh(cmds[0])
+                self.assertEqual(rc, 0, reply)
+                self.assertIs(json.loads(reply)["response"]["success"], True, reply)
+                rc, txt = sh(cmds[1])
+                self.assertEqual((rc, txt.strip().strip('"')), (0, key), txt)
+                rc, reply = sh(cmds[2])
+                self.assertEqual(rc, 0, reply)
+                self.assertIs(json.loads(reply)["response"]["success"], True, reply)
+                rc, txt = sh(cmds[3])
+                self.assertEqual((rc, txt.strip()), (0, ""), txt)
+            finally:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    rc = p.wait(timeout=harness.STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                    rc = "none (killed)"
+            self.assertEqual(rc, 0)
+
     def test_printed_commands_work(self):
         port = harness.free_port()
         dns = harness.free_port()
-        with tempfile.TemporaryFile("w+") as out:
-            p = subprocess.Popen([harness.BIN, "serve", "--demo", "--secure-port",
-                                  str(port), "--dns-listen", f"127.0.0.1:{dns}"],
-                                 stdout=out, stderr=subprocess.DEVNULL)
-            try:
-                cmds = []
-                deadline = time.time() + 10
-                while len(cmds) < 4 and time.time() < deadline:
-                    time.sleep(0.05)
-                    out.seek(0)
-                    cmds = [l for l in out.read().splitlines()
-                            if l.startswith(("curl ", "dig "))]
-                self.assertEqual([c.split()[0] for c in cmds],
-                                 ["curl", "dig", "curl", "dig"], cmds)
-                self.assertIn(f":{port}/", cmds[0])
-                self.assertIn(f"-p {dns}", cmds[1])
+        self.run_demo(["--secure-port", str(port), "--dns-listen", f"127.0.0.1:{dns}"],
+                      port, dns)
 
-                def sh(cmd):
-                    return subprocess.run(cmd, shell=True, capture_output=True,
-                                          text=True, timeout=10).stdout
-
-                self.assertIn('"success":true', sh(cmds[0]))
-                self.assertEqual(sh(cmds[1]).strip(), '"dns01-demo-challenge-value"')
-                self.assertIn('"success":true', sh(cmds[2]))
-                self.assertEqual(sh(cmds[3]).strip(), "")
-            finally:
-                p.send_signal(signal.SIGTERM)
-                self.assertEqual(p.wait(timeout=10), 0)
+    def test_defaults(self):
+        # `make run` uses the defaults, 8443 and 5353; only when both are
+        # free on this machine.
+        if not ports_free(8443, 5353):
+            self.skipTest("127.0.0.1:8443 or :5353 in use")
+        self.run_demo([], 8443, 5353)
 
 
 if __name__ == "__main__":

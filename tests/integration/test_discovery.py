@@ -33,7 +33,12 @@ class Discovery(unittest.TestCase):
     def get(self, path):
         st, hdrs, body = self.c.request("GET", path, headers=self.h)
         self.assertEqual(st, 200, body)
-        self.assertTrue(hdrs["content-type"].startswith("application/json"))
+        # Plain JSON: a `g=apidiscovery...` parameter would announce the
+        # aggregated v2 format, which these documents are not (§4.4.2).
+        media = hdrs.get("content-type", "").split(";")
+        self.assertEqual(media[0].strip().lower(), "application/json", hdrs)
+        self.assertFalse([p for p in media[1:] if not p.strip().lower().startswith("charset=")],
+                         hdrs)
         return json.loads(body)
 
     def test_resource_list(self):
@@ -53,6 +58,12 @@ class Discovery(unittest.TestCase):
             self.assertEqual(r["version"], "v1alpha1")
             self.assertEqual(r["kind"], "ChallengePayload")
             self.assertEqual(r["verbs"], ["create"])
+        # Every listed solver is a served route (not 404): an empty request
+        # reaches the body check of its handler.
+        for name in names:
+            st, _, body = self.c.request("POST", f"/apis/{G}/v1alpha1/{name}",
+                                         {"other": 1}, self.h)
+            assert_status(self, st, body, 400)
 
     def test_group_list_and_group(self):
         o = self.get("/apis")
@@ -63,6 +74,24 @@ class Discovery(unittest.TestCase):
         self.assertEqual((o["kind"], o["apiVersion"], o["name"]), ("APIGroup", "v1", G))
         self.assertEqual(o["versions"], [GV])
         self.assertEqual(o["preferredVersion"], GV)
+
+    def test_apis_with_aggregator_accept(self):
+        # The aggregator's discovery manager asks for v2 first; a legacy
+        # APIGroupList as plain application/json makes it fall back, a
+        # v2 document must say so in its Content-Type; never 503 (§4.4).
+        st, hdrs, body = self.c.request("GET", "/apis", headers=dict(
+            self.h, Accept="application/json;g=apidiscovery.k8s.io;v=v2;"
+                           "as=APIGroupDiscoveryList,application/json"))
+        self.assertEqual(st, 200, body)
+        o = json.loads(body)
+        ct = hdrs.get("content-type", "").replace(" ", "")
+        if "g=apidiscovery.k8s.io" in ct:
+            self.assertIn("as=APIGroupDiscoveryList", ct)
+            self.assertEqual(o["kind"], "APIGroupDiscoveryList")
+        else:
+            self.assertEqual(ct.split(";")[0], "application/json")
+            self.assertEqual(o["kind"], "APIGroupList")
+            self.assertEqual(o["groups"][0]["name"], G)
 
     def test_metrics(self):
         self.c.post_challenge(challenge("Present", "M1"))

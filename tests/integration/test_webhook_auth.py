@@ -3,6 +3,7 @@ is served only for a client certificate that verifies against the
 requestheader CA for client use, with an allowed CN, plus a non-empty
 X-Remote-User. Everything else is 401 with a Status; health needs nothing."""
 import ssl
+import subprocess
 import tempfile
 import unittest
 
@@ -11,6 +12,14 @@ import pki
 from harness import assert_response, assert_status, challenge
 
 FQDN = "_acme-challenge.www.example.test."
+DISCOVERY = ("/apis", f"/apis/{harness.GROUP}", f"/apis/{harness.GROUP}/v1alpha1")
+
+
+def refused_discovery(aggregator):
+    """(client cert, headers) pairs that must not see discovery."""
+    return [(None, aggregator), ("untrusted", aggregator), ("expired", aggregator),
+            ("proxy-serverauth", aggregator), ("proxy-othercn", aggregator),
+            ("proxy", {}), ("proxy", {"X-Remote-User": ""})]
 
 
 class Auth(unittest.TestCase):
@@ -47,16 +56,25 @@ class Auth(unittest.TestCase):
                     o = assert_status(self, st, body, 401)
                     self.assertEqual(o["reason"], "Unauthorized")
             # Discovery is refused the same way, health is not.
-            for cert in (None, "untrusted"):
+            aggregator = {"X-Remote-User": "system:kube-aggregator",
+                          "X-Remote-Group": "system:masters"}
+            for cert, hdrs in refused_discovery(aggregator):
                 c = srv.client(cert)
-                st, _, body = c.request("GET", f"/apis/{harness.GROUP}/v1alpha1",
-                                        headers={"X-Remote-User": "system:kube-aggregator"})
-                assert_status(self, st, body, 401)
+                for path in DISCOVERY:
+                    with self.subTest(cert=cert, headers=hdrs, path=path):
+                        st, _, body = c.request("GET", path, headers=hdrs)
+                        o = assert_status(self, st, body, 401)
+                        self.assertEqual(o["reason"], "Unauthorized")
                 for p in ("/healthz", "/livez", "/readyz", "/readyz/ping"):
                     st, hdrs, body = c.request("GET", p)
                     self.assertEqual((st, body), (200, b"ok"))
                     self.assertTrue(hdrs["content-type"].startswith("text/plain"))
                 c.close()
+            # ... and served for the verified front proxy.
+            for path in DISCOVERY:
+                st, _, body = srv.request("GET", path, headers=aggregator,
+                                          cert="proxy")
+                self.assertEqual(st, 200, (path, body))
             # Nothing got through.
             self.assertEqual(srv.dig(FQDN)[0], "NXDOMAIN")
             # The accepted ones: clientAuth EKU, and no EKU at all (Go's
@@ -66,29 +84,51 @@ class Auth(unittest.TestCase):
             self.assertEqual(srv.dig(FQDN), ("NOERROR", ["proxy", "proxy-noeku"]))
 
     def test_any_cn_when_no_allowed_names(self):
-        with harness.Server(self.pki, allowed=None) as srv:
-            assert_response(self, *self.post(srv, "proxy-othercn"), True)
-            assert_status(self, *self.post(srv, "untrusted"), 401)
+        # Flag absent, and flag given with an empty list: any CN signed by
+        # the CA, but every other check still applies.
+        for allowed in (None, ""):
+            with self.subTest(allowed=allowed), \
+                    harness.Server(self.pki, allowed=allowed) as srv:
+                assert_response(self, *self.post(srv, "proxy-othercn"), True)
+                assert_response(self, *self.post(srv, "proxy", key="A2"), True)
+                self.assertEqual(srv.dig(FQDN), ("NOERROR", ["A1", "A2"]))
+                for cert, user in (("untrusted", "u"), ("expired", "u"),
+                                   ("proxy-serverauth", "u"), (None, "u"),
+                                   ("proxy-othercn", None), ("proxy-othercn", "")):
+                    with self.subTest(cert=cert, user=user):
+                        o = assert_status(self, *self.post(srv, cert, user, key="X"), 401)
+                        self.assertEqual(o["reason"], "Unauthorized")
+                self.assertEqual(srv.dig(FQDN), ("NOERROR", ["A1", "A2"]))
 
-    def test_handshake_succeeds_for_untrusted_cert(self):
+    def test_handshake_succeeds_for_refused_certs(self):
         # The certificate is requested, not required: the TLS handshake
-        # completes and the refusal is an HTTP 401.
+        # completes whatever the client presents, and the refusal of a
+        # bad one is an HTTP 401 on the same connection.
         with harness.Server(self.pki) as srv:
-            c = srv.client("untrusted")
-            try:
-                st, _, body = c.request("GET", "/healthz")
-                self.assertEqual(st, 200)
-            except ssl.SSLError as e:
-                self.fail(f"handshake refused: {e}")
-            finally:
-                c.close()
+            for cert in ("untrusted", "expired", "proxy-serverauth",
+                         "proxy-othercn", None):
+                with self.subTest(cert=cert):
+                    c = srv.client(cert)
+                    try:
+                        st, _, body = c.request("GET", "/healthz")
+                        self.assertEqual((st, body), (200, b"ok"))
+                        st, _, body = c.post_challenge(challenge("Present", "H1"))
+                        assert_status(self, st, body, 401)
+                    except ssl.SSLError as e:
+                        self.fail(f"handshake refused: {e}")
+                    finally:
+                        c.close()
 
     def test_refuses_to_start_without_ca(self):
         srv = harness.Server(self.pki, client_ca=False)
-        import subprocess
         r = subprocess.run(srv.args, capture_output=True, text=True, timeout=10)
-        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("requestheader-client-ca-file", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        # An empty value is no CA either.
+        r = subprocess.run(srv.args + ["--requestheader-client-ca-file="],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2, r.stderr)
 
 
 if __name__ == "__main__":
