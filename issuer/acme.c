@@ -193,11 +193,11 @@ wait_cb(evutil_socket_t fd, short what, void *arg)
 	req_send(arg);
 }
 
-/* Retry after `secs`; returns 0, or -1 when the timer cannot be set. */
+/* Retry after `ms`; returns 0, or -1 when the timer cannot be set. */
 static int
-retry_later(struct d01_acme_req *r, long secs)
+retry_later(struct d01_acme_req *r, long ms)
 {
-	struct timeval tv = {secs, 0};
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	if (r->wait == NULL &&
 	    (r->wait = evtimer_new(r->a->base, wait_cb, r)) == NULL)
@@ -246,7 +246,7 @@ maybe_retry(struct d01_acme_req *r, const struct d01_acme_reply *x,
 		return 0;
 	d01_log(D01_LOG_INFO, "acme", "retry=%d wait_s=%ld status=%ld",
 	    r->tries, wait, x->status);
-	return retry_later(r, wait) == 0;
+	return retry_later(r, wait * 1000) == 0;
 }
 
 static void
@@ -260,8 +260,9 @@ reply_cb(
 	r->x = NULL;
 	if (x == NULL) {
 		err = *terr;
+		/* Connection trouble: 0.5 s, 1 s, 2 s, then give up. */
 		if (err.retryable && r->tries++ < r->a->lim.retries &&
-		    retry_later(r, 1L << r->tries) == 0)
+		    retry_later(r, 250L << r->tries) == 0)
 			return;
 		r->x = NULL;
 		deliver(r, &err, NULL);
