@@ -285,6 +285,49 @@ end:
 		event_base_free(base);
 }
 
+/* The in-flight cap: past it, NULL with D01_E_LIMIT and no callback. */
+static void
+t_inflight_cap(void)
+{
+	struct event_base *base = event_base_new();
+	struct d01_dns *c = d01_dns_new(base, 2);
+	struct d01_dns_server srv;
+	struct d01_dns_req *r1 = NULL;
+	struct d01_error err;
+	struct probe p = {0};
+	ldns_pkt *query = NULL;
+
+	CHECK(base != NULL && c != NULL);
+	CHECK_INT(
+	    d01_dns_server_parse("127.0.0.1:9", 53, &srv, NULL), ==, D01_OK);
+	CHECK_INT(ldns_pkt_query_new_frm_str(&query, "example.test.",
+		      LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0),
+	    ==, LDNS_STATUS_OK);
+	CHECK((r1 = d01_dns_send(
+		   c, query, &srv, NULL, NULL, probe_cb, &p, &err)) != NULL);
+	CHECK(d01_dns_send(c, query, &srv, NULL, NULL, probe_cb, &p, &err) !=
+	    NULL);
+	CHECK(d01_dns_send(c, query, &srv, NULL, NULL, probe_cb, &p, &err) ==
+	    NULL);
+	CHECK_INT(err.code, ==, D01_E_LIMIT);
+	CHECK(strstr(err.msg, "127.0.0.1:9") != NULL);
+	/* A slot frees up when one is cancelled. */
+	d01_dns_cancel(r1);
+	r1 = d01_dns_send(c, query, &srv, NULL, NULL, probe_cb, &p, &err);
+	CHECK(r1 != NULL);
+	CHECK_INT(p.calls, ==, 0);
+	/* d01_dns_free cancels what is left: still no callback. */
+	d01_dns_free(c);
+	c = NULL;
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK_INT(p.calls, ==, 0);
+end:
+	d01_dns_free(c);
+	ldns_pkt_free(query);
+	if (base != NULL)
+		event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -292,5 +335,6 @@ main(void)
 	RUN(t_server_parse);
 	RUN(t_parse_strict);
 	RUN(t_resolve);
+	RUN(t_inflight_cap);
 	return harness_done();
 }
