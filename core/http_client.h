@@ -18,6 +18,11 @@ struct event_base;
 struct d01_http;
 struct d01_http_call;
 
+/*
+ * One request; everything is copied by d01_http_start. Credentials go in
+ * `headers` only: headers are never logged and are wiped when the call is
+ * freed, while URLs may appear in debug logs and error messages.
+ */
 struct d01_http_request {
 	const char *method;	    /* "GET", "POST", "PUT", "DELETE" */
 	const char *url;	    /* http:// or https:// only */
@@ -40,9 +45,11 @@ struct d01_http_response {
 };
 
 /*
- * Completion. On transport failure (no HTTP response at all, or the
- * response was too large) err says why and resp is NULL. Any HTTP status
- * is a response: after retries a 5xx or 429 is delivered as such.
+ * Completion, called from the event loop. On transport failure (no HTTP
+ * response at all, or the response was too large) err says why and resp is
+ * NULL. Any HTTP status is a response: after retries a 5xx or 429 is delivered
+ * as such. The call is already freed when cb runs; cb may start or cancel other
+ * calls but must not free the client.
  */
 typedef void (*d01_http_fn)(void *arg, const struct d01_error *err,
     const struct d01_http_response *resp);
@@ -67,5 +74,24 @@ void d01_http_cancel(struct d01_http_call *c);
 
 /* Number of calls started and not yet completed or cancelled. */
 size_t d01_http_inflight(const struct d01_http *h);
+
+/*
+ * The memo: a bounded (D01_HTTP_MEMO_SIZE entries), expiring map from
+ * string keys to short values (< D01_HTTP_MEMO_VALUE_MAX bytes), for IDs
+ * API clients would otherwise look up on every call. Keys are stored as
+ * SHA-256 digests, so a key may include a credential digest to keep
+ * tenants apart. When full, the entry expiring first is replaced.
+ */
+#define D01_HTTP_MEMO_SIZE	256
+#define D01_HTTP_MEMO_VALUE_MAX 64
+
+/* Copy the live value of `key` into out; 0, or -1 if absent/too long. */
+int d01_http_memo_get(
+    struct d01_http *h, const char *key, char *out, size_t outlen);
+/* Remember value (copied; ignored if too long) for ttl_ms. */
+void d01_http_memo_put(
+    struct d01_http *h, const char *key, const char *value, long ttl_ms);
+/* Drop `key` (e.g. an ID the API no longer knows). */
+void d01_http_memo_forget(struct d01_http *h, const char *key);
 
 #endif

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -85,6 +86,23 @@ handle(struct evhttp_request *req, void *arg)
 		}
 		gettimeofday(&s->second, NULL);
 	}
+	if (strcmp(uri, "/hang") == 0)
+		return; /* never answers; evhttp_free drops it */
+	if (strcmp(uri, "/429date") == 0 && s->first.tv_sec == 0) {
+		char date[64];
+		time_t t = time(NULL) + 2;
+		struct tm tm;
+
+		gettimeofday(&s->first, NULL);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT",
+		    gmtime_r(&t, &tm));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", date);
+		evhttp_send_reply(req, 429, "Too Many", NULL);
+		return;
+	}
+	if (strcmp(uri, "/429date") == 0)
+		gettimeofday(&s->second, NULL);
 	if (strcmp(uri, "/big") == 0) {
 		char *big = calloc(1, 2u << 20);
 		evbuffer_add(out, big, 2u << 20);
@@ -308,6 +326,131 @@ end:
 	srv_stop(&s);
 }
 
+static long
+gap_ms(const struct timeval *a, const struct timeval *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000 +
+	    (b->tv_usec - a->tv_usec) / 1000;
+}
+
+/* Retry-After as an HTTP date; a silent server ends within the budget. */
+static void
+t_date_and_budget(void)
+{
+	struct srv s;
+	struct d01_http *h = NULL;
+	struct probe p = {0};
+	struct timeval t0, t1;
+
+	CHECK(srv_start(&s) == 0);
+	CHECK((h = d01_http_new(s.base, NULL)) != NULL);
+	CHECK(get(h, &s, "/429date", &p, 0) != NULL);
+	run(&s, &p, 1);
+	CHECK_INT(p.status, ==, 200);
+	CHECK_INT(p.attempts, ==, 2);
+	CHECK(gap_ms(&s.first, &s.second) >= 900);
+	memset(&p, 0, sizeof(p));
+	gettimeofday(&t0, NULL);
+	CHECK(get(h, &s, "/hang", &p, 1500) != NULL);
+	run(&s, &p, 1);
+	gettimeofday(&t1, NULL);
+	CHECK_INT(p.calls, ==, 1);
+	CHECK_INT(p.code, ==, D01_E_TIMEOUT);
+	CHECK(gap_ms(&t0, &t1) >= 1400 && gap_ms(&t0, &t1) < 3000);
+end:
+	d01_http_free(h);
+	srv_stop(&s);
+}
+
+struct reent {
+	struct d01_http *h;
+	struct srv *s;
+	struct d01_http_call *victim;
+	struct probe victim_p, next_p;
+	int calls;
+};
+
+/* From inside a callback: cancel another call, start a new one. */
+static void
+reent_cb(
+    void *arg, const struct d01_error *err, const struct d01_http_response *r)
+{
+	struct reent *x = arg;
+
+	(void)err;
+	(void)r;
+	x->calls++;
+	d01_http_cancel(x->victim);
+	x->victim = NULL;
+	x->next_p.base = x->s->base;
+	x->next_p.done_target = 1;
+	if (get(x->h, x->s, "/ok", &x->next_p, 0) == NULL)
+		event_base_loopexit(x->s->base, NULL);
+}
+
+static void
+t_reentrant(void)
+{
+	struct srv s;
+	struct reent x = {0};
+	char url[64];
+	struct d01_http_request req = {.method = "GET", .url = url};
+
+	CHECK(srv_start(&s) == 0);
+	CHECK((x.h = d01_http_new(s.base, NULL)) != NULL);
+	x.s = &s;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	CHECK(d01_http_start(x.h, &req, reent_cb, &x, NULL) != NULL);
+	CHECK((x.victim = get(x.h, &s, "/slow", &x.victim_p, 0)) != NULL);
+	event_base_loopexit(s.base, &(struct timeval){5, 0});
+	event_base_dispatch(s.base);
+	CHECK_INT(x.calls, ==, 1);
+	CHECK_INT(x.victim_p.calls, ==, 0);
+	CHECK_INT(x.next_p.calls, ==, 1);
+	CHECK_STR(x.next_p.body, "hello get");
+	CHECK_INT(d01_http_inflight(x.h), ==, 0);
+end:
+	d01_http_free(x.h);
+	srv_stop(&s);
+}
+
+static void
+t_memo(void)
+{
+	struct d01_http *h = NULL;
+	struct event_base *base = event_base_new();
+	char key[32], v[64];
+	int i;
+
+	CHECK(base != NULL);
+	CHECK((h = d01_http_new(base, NULL)) != NULL);
+	CHECK(d01_http_memo_get(h, "a", v, sizeof(v)) == -1);
+	d01_http_memo_put(h, "a", "zone-a", 60000);
+	d01_http_memo_put(h, "b", "zone-b", 1);
+	CHECK(d01_http_memo_get(h, "a", v, sizeof(v)) == 0);
+	CHECK_STR(v, "zone-a");
+	CHECK(d01_http_memo_get(h, "a", v, 3) == -1); /* does not fit */
+	nanosleep(&(struct timespec){0, 5000000}, NULL);
+	CHECK(d01_http_memo_get(h, "b", v, sizeof(v)) == -1); /* expired */
+	d01_http_memo_put(h, "a", "zone-a2", 60000);	      /* replaced */
+	CHECK(d01_http_memo_get(h, "a", v, sizeof(v)) == 0);
+	CHECK_STR(v, "zone-a2");
+	d01_http_memo_forget(h, "a");
+	CHECK(d01_http_memo_get(h, "a", v, sizeof(v)) == -1);
+	/* Bounded: many more keys than slots, the newest is kept. */
+	for (i = 0; i < 3 * D01_HTTP_MEMO_SIZE; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		d01_http_memo_put(h, key, key, 60000 + i);
+	}
+	CHECK(d01_http_memo_get(h, key, v, sizeof(v)) == 0);
+	CHECK_STR(v, key);
+	CHECK(d01_http_memo_get(h, "k0", v, sizeof(v)) == -1);
+end:
+	d01_http_free(h);
+	if (base != NULL)
+		event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -315,5 +458,8 @@ main(void)
 	RUN(t_concurrency);
 	RUN(t_retries);
 	RUN(t_errors);
+	RUN(t_date_and_budget);
+	RUN(t_reentrant);
+	RUN(t_memo);
 	return harness_done();
 }
