@@ -189,8 +189,17 @@ record_exec(const struct d01_provider *prov, struct d01_env *env,
 	return err->code == D01_OK ? D01_EXIT_OK : D01_EXIT_FAIL;
 }
 
-int
-d01_cli_record(int argc, char **argv, int present)
+/* The command line of present/cleanup, checked. */
+struct record_args {
+	const char *cmd, *provider, *config_path, *zone, *dir, *ns, *value;
+	const struct d01_provider *prov;
+	char fqdn[D01_DNAME_BUF], zbuf[D01_DNAME_BUF];
+	long timeout_ms;
+};
+
+/* Parse and validate argv into *a: -1 to go on, else the exit code. */
+static int
+parse_args(int argc, char **argv, struct record_args *a)
 {
 	static const struct option longopts[] = {
 	    {"provider", required_argument, NULL, 'p'},
@@ -202,117 +211,137 @@ d01_cli_record(int argc, char **argv, int present)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *cmd = present ? "present" : "cleanup";
-	const char *provider = NULL, *config_path = NULL, *zone = NULL;
-	const char *dir = NULL, *ns = "default";
-	char fqdn[D01_DNAME_BUF], zbuf[D01_DNAME_BUF];
-	struct d01_env env = {0};
-	struct d01_challenge ch = {0};
-	struct d01_error err;
-	const struct d01_provider *prov;
-	json_t *config = NULL;
-	long timeout_ms = 60000;
-	int c, rc = D01_EXIT_USAGE;
+	const char **dst[128] = {['p'] = &a->provider,
+	    ['c'] = &a->config_path,
+	    ['z'] = &a->zone,
+	    ['s'] = &a->dir,
+	    ['n'] = &a->ns};
+	int c;
 
-	d01_error_clear(&err);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			provider = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'z':
-			zone = optarg;
-			break;
-		case 's':
-			dir = optarg;
-			break;
-		case 'n':
-			ns = optarg;
-			break;
-		case 't':
-			if (d01_cli_duration_ms(optarg, &timeout_ms) != 0) {
-				fprintf(
-				    stderr, "dns01 %s: bad --timeout\n", cmd);
+		if (c > 0 && c < 128 && dst[c] != NULL) {
+			*dst[c] = optarg;
+		} else if (c == 't') {
+			if (d01_cli_duration_ms(optarg, &a->timeout_ms) != 0) {
+				fprintf(stderr, "dns01 %s: bad --timeout\n",
+				    a->cmd);
 				return D01_EXIT_USAGE;
 			}
-			break;
-		case 'h':
-			usage(stdout, cmd);
-			return D01_EXIT_OK;
-		default:
-			usage(stderr, cmd);
-			return D01_EXIT_USAGE;
+		} else {
+			usage(c == 'h' ? stdout : stderr, a->cmd);
+			return c == 'h' ? D01_EXIT_OK : D01_EXIT_USAGE;
 		}
 	}
-	if (provider == NULL || argc - optind != 2) {
-		usage(stderr, cmd);
+	if (a->provider == NULL || argc - optind != 2) {
+		usage(stderr, a->cmd);
 		return D01_EXIT_USAGE;
 	}
-	if ((prov = d01_provider_find(provider)) == NULL ||
-	    strcmp(provider, "embedded") == 0) {
-		fprintf(stderr, "dns01 %s: unknown provider '%s'%s\n", cmd,
-		    provider,
-		    prov ? " (embedded serves DNS from 'dns01 serve' only)"
-			 : "");
+	if ((a->prov = d01_provider_find(a->provider)) == NULL ||
+	    strcmp(a->provider, "embedded") == 0) {
+		fprintf(stderr, "dns01 %s: unknown provider '%s'%s\n", a->cmd,
+		    a->provider,
+		    a->prov ? " (embedded serves DNS from 'dns01 serve' only)"
+			    : "");
 		return D01_EXIT_USAGE;
 	}
-	if (d01_dname_normalise(fqdn, sizeof(fqdn), argv[optind]) != 0 ||
-	    (zone != NULL &&
-		(d01_dname_normalise(zbuf, sizeof(zbuf), zone) ||
-		    !d01_dname_in_zone(fqdn, zbuf))) ||
-	    strlen(argv[optind + 1]) == 0 || strlen(argv[optind + 1]) > 255) {
+	a->value = argv[optind + 1];
+	if (d01_dname_normalise(a->fqdn, sizeof(a->fqdn), argv[optind]) != 0 ||
+	    (a->zone != NULL &&
+		(d01_dname_normalise(a->zbuf, sizeof(a->zbuf), a->zone) ||
+		    !d01_dname_in_zone(a->fqdn, a->zbuf))) ||
+	    strlen(a->value) == 0 || strlen(a->value) > 255) {
 		fprintf(stderr,
 		    "dns01 %s: need a valid FQDN (inside --zone) "
 		    "and a value of 1-255 bytes\n",
-		    cmd);
+		    a->cmd);
 		return D01_EXIT_USAGE;
 	}
-	env.base = event_base_new();
-	env.dns = d01_dns_new(env.base, 64);
-	env.secrets = d01_secrets_new(env.base);
-	env.http = env.base ? d01_http_new(env.base, &err) : NULL;
-	if (env.base == NULL || env.dns == NULL || env.secrets == NULL ||
-	    env.http == NULL) {
-		if (err.code == D01_OK)
-			d01_error_set(&err, D01_E_NOMEM, "out of memory");
-		rc = D01_EXIT_FAIL;
+	return -1;
+}
+
+/* The event loop, DNS and HTTP clients and secret store of one run. */
+static enum d01_err
+env_open(struct d01_env *env, const char *dir, struct d01_error *err)
+{
+	env->base = event_base_new();
+	env->dns = d01_dns_new(env->base, 64);
+	env->secrets = d01_secrets_new(env->base);
+	env->http = env->base ? d01_http_new(env->base, err) : NULL;
+	if (env->base == NULL || env->dns == NULL || env->secrets == NULL ||
+	    env->http == NULL)
+		return err->code != D01_OK
+		    ? err->code
+		    : d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if (dir != NULL)
+		return d01_secrets_set_dir(env->secrets, dir, err);
+	return D01_OK;
+}
+
+static void
+env_close(struct d01_env *env)
+{
+	d01_dns_free(env->dns);
+	d01_http_free(env->http);
+	d01_secrets_free(env->secrets);
+	if (env->base != NULL)
+		event_base_free(env->base);
+}
+
+/* --config FILE|-, or the provider's lego variables (whose secrets go to
+ * the in-memory store under namespace ""). NULL with err set, or NULL
+ * with err clear when the provider takes no config. */
+static json_t *
+record_config(struct record_args *a, struct d01_env *env, struct d01_error *err)
+{
+	if (a->config_path != NULL)
+		return load_config(a->config_path, err);
+	a->ns = "";
+	if (strcmp(a->provider, "rfc2136") == 0)
+		return rfc2136_env_config(env->secrets, err);
+	if (strcmp(a->provider, "cloudflare") == 0)
+		return cloudflare_env_config(env->secrets, err);
+	return NULL;
+}
+
+int
+d01_cli_record(int argc, char **argv, int present)
+{
+	struct record_args a = {.cmd = present ? "present" : "cleanup",
+	    .ns = "default",
+	    .timeout_ms = 60000};
+	struct d01_env env = {0};
+	struct d01_challenge ch = {0};
+	struct d01_error err;
+	json_t *config = NULL;
+	int rc;
+
+	d01_error_clear(&err);
+	if ((rc = parse_args(argc, argv, &a)) >= 0)
+		return rc;
+	rc = D01_EXIT_USAGE;
+	if (env_open(&env, a.dir, &err) != D01_OK) {
+		rc = err.code == D01_E_CONFIG ? D01_EXIT_USAGE : D01_EXIT_FAIL;
 		goto out;
 	}
-	if (dir != NULL &&
-	    d01_secrets_set_dir(env.secrets, dir, &err) != D01_OK)
+	if ((config = record_config(&a, &env, &err)) == NULL &&
+	    err.code != D01_OK)
 		goto out;
-	if (config_path != NULL)
-		config = load_config(config_path, &err);
-	else if (strcmp(provider, "rfc2136") == 0)
-		config = rfc2136_env_config(env.secrets, &err);
-	else if (strcmp(provider, "cloudflare") == 0)
-		config = cloudflare_env_config(env.secrets, &err);
-	if (config == NULL && err.code != D01_OK)
-		goto out;
-	if (config_path == NULL)
-		ns = ""; /* where the *_env_config put the secret */
 	ch.uid = "cli";
 	ch.dns_name = "";
-	ch.fqdn = fqdn;
-	ch.zone = zone ? zbuf : NULL;
-	ch.key = argv[optind + 1];
-	ch.namespace = ns;
-	rc = record_exec(prov, &env, config, &ch, present, timeout_ms, &err);
+	ch.fqdn = a.fqdn;
+	ch.zone = a.zone ? a.zbuf : NULL;
+	ch.key = a.value;
+	ch.namespace = a.ns;
+	rc =
+	    record_exec(a.prov, &env, config, &ch, present, a.timeout_ms, &err);
 out:
 	if (err.code != D01_OK)
-		fprintf(stderr, "dns01 %s: %s\n", cmd, err.msg);
+		fprintf(stderr, "dns01 %s: %s\n", a.cmd, err.msg);
 	else
-		printf("%s: %s \"%s\" via %s: ok\n", cmd, fqdn,
-		    argv[optind + 1], provider);
+		printf("%s: %s \"%s\" via %s: ok\n", a.cmd, a.fqdn, a.value,
+		    a.provider);
 	json_decref(config);
-	d01_dns_free(env.dns);
-	d01_http_free(env.http);
-	d01_secrets_free(env.secrets);
-	if (env.base != NULL)
-		event_base_free(env.base);
+	env_close(&env);
 	return err.code != D01_OK && rc == D01_EXIT_OK ? D01_EXIT_FAIL : rc;
 }
