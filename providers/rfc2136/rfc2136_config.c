@@ -64,6 +64,7 @@ rfc2136_config_parse(struct d01_env *env, const json_t *config, void **out,
 	struct rfc2136_cfg *c;
 	const char *ns, *key, *proto;
 	json_t *ttl;
+	size_t n;
 	int bad = 0;
 
 	(void)env;
@@ -83,14 +84,19 @@ rfc2136_config_parse(struct d01_env *env, const json_t *config, void **out,
 		    "strings");
 		goto fail;
 	}
-	if (strlen(ns) >= sizeof(c->nameserver) || !d01_dns_hostport_ok(ns)) {
+	/* cert-manager trims whitespace around the nameserver. */
+	ns += strspn(ns, " \t");
+	n = strlen(ns);
+	while (n > 0 && (ns[n - 1] == ' ' || ns[n - 1] == '\t'))
+		n--;
+	snprintf(c->nameserver, sizeof(c->nameserver), "%.*s", (int)n, ns);
+	if (n >= sizeof(c->nameserver) || !d01_dns_hostport_ok(c->nameserver)) {
 		d01_error_set(err, D01_E_CONFIG,
 		    "rfc2136: nameserver %.100s: expected host, host:port, "
 		    "IP, IP:port or [IPv6]:port",
-		    ns);
+		    c->nameserver);
 		goto fail;
 	}
-	snprintf(c->nameserver, sizeof(c->nameserver), "%s", ns);
 	if (key != NULL && *key != '\0' &&
 	    parse_tsig(c, config, key, err) != D01_OK)
 		goto fail;

@@ -166,8 +166,9 @@ t_config(void)
 	CHECK_INT(c->ttl, ==, 120);
 	rfc2136_config_free(c);
 	/* Defaults: UDP, TTL 60, no key; a host name is fine. */
-	c = parse(&env, "{\"nameserver\": \"bind.dns.svc:53\"}", &err);
+	c = parse(&env, "{\"nameserver\": \" bind.dns.svc:53\\t\"}", &err);
 	CHECK(c != NULL);
+	CHECK_STR(c->nameserver, "bind.dns.svc:53");
 	CHECK_INT(c->tcp, ==, 0);
 	CHECK_INT(c->ttl, ==, 60);
 	CHECK_STR(c->key_name, "");
