@@ -6,11 +6,13 @@
 #include "providers/cloudflare/cloudflare.h"
 #include "providers/embedded/embedded.h"
 #include "providers/rfc2136/rfc2136.h"
+#include "providers/route53/route53.h"
 
 const struct d01_provider *const d01_providers[] = {
     &d01_provider_embedded,
     &d01_provider_rfc2136,
     &d01_provider_cloudflare,
+    &d01_provider_route53,
     NULL,
 };
 

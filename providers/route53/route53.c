@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * route53 Present/CleanUp as a state machine on the async HTTP client:
+ *   KEYID, SECRET  resolve the secret references (or take ambient keys)
+ *   ZONE           ListHostedZonesByName, longest public suffix
+ *   LIST           ListResourceRecordSets at the name, TXT
+ *   CHANGE         the compare-and-swap batch (r53_xml.c); a lost race
+ *                  (InvalidChangeBatch) goes back to LIST, at most 5 times
+ * Every request is SigV4-signed (core/sigv4.c) for route53/us-east-1.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "core/dname.h"
+#include "core/http_client.h"
+#include "core/secret.h"
+#include "core/sigv4.h"
+#include "providers/route53/route53.h"
+
+#define OP_BUDGET_MS 25000
+#define MAX_CAS	     12
+
+enum r53_step { R_KEYID, R_SECRET, R_ZONE, R_LIST, R_CHANGE };
+
+struct r53_op {
+	struct d01_op op; /* first: d01_provider_cancel() casts back */
+	struct d01_env *env;
+	const struct r53_cfg *cfg;
+	enum r53_step st;
+	int present, cas;
+	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], value[256], ns[254];
+	char zone_id[128];
+	char *akid, *secret, *token;
+	struct r53_set sets[8];
+	int nsets;
+	struct timespec deadline;
+	struct d01_secret_req *sreq;
+	struct d01_http_call *call;
+	struct event *retry; /* pause before re-reading after a lost race */
+	d01_done_fn cb;
+	void *arg;
+	int starting;
+	struct d01_error start_err;
+};
+
+static void step(struct r53_op *o);
+
+static void
+wipe(char **p)
+{
+	if (*p != NULL) {
+		OPENSSL_cleanse(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+static void
+op_free(struct r53_op *o)
+{
+	d01_secret_cancel(o->sreq);
+	d01_http_cancel(o->call);
+	if (o->retry != NULL)
+		event_free(o->retry);
+	wipe(&o->akid);
+	wipe(&o->secret);
+	wipe(&o->token);
+	free(o);
+}
+
+static void
+done(struct r53_op *o, struct d01_error *err)
+{
+	struct d01_error ok;
+	d01_done_fn cb = o->cb;
+	void *arg = o->arg;
+
+	if (err == NULL) {
+		d01_error_clear(&ok);
+		err = &ok;
+	} else if (err->code != D01_OK) {
+		d01_error_prefix(err,
+		    "route53: %s %s: ", o->present ? "present" : "cleanup",
+		    o->fqdn);
+	}
+	if (o->starting) {
+		o->start_err = *err;
+		return;
+	}
+	o->sreq = NULL;
+	o->call = NULL;
+	op_free(o);
+	cb(arg, err);
+}
+
+static long
+ms_left(const struct r53_op *o)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (o->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (o->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+static void http_done(void *arg, const struct d01_error *err,
+    const struct d01_http_response *resp);
+
+/* Sign and send one API request. */
+static void
+api(struct r53_op *o, const char *method, const char *path, const char *query,
+    const char *body)
+{
+	const struct d01_sigv4_header sh[2] = {
+	    {"Host", o->cfg->host}, {"Content-Type", "text/xml"}};
+	struct d01_sigv4_input in = {0};
+	struct d01_sigv4_output out = {0};
+	struct d01_http_request req = {0};
+	struct d01_error err;
+	char url[1024], date[64], auth[600], tok[2200];
+	const char *hdrs[5];
+	size_t n = 0;
+
+	d01_error_clear(&err);
+	in.method = method;
+	in.path = path;
+	in.query = query;
+	in.headers = sh;
+	in.nheaders = body ? 2 : 1;
+	in.payload = (const uint8_t *)(body ? body : "");
+	in.payload_len = body ? strlen(body) : 0;
+	in.region = o->cfg->region;
+	in.service = "route53";
+	in.access_key = o->akid;
+	in.secret_key = o->secret;
+	in.session_token = o->token;
+	in.when = time(NULL);
+	in.normalize = 1;
+	if (d01_sigv4_sign(&in, &out, &err) != D01_OK) {
+		done(o, &err);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s%s%s%s", o->cfg->endpoint, path,
+	    query[0] ? "?" : "", query);
+	snprintf(date, sizeof(date), "X-Amz-Date: %s", out.amz_date);
+	snprintf(auth, sizeof(auth), "Authorization: %s", out.authorization);
+	hdrs[n++] = date;
+	hdrs[n++] = auth;
+	if (o->token != NULL) {
+		snprintf(
+		    tok, sizeof(tok), "X-Amz-Security-Token: %s", o->token);
+		hdrs[n++] = tok;
+	}
+	if (body != NULL)
+		hdrs[n++] = "Content-Type: text/xml";
+	hdrs[n] = NULL;
+	req.method = method;
+	req.url = url;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.ca_bundle = o->cfg->ca_bundle;
+	req.budget_ms = ms_left(o);
+	req.timeout_ms = req.budget_ms < 10000 ? req.budget_ms : 10000;
+	d01_sigv4_output_clear(&out);
+	if (req.budget_ms <= 0)
+		d01_error_set(&err, D01_E_TIMEOUT, "out of time");
+	else
+		o->call =
+		    d01_http_start(o->env->http, &req, http_done, o, &err);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	if (o->call == NULL)
+		done(o, &err);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	step(arg);
+}
+
+static void
+pause_then_step(struct r53_op *o)
+{
+	uint8_t r = 0;
+	struct timeval tv;
+	long ms;
+
+	RAND_bytes(&r, 1);
+	ms = 20 + (long)r * (o->cas < 4 ? o->cas : 4);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (o->retry == NULL)
+		o->retry = evtimer_new(o->env->base, retry_cb, o);
+	if (o->retry == NULL || evtimer_add(o->retry, &tv) != 0)
+		step(o);
+}
+
+static void
+http_done(
+    void *arg, const struct d01_error *e, const struct d01_http_response *resp)
+{
+	struct r53_op *o = arg;
+	struct d01_error err = *e;
+	int icb;
+
+	o->call = NULL;
+	if (err.code == D01_OK && resp->status >= 300) {
+		icb =
+		    r53_parse_error(resp->body, resp->len, resp->status, &err);
+		if (icb != 0 && ++o->cas < MAX_CAS) {
+			/* A lost race (re-read the set) or throttling (same
+			 * request again): after a random pause, so that
+			 * writers racing for one name spread out. */
+			if (icb == 1 && o->st == R_CHANGE)
+				o->st = R_LIST;
+			if (icb == 2 || o->st == R_LIST) {
+				pause_then_step(o);
+				return;
+			}
+		}
+	} else if (err.code == D01_OK && o->st == R_ZONE) {
+		if (r53_parse_zones(resp->body, resp->len, o->fqdn, o->zone_id,
+			sizeof(o->zone_id), &err) == 0)
+			o->st = R_LIST;
+	} else if (err.code == D01_OK && o->st == R_LIST) {
+		o->nsets = r53_parse_sets(
+		    resp->body, resp->len, o->fqdn, o->sets, 8, &err);
+		if (o->nsets >= 0)
+			o->st = R_CHANGE;
+	} else if (err.code == D01_OK && o->st == R_CHANGE) {
+		/* Accepted (PENDING): cert-manager and `dns01 check` wait for
+		 * propagation; a webhook must not wait ~60 s for INSYNC. */
+		done(o, NULL);
+		return;
+	}
+	if (err.code != D01_OK) {
+		done(o, &err);
+		return;
+	}
+	step(o);
+}
+
+static void
+secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
+{
+	struct r53_op *o = arg;
+	struct d01_error err = *e;
+	char **dst = o->st == R_KEYID ? &o->akid : &o->secret;
+
+	(void)len;
+	o->sreq = NULL;
+	if (err.code == D01_OK && (*dst = strdup(value)) == NULL)
+		d01_error_set(&err, D01_E_NOMEM, "out of memory");
+	if (err.code != D01_OK) {
+		done(o, &err);
+		return;
+	}
+	o->st = o->st == R_KEYID ? R_SECRET : R_ZONE;
+	step(o);
+}
+
+static void
+step(struct r53_op *o)
+{
+	struct d01_secret_ref ref;
+	struct d01_error err;
+	char path[300], query[600], *body;
+	int noop;
+
+	d01_error_clear(&err);
+	switch (o->st) {
+	case R_KEYID:
+	case R_SECRET:
+		ref.name = o->st == R_KEYID ? o->cfg->key_id_name
+					    : o->cfg->secret_name;
+		ref.key =
+		    o->st == R_KEYID ? o->cfg->key_id_key : o->cfg->secret_key;
+		o->sreq = d01_secret_get(
+		    o->env->secrets, o->ns, &ref, secret_done, o, &err);
+		if (o->sreq == NULL)
+			done(o, &err);
+		return;
+	case R_ZONE:
+		if (o->cfg->zone_id != NULL) {
+			snprintf(o->zone_id, sizeof(o->zone_id), "%s",
+			    o->cfg->zone_id);
+			o->st = R_LIST;
+			step(o);
+			return;
+		}
+		snprintf(query, sizeof(query), "dnsname=%s&maxitems=100",
+		    o->zone[0] ? o->zone : o->fqdn);
+		api(o, "GET", "/2013-04-01/hostedzonesbyname", query, NULL);
+		return;
+	case R_LIST:
+		snprintf(path, sizeof(path), "/2013-04-01/hostedzone/%s/rrset",
+		    o->zone_id);
+		snprintf(query, sizeof(query), "name=%s&type=TXT&maxitems=100",
+		    o->fqdn);
+		api(o, "GET", path, query, NULL);
+		return;
+	case R_CHANGE:
+		body = r53_change_batch(o->fqdn, o->sets, o->nsets, o->value,
+		    o->present, o->cfg->ttl, &noop);
+		if (body == NULL) {
+			if (!noop)
+				d01_error_set(&err, D01_E_LIMIT,
+				    "cannot build the change batch");
+			done(o, noop ? NULL : &err);
+			return;
+		}
+		snprintf(path, sizeof(path), "/2013-04-01/hostedzone/%s/rrset/",
+		    o->zone_id);
+		api(o, "POST", path, "", body);
+		free(body);
+		return;
+	}
+}
+
+/* Static keys from the config, or ambient ones from the environment when
+ * the issuer allows them (webhook-api.md §2.6). */
+static int
+credentials(
+    struct r53_op *o, const struct d01_challenge *ch, struct d01_error *err)
+{
+	const char *id = getenv("AWS_ACCESS_KEY_ID");
+	const char *sec = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *tok = getenv("AWS_SESSION_TOKEN");
+
+	if (o->cfg->secret_name != NULL) {
+		if (o->cfg->key_id != NULL &&
+		    (o->akid = strdup(o->cfg->key_id)) == NULL)
+			return -1;
+		o->st = o->cfg->key_id != NULL ? R_SECRET : R_KEYID;
+		return 0;
+	}
+	if (!ch->allow_ambient) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "no accessKeyID/secretAccessKeySecretRef in the config, "
+		    "and ambient credentials are not allowed for this issuer "
+		    "(allowAmbientCredentials is false)");
+		return -1;
+	}
+	if (id == NULL || sec == NULL || *id == '\0' || *sec == '\0') {
+		d01_error_set(err, D01_E_CONFIG,
+		    "ambient credentials allowed but AWS_ACCESS_KEY_ID and "
+		    "AWS_SECRET_ACCESS_KEY are not set (shared files, web "
+		    "identity and roles are not supported yet)");
+		return -1;
+	}
+	if ((o->akid = strdup(id)) == NULL ||
+	    (o->secret = strdup(sec)) == NULL ||
+	    (tok != NULL && *tok != '\0' && (o->token = strdup(tok)) == NULL))
+		return -1;
+	o->st = R_ZONE;
+	return 0;
+}
+
+static struct d01_op *
+start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    int present, d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	struct r53_op *o;
+
+	if (env->http == NULL || (o = calloc(1, sizeof(*o))) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
+		return NULL;
+	}
+	o->op.provider = &d01_provider_route53;
+	o->env = env;
+	o->cfg = cfg;
+	o->present = present;
+	o->cb = cb;
+	o->arg = arg;
+	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
+	snprintf(o->zone, sizeof(o->zone), "%s", ch->zone ? ch->zone : "");
+	snprintf(o->value, sizeof(o->value), "%s", ch->key);
+	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
+	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
+	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
+	d01_error_clear(&o->start_err);
+	if (credentials(o, ch, &o->start_err) != 0) {
+		if (o->start_err.code == D01_OK)
+			d01_error_set(
+			    &o->start_err, D01_E_NOMEM, "out of memory");
+		d01_error_prefix(&o->start_err, "route53: ");
+	} else {
+		o->starting = 1;
+		step(o);
+		o->starting = 0;
+	}
+	if (o->start_err.code != D01_OK) {
+		if (err != NULL)
+			*err = o->start_err;
+		op_free(o);
+		return NULL;
+	}
+	return &o->op;
+}
+
+static struct d01_op *
+r53_present(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	return start(env, cfg, ch, 1, cb, arg, err);
+}
+
+static struct d01_op *
+r53_cleanup(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    d01_done_fn cb, void *arg, struct d01_error *err)
+{
+	return start(env, cfg, ch, 0, cb, arg, err);
+}
+
+static void
+r53_cancel(struct d01_op *op)
+{
+	op_free((struct r53_op *)op);
+}
+
+const struct d01_provider d01_provider_route53 = {
+    .name = "route53",
+    .summary = "AWS Route 53 (SigV4), values kept by compare-and-swap",
+    .config_parse = r53_config_parse,
+    .config_free = r53_config_free,
+    .present = r53_present,
+    .cleanup = r53_cleanup,
+    .cancel = r53_cancel,
+};

@@ -1,0 +1,135 @@
+"""route53 through the webhook against the strict fake (every request's
+SigV4 signature checked by botocore): values added and removed without
+losing anyone else's — a simple set shared with a user's SPF value, a name
+already using cert-manager's multivalue sets — concurrent Presents at one
+name (compare-and-swap retries), ambient credentials only when allowed,
+bad keys and throttling."""
+import json
+import os
+import tempfile
+import threading
+import unittest
+
+import harness
+import pki
+import route53_fake
+from harness import assert_response, challenge
+
+NAME = "_acme-challenge.www.example.test."
+
+
+class Route53(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.pki = pki.PKI(cls.tmp.name)
+        cls.fake = route53_fake.Fake(zones=(("example.test.", False), ("example.test.", True))).__enter__()
+        d = os.path.join(cls.tmp.name, "s", "default", "aws")
+        os.makedirs(d)
+        for k, v in (("id", cls.fake.akid), ("secret", cls.fake.secret + "\n"), ("bad", "x" * 40)):
+            with open(os.path.join(d, k), "w") as f:
+                f.write(v)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=cls.fake.akid,
+                   AWS_SECRET_ACCESS_KEY=cls.fake.secret)
+        cls.srv = harness.Server(cls.pki, zones=(), env=env,
+                                 extra=["--secrets-dir", os.path.join(cls.tmp.name, "s")]).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.__exit__(None, None, None)
+        log = cls.srv.log()
+        cls.fake.__exit__(None, None, None)
+        cls.tmp.cleanup()
+        assert route53_fake.Fake().secret not in log
+
+    def setUp(self):
+        with self.fake.lock:
+            self.fake.sets.clear()
+            self.fake.faults.clear()
+
+    def cfg(self, **kw):
+        c = {"accessKeyIDSecretRef": {"name": "aws", "key": "id"},
+             "secretAccessKeySecretRef": {"name": "aws", "key": "secret"},
+             "endpoint": self.fake.url}
+        c.update(kw)
+        return c
+
+    def call(self, action, key, cfg=None, ambient=False):
+        c = self.srv.client("proxy")
+        try:
+            st, _, body = c.post_challenge(challenge(
+                action, key, config=cfg if cfg is not None else self.cfg(),
+                allowAmbientCredentials=ambient), solver="route53")
+        finally:
+            c.close()
+        self.assertNotIn(self.fake.secret.encode(), body)
+        return st, body
+
+    def ok(self, *a, **kw):
+        assert_response(self, *self.call(*a, **kw), True)
+
+    def fails(self, *a, **kw):
+        return assert_response(self, *self.call(*a, **kw), False)["response"]["status"]["message"]
+
+    def test_simple_set_shared_with_spf(self):
+        self.fake.put(NAME, ['"v=spf1 -all"'], ttl=300)
+        self.ok("Present", "K1")
+        self.ok("Present", "K1")
+        self.ok("Present", "K2")
+        self.assertEqual(self.fake.values(NAME), ['"K1"', '"K2"', '"v=spf1 -all"'])
+        with self.fake.lock:  # the owner's TTL was kept
+            self.assertEqual([v["ttl"] for v in self.fake.sets.values()], [300])
+        self.ok("CleanUp", "K2")
+        self.ok("CleanUp", "K2")
+        self.ok("CleanUp", "K1")
+        self.assertEqual(self.fake.values(NAME), ['"v=spf1 -all"'])
+
+    def test_empty_name_and_last_value(self):
+        self.ok("Present", "E1", self.cfg(hostedZoneID="/hostedzone/" + next(iter(self.fake.zones))))
+        self.assertEqual(self.fake.values(NAME), ['"E1"'])
+        self.ok("CleanUp", "E1")
+        self.assertEqual(self.fake.sets, {})
+
+    def test_multivalue_names(self):
+        self.fake.put(NAME, ['"CM"'], sid='"CM"', ttl=10)
+        self.ok("Present", "M1")
+        self.assertEqual(self.fake.values(NAME), ['"CM"', '"M1"'])
+        with self.fake.lock:
+            self.assertTrue(all(k[2] for k in self.fake.sets))
+        self.ok("CleanUp", "M1")
+        self.assertEqual(self.fake.values(NAME), ['"CM"'])
+
+    def test_concurrent_presents_lose_nothing(self):
+        keys = [f"C{i}" for i in range(8)]
+        replies = {}
+
+        def one(k):
+            replies[k] = self.call("Present", k)
+
+        ts = [threading.Thread(target=one, args=(k,)) for k in keys]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for k in keys:
+            assert_response(self, *replies[k], True)
+        self.assertEqual(self.fake.values(NAME), sorted(f'"{k}"' for k in keys))
+        # The races were real: some batches lost and were retried.
+        self.assertGreater(sum(m == "POST" for m, _ in self.fake.requests), len(keys))
+
+    def test_credentials_and_errors(self):
+        self.assertIn("ambient credentials are not allowed", self.fails("Present", "A1", {"endpoint": self.fake.url}))
+        self.ok("Present", "A1", {"endpoint": self.fake.url}, ambient=True)
+        self.ok("CleanUp", "A1", {"endpoint": self.fake.url}, ambient=True)
+        msg = self.fails("Present", "B1", self.cfg(secretAccessKeySecretRef={"name": "aws", "key": "bad"}))
+        self.assertIn("SignatureDoesNotMatch", msg)
+        msg = self.fails("Present", "B1", self.cfg(accessKeyIDSecretRef=None, accessKeyID="AKIDOTHER"))
+        self.assertIn("InvalidClientTokenId", msg)
+        self.assertIn("not supported", self.fails("Present", "B1", self.cfg(role="arn:aws:iam::1:role/x")))
+        self.fake.faults += [("Throttling", "Rate exceeded")] * 2
+        self.ok("Present", "T1")
+        self.assertEqual(self.fake.values(NAME), ['"T1"'])
+
+
+if __name__ == "__main__":
+    unittest.main()
