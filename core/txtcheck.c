@@ -27,6 +27,7 @@ struct server {
 	char name[D01_DNAME_BUF]; /* NS host name, or "" when explicit */
 	struct d01_dns_req *req;
 	int agreed;
+	int skipped;   /* discovered, but we cannot even send to it */
 	char said[64]; /* last answer, for the summary */
 };
 
@@ -260,11 +261,42 @@ describe(const struct d01_txtcheck *t, char *out, size_t len)
 
 		n = snprintf(out + o, len - o, "%s%s%s%s%s %s", i ? ", " : "",
 		    s->addr.label, s->name[0] ? " (" : "", s->name,
-		    s->name[0] ? ")" : "", s->agreed ? "agrees" : s->said);
+		    s->name[0] ? ")" : "",
+		    s->agreed && !s->skipped ? "agrees" : s->said);
 		if (n < 0)
 			break;
 		o += (size_t)n;
 	}
+}
+
+/* Every answer of a round is in: done, out of time, or wait. Servers
+ * skipped as unreachable from here do not count. */
+static void
+round_done(struct d01_txtcheck *t)
+{
+	char who[900];
+	struct timeval now;
+	size_t i, agreed = 0, asked = 0;
+
+	for (i = 0; i < t->nsrv; i++) {
+		asked += !t->srv[i].skipped;
+		agreed += !t->srv[i].skipped && t->srv[i].agreed;
+	}
+	describe(t, who, sizeof(who));
+	if (agreed == asked) {
+		finish(t, D01_OK, "%s %s on %zu/%zu servers: %s", t->name,
+		    t->absent ? "gone" : "visible", agreed, asked, who);
+		return;
+	}
+	event_base_gettimeofday_cached(t->base, &now);
+	if (!evutil_timercmp(&now, &t->deadline, <)) {
+		finish(t, D01_E_TIMEOUT, "%s not %s on %zu/%zu servers: %s",
+		    t->name, t->absent ? "gone" : "visible", asked - agreed,
+		    asked, who);
+		return;
+	}
+	t->st = T_WAIT;
+	step(t);
 }
 
 static void
@@ -272,9 +304,6 @@ poll_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 {
 	struct server *s = arg;
 	struct d01_txtcheck *t = s->t;
-	char who[900];
-	struct timeval now;
-	size_t i, agreed = 0;
 	int has;
 
 	s->req = NULL;
@@ -291,25 +320,8 @@ poll_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 			? "NXDOMAIN"
 			: "the value is not there");
 	}
-	if (--t->pending > 0)
-		return;
-	for (i = 0; i < t->nsrv; i++)
-		agreed += t->srv[i].agreed != 0;
-	describe(t, who, sizeof(who));
-	if (agreed == t->nsrv) {
-		finish(t, D01_OK, "%s %s on %zu/%zu servers: %s", t->name,
-		    t->absent ? "gone" : "visible", agreed, t->nsrv, who);
-		return;
-	}
-	event_base_gettimeofday_cached(t->base, &now);
-	if (!evutil_timercmp(&now, &t->deadline, <)) {
-		finish(t, D01_E_TIMEOUT, "%s not %s on %zu/%zu servers: %s",
-		    t->name, t->absent ? "gone" : "visible", t->nsrv - agreed,
-		    t->nsrv, who);
-		return;
-	}
-	t->st = T_WAIT;
-	step(t);
+	if (--t->pending == 0)
+		round_done(t);
 }
 
 /* Ask `name`/`type` through the resolver (recursion desired). */
@@ -346,21 +358,34 @@ poll_round(struct d01_txtcheck *t)
 		finish(t, D01_E_INVAL, "cannot query %s", t->name);
 		return;
 	}
-	t->pending = (int)t->nsrv;
 	for (i = 0; i < t->nsrv; i++) {
 		struct server *s = &t->srv[i];
 
+		if (s->skipped)
+			continue;
 		d01_error_clear(&err);
 		s->t = t;
 		s->req = d01_dns_send(
 		    t->dns, q, &s->addr, NULL, &opts, poll_reply, s, &err);
-		if (s->req == NULL) {
-			ldns_pkt_free(q);
-			finish(t, err.code, "%s", err.msg);
-			return;
+		if (s->req != NULL) {
+			t->pending++;
+		} else if (s->name[0] != '\0' && err.code == D01_E_NETWORK) {
+			/* e.g. an AAAA address on a host without IPv6,
+			 * skipped as a resolver would skip it. */
+			s->skipped = 1;
+			snprintf(s->said, sizeof(s->said),
+			    "unreachable from here (skipped)");
+		} else {
+			break;
 		}
 	}
 	ldns_pkt_free(q);
+	if (i < t->nsrv)
+		finish(t, err.code, "%s", err.msg);
+	else if (t->pending == 0)
+		finish(t, D01_E_NETWORK,
+		    "no authoritative server of %s is reachable from here",
+		    t->zone);
 }
 
 static void

@@ -211,8 +211,14 @@ t_discovery(void)
 	    "example.test. NS ns2.example.test.",
 	    "ns1.example.test. A 127.0.0.1",
 	    "ns2.example.test. A 127.0.0.1", /* same address: asked once */
+	    /* connect() refuses it at once (EACCES): skipped, like an AAAA
+	     * on a host without IPv6. */
+	    "ns2.example.test. A 255.255.255.255",
 	    NAME " TXT \"v=spf1 -all\"",
 	    NAME " TXT \"v1\"",
+	    "other.test. SOA ns.other.test. h.other.test. 1 60 60 60 60",
+	    "other.test. NS ns.other.test.",
+	    "ns.other.test. A 255.255.255.255",
 	    NULL,
 	};
 	struct event_base *base = event_base_new();
@@ -242,6 +248,8 @@ t_discovery(void)
 	CHECK_INT(out.code, ==, D01_OK);
 	CHECK(strstr(out.summary, NAME " visible on 1/1") != NULL);
 	CHECK(strstr(out.summary, addr) != NULL);
+	CHECK(strstr(out.summary, "255.255.255.255:") != NULL);
+	CHECK(strstr(out.summary, "unreachable from here (skipped)") != NULL);
 	CHECK_INT(r.txt_with_rd, ==, 0); /* authoritative: RD=0 */
 	/* Gone mode: the value is still there, so it times out. */
 	memset(&out, 0, sizeof(out));
@@ -255,6 +263,15 @@ t_discovery(void)
 	CHECK_INT(out.code, ==, D01_E_TIMEOUT);
 	CHECK(strstr(out.summary, "not gone on 1/1") != NULL);
 	CHECK(strstr(out.summary, "the value is there") != NULL);
+	/* No server of the zone can be reached at all: an error. */
+	memset(&out, 0, sizeof(out));
+	out.base = base;
+	o.fqdn = "_acme-challenge.x.other.test";
+	CHECK(d01_txtcheck_start(base, dns, &o, done_cb, &out, NULL) != NULL);
+	run(base, 2000);
+	CHECK_INT(out.calls, ==, 1);
+	CHECK_INT(out.code, ==, D01_E_NETWORK);
+	CHECK(strstr(out.summary, "other.test. is reachable") != NULL);
 end:
 	responder_stop(&r);
 	d01_dns_free(dns);
