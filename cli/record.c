@@ -132,6 +132,27 @@ cloudflare_env_config(struct d01_secrets *s, struct d01_error *err)
 	return c;
 }
 
+/* Route 53 from the CLI: the AWS_* chain is read by the provider itself
+ * (ambient credentials are the user's own here); AWS_HOSTED_ZONE_ID as in
+ * lego, and the SDKs' AWS_ENDPOINT_URL_ROUTE_53 / _STS for other
+ * endpoints. */
+static json_t *
+route53_env_config(void)
+{
+	const char *opt[][2] = {{"hostedZoneID", getenv("AWS_HOSTED_ZONE_ID")},
+	    {"endpoint", getenv("AWS_ENDPOINT_URL_ROUTE_53")},
+	    {"stsEndpoint", getenv("AWS_ENDPOINT_URL_STS")},
+	    {"role", getenv("AWS_ASSUME_ROLE_ARN")}};
+	json_t *c = json_object();
+	size_t i;
+
+	for (i = 0; c != NULL && i < sizeof(opt) / sizeof(opt[0]); i++)
+		if (opt[i][1] != NULL && *opt[i][1] != '\0')
+			json_object_set_new(
+			    c, opt[i][0], json_string(opt[i][1]));
+	return c;
+}
+
 static json_t *
 load_config(const char *path, struct d01_error *err)
 {
@@ -301,6 +322,8 @@ record_config(struct record_args *a, struct d01_env *env, struct d01_error *err)
 		return rfc2136_env_config(env->secrets, err);
 	if (strcmp(a->provider, "cloudflare") == 0)
 		return cloudflare_env_config(env->secrets, err);
+	if (strcmp(a->provider, "route53") == 0)
+		return route53_env_config();
 	return NULL;
 }
 
@@ -333,6 +356,8 @@ d01_cli_record(int argc, char **argv, int present)
 	ch.zone = a.zone ? a.zbuf : NULL;
 	ch.key = a.value;
 	ch.namespace = a.ns;
+	/* The CLI runs with its user's own credentials (AWS_*, files). */
+	ch.allow_ambient = 1;
 	rc =
 	    record_exec(a.prov, &env, config, &ch, present, a.timeout_ms, &err);
 out:

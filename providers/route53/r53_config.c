@@ -34,6 +34,8 @@ r53_config_free(void *p)
 	free(c->key_id_key);
 	free(c->secret_name);
 	free(c->secret_key);
+	free(c->role);
+	free(c->sts_endpoint);
 	free(c);
 }
 
@@ -82,17 +84,21 @@ r53_config_parse(struct d01_env *env, const json_t *config, void **out,
 	if (config != NULL && !json_is_object(config))
 		return d01_error_set(
 		    err, D01_E_CONFIG, "route53: config must be an object");
-	if (json_object_get(config, "role") != NULL ||
-	    json_object_get(config, "auth") != NULL)
+	if (json_object_get(config, "auth") != NULL)
 		return d01_error_set(err, D01_E_CONFIG,
-		    "route53: role and auth.kubernetes (STS) are not "
-		    "supported yet; use static keys or ambient credentials");
+		    "route53: auth.kubernetes (a TokenRequest per service "
+		    "account) is not supported yet; use IRSA's ambient web "
+		    "identity, a role, or keys");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	c->key_id = str(config, "accessKeyID");
 	c->zone_id = str(config, "hostedZoneID");
 	c->ca_bundle = str(config, "caBundle");
 	c->endpoint = str(config, "endpoint");
+	c->role = str(config, "role");
+	c->sts_endpoint = str(config, "stsEndpoint");
+	if (c->sts_endpoint == NULL)
+		c->sts_endpoint = strdup("https://sts.amazonaws.com");
 	if (c->endpoint == NULL)
 		c->endpoint = strdup(R53_DEFAULT_ENDPOINT);
 	/* The global endpoint signs for us-east-1 whatever region is set. */
@@ -106,7 +112,7 @@ r53_config_parse(struct d01_env *env, const json_t *config, void **out,
 	    json_integer_value(ttl) <= 86400)
 		c->ttl = (unsigned)json_integer_value(ttl);
 	if (c->endpoint == NULL || c->region == NULL ||
-	    parse_refs(c, config, err) != D01_OK)
+	    c->sts_endpoint == NULL || parse_refs(c, config, err) != D01_OK)
 		goto fail;
 	if (c->endpoint[strlen(c->endpoint) - 1] == '/')
 		c->endpoint[strlen(c->endpoint) - 1] = '\0';

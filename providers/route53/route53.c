@@ -8,6 +8,7 @@
  *                  (InvalidChangeBatch) goes back to LIST, at most 5 times
  * Every request is SigV4-signed (core/sigv4.c) for route53/us-east-1.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,12 +21,13 @@
 #include "core/http_client.h"
 #include "core/secret.h"
 #include "core/sigv4.h"
+#include "providers/route53/r53_sts.h"
 #include "providers/route53/route53.h"
 
 #define OP_BUDGET_MS 25000
 #define MAX_CAS	     12
 
-enum r53_step { R_KEYID, R_SECRET, R_ZONE, R_LIST, R_CHANGE };
+enum r53_step { R_KEYID, R_SECRET, R_STS, R_ZONE, R_LIST, R_CHANGE };
 
 struct r53_op {
 	struct d01_op op; /* first: d01_provider_cancel() casts back */
@@ -36,6 +38,8 @@ struct r53_op {
 	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], value[256], ns[254];
 	char zone_id[128];
 	char *akid, *secret, *token;
+	char *web_token, *web_role; /* ambient web identity (IRSA) */
+	struct r53_sts_wait *sts;
 	struct r53_set sets[8];
 	int nsets;
 	struct timespec deadline;
@@ -49,6 +53,7 @@ struct r53_op {
 };
 
 static void step(struct r53_op *o);
+static void sts_step(struct r53_op *o);
 
 static void
 wipe(char **p)
@@ -67,9 +72,12 @@ op_free(struct r53_op *o)
 	d01_http_cancel(o->call);
 	if (o->retry != NULL)
 		event_free(o->retry);
+	r53_sts_cancel(o->sts);
 	wipe(&o->akid);
 	wipe(&o->secret);
 	wipe(&o->token);
+	wipe(&o->web_token);
+	free(o->web_role);
 	free(o);
 }
 
@@ -94,6 +102,7 @@ done(struct r53_op *o, struct d01_error *err)
 	}
 	o->sreq = NULL;
 	o->call = NULL;
+	o->sts = NULL;
 	op_free(o);
 	cb(arg, err);
 }
@@ -265,8 +274,53 @@ secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
 		done(o, &err);
 		return;
 	}
-	o->st = o->st == R_KEYID ? R_SECRET : R_ZONE;
+	o->st = o->st == R_KEYID ? R_SECRET : o->cfg->role ? R_STS : R_ZONE;
 	step(o);
+}
+
+static void
+sts_done(void *arg, const struct d01_error *e, const struct r53_keys *k)
+{
+	struct r53_op *o = arg;
+	struct d01_error err = *e;
+
+	o->sts = NULL;
+	if (err.code != D01_OK) {
+		done(o, &err);
+		return;
+	}
+	wipe(&o->akid);
+	wipe(&o->secret);
+	wipe(&o->token);
+	o->akid = strdup(k->akid);
+	o->secret = strdup(k->secret);
+	o->token = k->token ? strdup(k->token) : NULL;
+	if (o->akid == NULL || o->secret == NULL) {
+		d01_error_set(&err, D01_E_NOMEM, "out of memory");
+		done(o, &err);
+		return;
+	}
+	/* Web identity first; a configured role is then assumed with it. */
+	if (o->web_token != NULL) {
+		wipe(&o->web_token);
+		o->st = o->cfg->role ? R_STS : R_ZONE;
+	} else {
+		o->st = R_ZONE;
+	}
+	step(o);
+}
+
+static void
+sts_step(struct r53_op *o)
+{
+	struct r53_keys base = {o->akid, o->secret, o->token};
+	struct r53_sts_req req = {o->cfg->sts_endpoint, o->cfg->ca_bundle,
+	    o->web_token ? o->web_role : o->cfg->role, o->web_token, &base};
+	struct d01_error err;
+
+	d01_error_clear(&err);
+	if ((o->sts = r53_sts_get(o->env, &req, sts_done, o, &err)) == NULL)
+		done(o, &err);
 }
 
 static void
@@ -289,6 +343,9 @@ step(struct r53_op *o)
 		    o->env->secrets, o->ns, &ref, secret_done, o, &err);
 		if (o->sreq == NULL)
 			done(o, &err);
+		return;
+	case R_STS:
+		sts_step(o);
 		return;
 	case R_ZONE:
 		if (o->cfg->zone_id != NULL) {
@@ -327,8 +384,101 @@ step(struct r53_op *o)
 	}
 }
 
-/* Static keys from the config, or ambient ones from the environment when
- * the issuer allows them (webhook-api.md §2.6). */
+/* Trim in place; returns s. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (e = s + strlen(s); e > s &&
+	     (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r');)
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * The shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else
+ * ~/.aws/credentials), profile AWS_PROFILE or "default": a small read at
+ * request time, so a rotated file is picked up. 0 when keys were found.
+ */
+static int
+shared_file(struct r53_op *o)
+{
+	const char *path = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	const char *prof = getenv("AWS_PROFILE"), *home = getenv("HOME");
+	char buf[4096], line[1024], want[300], *k, *v;
+	int in = 0;
+	FILE *f;
+
+	if (path == NULL && home != NULL) {
+		snprintf(buf, sizeof(buf), "%s/.aws/credentials", home);
+		path = buf;
+	}
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return -1;
+	snprintf(want, sizeof(want), "[%s]", prof && *prof ? prof : "default");
+	while (fgets(line, sizeof(line), f) != NULL) {
+		k = trim(line);
+		if (*k == '[') {
+			in = strcmp(k, want) == 0;
+			continue;
+		}
+		if (!in || (v = strchr(k, '=')) == NULL)
+			continue;
+		*v++ = '\0';
+		k = trim(k);
+		v = trim(v);
+		if (strcmp(k, "aws_access_key_id") == 0 && o->akid == NULL)
+			o->akid = strdup(v);
+		else if (strcmp(k, "aws_secret_access_key") == 0 && !o->secret)
+			o->secret = strdup(v);
+		else if (strcmp(k, "aws_session_token") == 0 && !o->token)
+			o->token = strdup(v);
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	fclose(f);
+	if (o->akid == NULL || o->secret == NULL) {
+		wipe(&o->akid);
+		wipe(&o->secret);
+		wipe(&o->token);
+		return -1;
+	}
+	return 0;
+}
+
+/* EKS IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (re-read each time:
+ * the kubelet rotates it). 0 when both are there and the token read. */
+static int
+web_identity(struct r53_op *o)
+{
+	const char *role = getenv("AWS_ROLE_ARN");
+	const char *file = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+	char tok[8192];
+	size_t n;
+	FILE *f;
+
+	if (role == NULL || file == NULL || (f = fopen(file, "r")) == NULL)
+		return -1;
+	n = fread(tok, 1, sizeof(tok) - 1, f);
+	fclose(f);
+	tok[n] = '\0';
+	o->web_token = strdup(trim(tok));
+	o->web_role = strdup(role);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return o->web_token != NULL && o->web_role != NULL &&
+		*o->web_token != '\0'
+	    ? 0
+	    : -1;
+}
+
+/*
+ * Credentials in the order users expect (issue 5): keys from the config;
+ * otherwise, only when the issuer allows ambient credentials, AWS_* keys,
+ * the shared credentials file, then web identity. `role` is then assumed
+ * with whatever was found.
+ */
 static int
 credentials(
     struct r53_op *o, const struct d01_challenge *ch, struct d01_error *err)
@@ -351,19 +501,26 @@ credentials(
 		    "(allowAmbientCredentials is false)");
 		return -1;
 	}
-	if (id == NULL || sec == NULL || *id == '\0' || *sec == '\0') {
-		d01_error_set(err, D01_E_CONFIG,
-		    "ambient credentials allowed but AWS_ACCESS_KEY_ID and "
-		    "AWS_SECRET_ACCESS_KEY are not set (shared files, web "
-		    "identity and roles are not supported yet)");
-		return -1;
+	o->st = o->cfg->role ? R_STS : R_ZONE;
+	if (id != NULL && sec != NULL && *id != '\0' && *sec != '\0') {
+		if ((o->akid = strdup(id)) == NULL ||
+		    (o->secret = strdup(sec)) == NULL ||
+		    (tok != NULL && *tok != '\0' &&
+			(o->token = strdup(tok)) == NULL))
+			return -1;
+		return 0;
 	}
-	if ((o->akid = strdup(id)) == NULL ||
-	    (o->secret = strdup(sec)) == NULL ||
-	    (tok != NULL && *tok != '\0' && (o->token = strdup(tok)) == NULL))
-		return -1;
-	o->st = R_ZONE;
-	return 0;
+	if (shared_file(o) == 0)
+		return 0;
+	if (web_identity(o) == 0) {
+		o->st = R_STS;
+		return 0;
+	}
+	d01_error_set(err, D01_E_CONFIG,
+	    "ambient credentials allowed but none found (AWS_ACCESS_KEY_ID "
+	    "and AWS_SECRET_ACCESS_KEY, the shared credentials file, "
+	    "AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)");
+	return -1;
 }
 
 static struct d01_op *

@@ -26,6 +26,8 @@ struct r53_cfg {
 	char *key_id;	 /* accessKeyID literal, or NULL */
 	char *key_id_name, *key_id_key; /* accessKeyIDSecretRef */
 	char *secret_name, *secret_key; /* secretAccessKeySecretRef */
+	char *role;	    /* role: AssumeRole with the base keys, or NULL */
+	char *sts_endpoint; /* default https://sts.amazonaws.com */
 	unsigned ttl;
 };
 

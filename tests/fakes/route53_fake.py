@@ -8,6 +8,7 @@ the API's XML shapes. Faults: queued Throttling replies.
 """
 import re
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,12 @@ class Fake:
         self.zones = {f"Z{uuid.uuid4().hex[:12].upper()}": (n, p) for n, p in zones}
         # (zone_id, name, set_id) -> {"ttl", "values", "mv"}
         self.sets = {}
+        # STS: temporary credentials it issued, akid -> (secret, token, expiry)
+        self.temp = {}
+        self.sts_calls = 0
+        self.sts_ttl = 3600
+        self.web_token = "eyJ-test-web-identity-token"
+        self.role_arn = "arn:aws:iam::123456789012:role/dns01"
         self.lock = threading.Lock()
         self.faults = []
         self.requests = []
@@ -83,15 +90,29 @@ class Fake:
         self.httpd.server_close()
         return False
 
-    def check_signature(self, method, path, headers, body):
+    def secret_for(self, akid, headers, service):
+        """The secret of a known key, or an error code."""
+        if akid == self.akid:
+            return self.secret, None
+        t = self.temp.get(akid)
+        if t is None:
+            return None, "InvalidClientTokenId"
+        if headers.get("X-Amz-Security-Token") != t[1]:
+            return None, "InvalidClientTokenId"
+        if time.time() > t[2]:
+            return None, "ExpiredToken"
+        return t[0], None
+
+    def check_signature(self, method, path, headers, body, service="route53"):
         auth = headers.get("Authorization", "")
         m = re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
                      r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$", auth)
         if not m:
             return "IncompleteSignature"
-        if m.group(1) != self.akid:
-            return "InvalidClientTokenId"
-        if m.group(3) != "us-east-1" or m.group(4) != "route53":
+        secret, bad = self.secret_for(m.group(1), headers, service)
+        if bad:
+            return bad
+        if m.group(3) != "us-east-1" or m.group(4) != service:
             return "SignatureDoesNotMatch"
         signed = m.group(5).split(";")
         if "host" not in signed or "x-amz-date" not in signed:
@@ -100,8 +121,8 @@ class Fake:
         req = AWSRequest(method=method, url=f"http://{headers.get('Host')}{path}",
                          data=body, headers=h)
         req.context["timestamp"] = headers.get("X-Amz-Date", "")
-        creds = Credentials(self.akid, self.secret, headers.get("X-Amz-Security-Token"))
-        a = SigV4Auth(creds, "route53", "us-east-1")
+        creds = Credentials(m.group(1), secret, headers.get("X-Amz-Security-Token"))
+        a = SigV4Auth(creds, service, "us-east-1")
         a._modify_request_before_signing(req)
         want = a.signature(a.string_to_sign(req, a.canonical_request(req)), req)
         return None if want == m.group(6) else "SignatureDoesNotMatch"
@@ -111,6 +132,8 @@ class Fake:
             self.requests.append((method, path))
             if self.faults:
                 return err(*self.faults.pop(0))
+        if method == "POST" and urlsplit(path).path == "/":
+            return self.sts(headers, body)
         bad = self.check_signature(method, path, headers, body)
         if bad:
             return err(bad, "The request signature we calculated does not match", 403)
@@ -202,6 +225,32 @@ class Fake:
         return 200, (f'<ChangeResourceRecordSetsResponse xmlns="{NS}"><ChangeInfo><Id>/change/C{uuid.uuid4().hex[:10].upper()}'
                      f"</Id><Status>PENDING</Status><SubmittedAt>2026-11-28T00:00:00Z</SubmittedAt>"
                      f"</ChangeInfo></ChangeResourceRecordSetsResponse>")
+
+    def sts(self, headers, body):
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        action = form.get("Action")
+        if form.get("Version") != "2011-06-15" or form.get("RoleArn") != self.role_arn:
+            return err("InvalidParameterValue", "bad RoleArn or Version")
+        if action == "AssumeRoleWithWebIdentity":
+            if form.get("WebIdentityToken") != self.web_token:
+                return err("InvalidIdentityToken", "token rejected", 400)
+        elif action == "AssumeRole":
+            bad = self.check_signature("POST", "/", headers, body, service="sts")
+            if bad:
+                return err(bad, "signature", 403)
+        else:
+            return err("InvalidAction", "unknown action")
+        akid = "ASIA" + uuid.uuid4().hex[:16].upper()
+        secret, token = uuid.uuid4().hex + uuid.uuid4().hex, "tok" + uuid.uuid4().hex
+        exp = time.time() + self.sts_ttl
+        with self.lock:
+            self.sts_calls += 1
+            self.temp[akid] = (secret, token, exp)
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))
+        return 200, (f'<{action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                     f"<{action}Result><Credentials><AccessKeyId>{akid}</AccessKeyId>"
+                     f"<SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken>"
+                     f"<Expiration>{iso}</Expiration></Credentials></{action}Result></{action}Response>")
 
     # for tests
     def values(self, name):

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "providers/route53/r53_sts.h"
 #include "providers/route53/route53.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,6 +23,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)r53_parse_zones(
 	    (const char *)data, size, fqdn, id, sizeof(id), &err);
 	(void)r53_parse_error((const char *)data, size, 400, &err);
+	{
+		char *a, *s, *t;
+		long long exp;
+
+		if (r53_sts_parse((const char *)data, size, &a, &s, &t, &exp,
+			&err) == 0 &&
+		    (a == NULL || s == NULL || t == NULL || exp == 0))
+			__builtin_trap();
+		free(a);
+		free(s);
+		free(t);
+	}
 	n = r53_parse_sets((const char *)data, size, fqdn, sets, 8, &err);
 	for (present = 0; n >= 0 && present < 2; present++) {
 		batch = r53_change_batch(

@@ -6,8 +6,10 @@ name (compare-and-swap retries), ambient credentials only when allowed,
 bad keys and throttling."""
 import json
 import os
+import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 import harness
@@ -125,10 +127,85 @@ class Route53(unittest.TestCase):
         self.assertIn("SignatureDoesNotMatch", msg)
         msg = self.fails("Present", "B1", self.cfg(accessKeyIDSecretRef=None, accessKeyID="AKIDOTHER"))
         self.assertIn("InvalidClientTokenId", msg)
-        self.assertIn("not supported", self.fails("Present", "B1", self.cfg(role="arn:aws:iam::1:role/x")))
+        self.assertIn("not supported", self.fails(
+            "Present", "B1", self.cfg(auth={"kubernetes": {"serviceAccountRef": {"name": "x"}}})))
         self.fake.faults += [("Throttling", "Rate exceeded")] * 2
         self.ok("Present", "T1")
         self.assertEqual(self.fake.values(NAME), ['"T1"'])
+        # The CLI with the user's own AWS_* variables.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.fake.akid,
+                   AWS_SECRET_ACCESS_KEY=self.fake.secret,
+                   AWS_ENDPOINT_URL_ROUTE_53=self.fake.url,
+                   AWS_HOSTED_ZONE_ID=next(iter(self.fake.zones)))
+        r = subprocess.run([harness.BIN, "cleanup", "--provider", "route53", NAME, "T1"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(self.fake.secret, r.stdout + r.stderr)
+        self.assertEqual(self.fake.values(NAME), [])
+
+
+class Route53Credentials(unittest.TestCase):
+    """Every ambient source, STS with a shared call and refresh."""
+
+    def run_with(self, env, cfg, keys, ambient=True):
+        with tempfile.TemporaryDirectory() as d:
+            p = pki.PKI(d)
+            full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+            full.update(env(d))
+            with harness.Server(p, zones=(), env=full) as srv:
+                out = []
+                lock = threading.Lock()
+
+                def one(k):
+                    c = srv.client("proxy")
+                    r = c.post_challenge(challenge("Present", k, config=cfg,
+                                                   allowAmbientCredentials=ambient),
+                                         solver="route53")
+                    c.close()
+                    with lock:
+                        out.append(r)
+
+                ts = [threading.Thread(target=one, args=(k,)) for k in keys]
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join()
+                return [assert_response(self, st, body, True) for st, _, body in out]
+
+    def test_sources(self):
+        with route53_fake.Fake() as fake:
+            cfg = {"endpoint": fake.url, "stsEndpoint": fake.url}
+            # Shared credentials file, profile from AWS_PROFILE.
+            def files(d):
+                path = os.path.join(d, "credentials")
+                with open(path, "w") as f:
+                    f.write(f"[default]\naws_access_key_id = WRONG\naws_secret_access_key = x\n"
+                            f"[dns01]\naws_access_key_id = {fake.akid}\n"
+                            f"aws_secret_access_key = {fake.secret}\n")
+                return {"AWS_SHARED_CREDENTIALS_FILE": path, "AWS_PROFILE": "dns01"}
+            self.run_with(files, cfg, ["F1"])
+            self.assertEqual(fake.values(NAME), ['"F1"'])
+            # Web identity (IRSA): 10 concurrent Presents, one STS call.
+            def irsa(d):
+                path = os.path.join(d, "token")
+                with open(path, "w") as f:
+                    f.write(fake.web_token + "\n")
+                return {"AWS_ROLE_ARN": fake.role_arn, "AWS_WEB_IDENTITY_TOKEN_FILE": path}
+            fake.sts_calls = 0
+            self.run_with(irsa, cfg, [f"W{i}" for i in range(10)])
+            self.assertEqual(fake.sts_calls, 1)
+            self.assertEqual(len(fake.values(NAME)), 11)
+            # role: AssumeRole signed with env keys; refreshed when near expiry.
+            def keys(d):
+                return {"AWS_ACCESS_KEY_ID": fake.akid, "AWS_SECRET_ACCESS_KEY": fake.secret}
+            fake.sts_calls = 0
+            fake.sts_ttl = 302  # within the 300 s refresh window after 2 s
+            self.run_with(keys, dict(cfg, role=fake.role_arn), ["R1", "R2", "R3"])
+            self.assertEqual(fake.sts_calls, 1)
+            time.sleep(2.5)
+            self.run_with(keys, dict(cfg, role=fake.role_arn), ["R4"])
+            self.assertEqual(fake.sts_calls, 2)
+            self.assertEqual(len(fake.values(NAME)), 15)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Temporary AWS credentials from STS (AssumeRoleWithWebIdentity, as EKS
+ * IRSA sets it up, and AssumeRole for `role`), cached process-wide until
+ * five minutes before they expire. Concurrent requests for the same
+ * credentials share one STS call: later askers wait on the first one.
+ */
+#ifndef D01_R53_STS_H
+#define D01_R53_STS_H
+
+#include "core/env.h"
+#include "core/err.h"
+
+struct r53_sts_wait;
+
+struct r53_keys {
+	const char *akid, *secret, *token; /* token NULL for long-term keys */
+};
+
+/* Credentials (borrowed for the call), or NULL keys with err set. */
+typedef void (*r53_keys_fn)(
+    void *arg, const struct d01_error *err, const struct r53_keys *keys);
+
+struct r53_sts_req {
+	const char *endpoint;  /* e.g. https://sts.amazonaws.com */
+	const char *ca_bundle; /* NULL for the system store */
+	const char *role_arn;
+	const char *web_token;	     /* AssumeRoleWithWebIdentity when set */
+	const struct r53_keys *base; /* AssumeRole: signing credentials */
+};
+
+/* Async shape of DESIGN.md; strings are copied. */
+struct r53_sts_wait *r53_sts_get(struct d01_env *env,
+    const struct r53_sts_req *req, r53_keys_fn cb, void *arg,
+    struct d01_error *err);
+void r53_sts_cancel(struct r53_sts_wait *w);
+
+/* Parse an STS reply's Credentials (for tests and the fuzz target):
+ * fills the four strings (malloc'ed) and the expiry; 0 or -1. */
+int r53_sts_parse(const char *body, size_t len, char **akid, char **secret,
+    char **token, long long *expires, struct d01_error *err);
+
+#endif
