@@ -1,20 +1,53 @@
 /* SPDX-License-Identifier: ISC */
-/* The cloudflare provider's `config` (cert-manager's field names plus
- * zoneID, ttl, baseURL, caBundle) and the API envelope. */
+/*
+ * The cloudflare provider's `config`: cert-manager's field names
+ * (apiTokenSecretRef, or email + apiKeySecretRef) plus zoneID, ttl,
+ * baseURL and caBundle. Everything that later lands in a header or a URL
+ * is checked here so a config can never inject either.
+ */
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/secret.h"
-#include "providers/cloudflare/cloudflare.h"
+#include "providers/cloudflare/cf_int.h"
 
-static char *
-dup_or_null(const json_t *o, const char *k)
+int
+cf_id_valid(const char *s)
 {
-	json_t *v = json_object_get(o, k);
+	size_t n = strspn(s,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
 
-	return json_is_string(v) && json_string_length(v) > 0
-	    ? strdup(json_string_value(v))
-	    : NULL;
+	return n > 0 && n < CF_ID_MAX && s[n] == '\0';
+}
+
+/* No control bytes or spaces: safe inside a header value or a URL. */
+static int
+printable(const char *s, int allow_space)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
+		    (*s == ' ' && !allow_space))
+			return 0;
+	return 1;
+}
+
+/* Optional string field: NULL when absent/null, *bad when mistyped. */
+static char *
+opt_str(const json_t *config, const char *field, int *bad)
+{
+	json_t *v = json_object_get(config, field);
+	char *s;
+
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 1024 ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		*bad = 1;
+		return NULL;
+	}
+	if ((s = strdup(json_string_value(v))) == NULL)
+		*bad = 2;
+	return s;
 }
 
 void
@@ -30,7 +63,6 @@ cf_config_free(void *p)
 	free(c->secret_key);
 	free(c->zone_id);
 	free(c->ca_bundle);
-	free(c->inline_secret);
 	free(c);
 }
 
@@ -51,115 +83,95 @@ parse_ttl(struct cf_cfg *c, const json_t *config, struct d01_error *err)
 	return D01_OK;
 }
 
+/* The two secret refs: exactly one; the email goes with the key. */
+static enum d01_err
+parse_auth(struct cf_cfg *c, const json_t *config, struct d01_error *err)
+{
+	struct d01_secret_ref ref;
+	int has_tok = json_object_get(config, "apiTokenSecretRef") != NULL;
+	int has_key = json_object_get(config, "apiKeySecretRef") != NULL;
+
+	if (has_tok == has_key)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "cloudflare: set exactly one of apiTokenSecretRef and "
+		    "apiKeySecretRef");
+	if (d01_secret_ref_parse(config,
+		has_tok ? "apiTokenSecretRef" : "apiKeySecretRef", &ref,
+		err) != D01_OK) {
+		d01_error_prefix(err, "cloudflare: ");
+		return err->code;
+	}
+	c->use_token = has_tok;
+	if ((c->secret_name = strdup(ref.name)) == NULL ||
+	    (c->secret_key = strdup(ref.key)) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if (!has_tok && c->email == NULL)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "cloudflare: apiKeySecretRef needs email");
+	if (c->email != NULL && !printable(c->email, 0))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "cloudflare: email must not contain spaces or control "
+		    "characters");
+	return D01_OK;
+}
+
+/* baseURL: http(s), nothing that could end the URL or split a line. */
+static enum d01_err
+parse_base(struct cf_cfg *c, struct d01_error *err)
+{
+	size_t n;
+
+	if (c->base_url == NULL &&
+	    (c->base_url = strdup(CF_DEFAULT_BASE)) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	/* A trailing slash would double in every path. */
+	if ((n = strlen(c->base_url)) > 0 && c->base_url[n - 1] == '/')
+		c->base_url[n - 1] = '\0';
+	if ((strncmp(c->base_url, "https://", 8) != 0 &&
+		strncmp(c->base_url, "http://", 7) != 0) ||
+	    !printable(c->base_url, 0) || strpbrk(c->base_url, "?#") != NULL ||
+	    strlen(c->base_url) > 512)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "cloudflare: baseURL must be an http(s) URL without query "
+		    "or fragment");
+	return D01_OK;
+}
+
 enum d01_err
 cf_config_parse(struct d01_env *env, const json_t *config, void **out,
     struct d01_error *err)
 {
-	struct d01_secret_ref tok, key;
 	struct cf_cfg *c;
-	int has_tok, has_key;
+	int bad = 0;
 
 	(void)env;
 	if (!json_is_object(config))
 		return d01_error_set(err, D01_E_CONFIG,
 		    "cloudflare: config with apiTokenSecretRef (or email and "
 		    "apiKeySecretRef) is required");
-	has_tok = json_object_get(config, "apiTokenSecretRef") != NULL;
-	has_key = json_object_get(config, "apiKeySecretRef") != NULL;
-	if (has_tok == has_key)
-		return d01_error_set(err, D01_E_CONFIG,
-		    "cloudflare: set exactly one of apiTokenSecretRef and "
-		    "apiKeySecretRef");
-	if ((has_tok &&
-		d01_secret_ref_parse(config, "apiTokenSecretRef", &tok, err) !=
-		    D01_OK) ||
-	    (has_key &&
-		d01_secret_ref_parse(config, "apiKeySecretRef", &key, err) !=
-		    D01_OK)) {
-		d01_error_prefix(err, "cloudflare: ");
-		return err->code;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
-	c->use_token = has_tok;
-	c->email = dup_or_null(config, "email");
-	c->zone_id = dup_or_null(config, "zoneID");
-	c->ca_bundle = dup_or_null(config, "caBundle");
-	c->base_url = dup_or_null(config, "baseURL");
-	if (c->base_url == NULL)
-		c->base_url = strdup(CF_DEFAULT_BASE);
-	c->secret_name = strdup(has_tok ? tok.name : key.name);
-	c->secret_key = strdup(has_tok ? tok.key : key.key);
-	if (!has_tok && c->email == NULL) {
+	c->email = opt_str(config, "email", &bad);
+	c->zone_id = opt_str(config, "zoneID", &bad);
+	c->ca_bundle = opt_str(config, "caBundle", &bad);
+	c->base_url = opt_str(config, "baseURL", &bad);
+	if (bad) {
+		d01_error_set(err, bad == 2 ? D01_E_NOMEM : D01_E_CONFIG,
+		    "cloudflare: email, zoneID, caBundle and baseURL must be "
+		    "non-empty strings");
+		goto fail;
+	}
+	if (parse_auth(c, config, err) != D01_OK ||
+	    parse_base(c, err) != D01_OK || parse_ttl(c, config, err) != D01_OK)
+		goto fail;
+	if (c->zone_id != NULL && !cf_id_valid(c->zone_id)) {
 		d01_error_set(err, D01_E_CONFIG,
-		    "cloudflare: apiKeySecretRef needs email");
+		    "cloudflare: zoneID must be letters, digits, '-' or '_'");
 		goto fail;
 	}
-	if (c->base_url == NULL || c->secret_name == NULL ||
-	    c->secret_key == NULL) {
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
-		goto fail;
-	}
-	/* A trailing slash would double in every path. */
-	if (c->base_url[0] != '\0' &&
-	    c->base_url[strlen(c->base_url) - 1] == '/')
-		c->base_url[strlen(c->base_url) - 1] = '\0';
-	if (strncmp(c->base_url, "https://", 8) != 0 &&
-	    strncmp(c->base_url, "http://", 7) != 0) {
-		d01_error_set(err, D01_E_CONFIG,
-		    "cloudflare: baseURL must be an http(s) URL");
-		goto fail;
-	}
-	if (parse_ttl(c, config, err) != D01_OK)
-		goto fail;
 	*out = c;
 	return D01_OK;
 fail:
 	cf_config_free(c);
 	return err->code;
-}
-
-json_t *
-cf_envelope(long status, const char *body, size_t len, json_t **root,
-    int *total_pages, int *cf_code, struct d01_error *err)
-{
-	json_t *errs, *e, *res;
-	char list[400] = "";
-	size_t i, o = 0;
-
-	*cf_code = 0;
-	*root = json_loadb(body, len, 0, NULL);
-	res = json_object_get(*root, "result");
-	if (json_is_true(json_object_get(*root, "success")) && status < 300) {
-		if (total_pages != NULL)
-			*total_pages = (int)json_integer_value(json_object_get(
-			    json_object_get(*root, "result_info"),
-			    "total_pages"));
-		return res;
-	}
-	errs = json_object_get(*root, "errors");
-	for (i = 0; i < json_array_size(errs) && o < sizeof(list) - 1; i++) {
-		int n;
-
-		e = json_array_get(errs, i);
-		if (i == 0)
-			*cf_code =
-			    (int)json_integer_value(json_object_get(e, "code"));
-		n = snprintf(list + o, sizeof(list) - o, "%s[%lld] %.150s",
-		    i ? "; " : "",
-		    (long long)json_integer_value(json_object_get(e, "code")),
-		    json_string_value(json_object_get(e, "message"))
-			? json_string_value(json_object_get(e, "message"))
-			: "");
-		if (n > 0)
-			o += (size_t)n;
-	}
-	d01_error_set(err,
-	    status == 401 || status == 403 ? D01_E_AUTH
-		: status == 429		   ? D01_E_RATELIMIT
-					   : D01_E_UPSTREAM,
-	    "HTTP %ld: %s", status,
-	    list[0] ? list : (*root ? "request failed" : "not a JSON reply"));
-	err->status = status;
-	return NULL;
 }

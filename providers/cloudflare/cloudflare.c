@@ -1,87 +1,28 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cloudflare Present/CleanUp as a state machine on the async HTTP client:
- *   SECRET  resolve the token or key
- *   ZONE    pinned zoneID, the cache, or GET /zones?name= walking up
- *   LIST    GET the TXT records at the name, following pages
- *   CREATE  POST one record holding the value (Present, when absent)
+ *   SECRET  resolve the token or key (secret ref in resourceNamespace)
+ *   ZONE    pinned zoneID, the client's memo, or GET /zones?name= for
+ *           resolvedZone first, then each parent of the FQDN
+ *   LIST    GET the TXT records at the name holding the value, by page
+ *   CREATE  POST one record with the value (Present, when absent)
  *   DELETE  DELETE each record holding the value (CleanUp)
- * The whole operation has one deadline so a webhook call answers in time.
+ * The whole operation has one deadline so a webhook call answers in time;
+ * every HTTP call is capped by what is left of it.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 
-#include "core/dname.h"
-#include "core/http_client.h"
-#include "core/secret.h"
-#include "providers/cloudflare/cloudflare.h"
+#include "core/log.h"
+#include "providers/cloudflare/cf_int.h"
 
-#define OP_BUDGET_MS 25000
-#define MAX_IDS	     16
-#define CACHE_SIZE   64
-#define CACHE_TTL_S  300
-
-enum cf_step { CF_SECRET, CF_ZONE, CF_LIST, CF_CREATE, CF_DELETE };
-
-struct cf_op {
-	struct d01_op op; /* first: d01_provider_cancel() casts back */
-	struct d01_env *env;
-	const struct cf_cfg *cfg;
-	enum cf_step st;
-	int present;
-	char name[D01_DNAME_BUF], value[256], ns[254];
-	char candidate[D01_DNAME_BUF], zone_id[64];
-	char *secret;
-	int page, total_pages, found, nids;
-	char ids[MAX_IDS][64];
-	struct timespec deadline;
-	struct d01_secret_req *sreq;
-	struct d01_http_call *call;
-	d01_done_fn cb;
-	void *arg;
-	int starting;
-	struct d01_error start_err;
-};
-
-/* name -> zone id, per base URL; small and bounded, oldest replaced. */
-static struct {
-	char key[300];
-	char id[64];
-	time_t expires;
-} cache[CACHE_SIZE];
+#define OP_BUDGET_MS 20000  /* well inside cert-manager's 30 s */
+#define ZONE_TTL_MS  600000 /* zone IDs are remembered 10 minutes */
+#define MAX_PAGES    50
 
 static void step(struct cf_op *o);
-
-static const char *
-cache_get(const char *base, const char *zone)
-{
-	char key[300];
-	time_t now = time(NULL);
-	int i;
-
-	snprintf(key, sizeof(key), "%.40s|%s", base, zone);
-	for (i = 0; i < CACHE_SIZE; i++)
-		if (cache[i].expires > now && strcmp(cache[i].key, key) == 0)
-			return cache[i].id;
-	return NULL;
-}
-
-static void
-cache_put(const char *base, const char *zone, const char *id)
-{
-	int i, victim = 0;
-
-	for (i = 1; i < CACHE_SIZE; i++)
-		if (cache[i].expires < cache[victim].expires)
-			victim = i;
-	snprintf(cache[victim].key, sizeof(cache[victim].key), "%.40s|%s", base,
-	    zone);
-	snprintf(cache[victim].id, sizeof(cache[victim].id), "%s", id);
-	cache[victim].expires = time(NULL) + CACHE_TTL_S;
-}
 
 static void
 op_free(struct cf_op *o)
@@ -95,6 +36,7 @@ op_free(struct cf_op *o)
 	free(o);
 }
 
+/* Finish with err (NULL: success); adds the context to failures. */
 static void
 done(struct cf_op *o, struct d01_error *err)
 {
@@ -106,9 +48,11 @@ done(struct cf_op *o, struct d01_error *err)
 		d01_error_clear(&ok);
 		err = &ok;
 	} else if (err->code != D01_OK) {
-		d01_error_prefix(err,
-		    "cloudflare: %s %s: ", o->present ? "present" : "cleanup",
-		    o->name);
+		d01_error_prefix(err, "cloudflare: %s %s%s%s%s: ",
+		    o->present ? "present" : "cleanup", o->name,
+		    o->candidate[0] ? " (zone " : "", o->candidate,
+		    o->candidate[0] ? ")" : "");
+		cf_redact(err->msg, o->secret);
 	}
 	if (o->starting) { /* never call back before start returns */
 		o->start_err = *err;
@@ -120,74 +64,12 @@ done(struct cf_op *o, struct d01_error *err)
 	cb(arg, err);
 }
 
-static long
-ms_left(const struct cf_op *o)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (o->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (o->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-static void http_done(void *arg, const struct d01_error *err,
-    const struct d01_http_response *resp);
-
-/* One API call: method + path (+ JSON body) with our credentials. */
+/* Memo key of a zone: per API, per credential, per zone name. */
 static void
-api(struct cf_op *o, const char *method, const char *path, const char *body)
+zone_key(const struct cf_op *o, const char *zone, char *key, size_t n)
 {
-	char url[1024], auth[600], email[300];
-	const char *hdrs[5];
-	struct d01_http_request req = {0};
-	struct d01_error err;
-	size_t n = 0;
-
-	snprintf(url, sizeof(url), "%s%s", o->cfg->base_url, path);
-	if (o->cfg->use_token) {
-		snprintf(
-		    auth, sizeof(auth), "Authorization: Bearer %s", o->secret);
-	} else {
-		snprintf(
-		    email, sizeof(email), "X-Auth-Email: %s", o->cfg->email);
-		snprintf(auth, sizeof(auth), "X-Auth-Key: %s", o->secret);
-		hdrs[n++] = email;
-	}
-	hdrs[n++] = auth;
-	hdrs[n++] = "Accept: application/json";
-	if (body != NULL)
-		hdrs[n++] = "Content-Type: application/json";
-	hdrs[n] = NULL;
-	req.method = method;
-	req.url = url;
-	req.headers = hdrs;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	req.ca_bundle = o->cfg->ca_bundle;
-	req.budget_ms = ms_left(o);
-	req.timeout_ms = req.budget_ms < 10000 ? req.budget_ms : 10000;
-	d01_error_clear(&err);
-	if (req.budget_ms <= 0)
-		d01_error_set(&err, D01_E_TIMEOUT, "out of time");
-	else
-		o->call =
-		    d01_http_start(o->env->http, &req, http_done, o, &err);
-	OPENSSL_cleanse(auth, sizeof(auth));
-	if (o->call == NULL)
-		done(o, &err);
-}
-
-/* A credential must be usable as a header value (cert-manager does the
- * same check: a newline from `kubectl create secret` is the usual cause). */
-static int
-header_safe(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
+	snprintf(
+	    key, n, "cloudflare|%s|%s|%s", o->cfg->base_url, o->cred_tag, zone);
 }
 
 static void
@@ -195,74 +77,172 @@ secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
 {
 	struct cf_op *o = arg;
 	struct d01_error err = *e;
+	const char *what = o->cfg->use_token ? "token" : "key";
+	size_t i;
 
-	(void)len;
 	o->sreq = NULL;
-	if (err.code == D01_OK && !header_safe(value))
+	for (i = 0; err.code == D01_OK && i < len; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			d01_error_set(&err, D01_E_CONFIG,
+			    "the API %s in secret %s/%s key %s contains a "
+			    "control character (a newline?)",
+			    what, o->ns, o->cfg->secret_name,
+			    o->cfg->secret_key);
+	if (err.code == D01_OK && (len == 0 || len > CF_SECRET_MAX))
 		d01_error_set(&err, D01_E_CONFIG,
-		    "the API %s in secret %s/%s contains a control character",
-		    o->cfg->use_token ? "token" : "key", o->ns,
-		    o->cfg->secret_name);
+		    "the API %s in secret %s/%s key %s is empty or longer "
+		    "than %d bytes",
+		    what, o->ns, o->cfg->secret_name, o->cfg->secret_key,
+		    CF_SECRET_MAX);
 	if (err.code == D01_OK && (o->secret = strdup(value)) == NULL)
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
 	if (err.code != D01_OK) {
 		done(o, &err);
 		return;
 	}
+	cf_cred_tag(o->cfg->email, o->secret, o->cred_tag);
 	o->st = CF_ZONE;
 	step(o);
 }
 
-/* Climb one label; 0 when no candidate is left (a TLD is no zone). */
+/*
+ * The next zone candidate: resolvedZone first (cert-manager found it by
+ * SOA, and every call for the zone then asks the same question), then the
+ * FQDN and each parent, skipping wildcards and TLDs. 0, or -1 when none
+ * is left.
+ */
 static int
-climb(char *c)
+next_candidate(struct cf_op *o)
 {
-	char *dot = strchr(c, '.');
+	const char *c, *dot;
 
-	if (dot == NULL || strchr(dot + 1, '.') == NULL)
+	if (!o->tried_resolved && o->zone[0] != '\0') {
+		o->tried_resolved = 1;
+		snprintf(o->candidate, sizeof(o->candidate), "%s", o->zone);
 		return 0;
-	memmove(c, dot + 1, strlen(dot + 1) + 1);
+	}
+	o->tried_resolved = 1;
+	while (o->walk < strlen(o->name)) {
+		c = o->name + o->walk;
+		dot = strchr(c, '.');
+		o->walk = dot ? (size_t)(dot - o->name) + 1 : strlen(o->name);
+		if (dot == NULL || strncmp(c, "*.", 2) == 0 ||
+		    strcmp(c, o->zone) == 0)
+			continue;
+		snprintf(o->candidate, sizeof(o->candidate), "%s", c);
+		return 0;
+	}
+	return -1;
+}
+
+/* The zone ID is known: note where it came from, go list. */
+static void
+zone_found(struct cf_op *o, const char *id, const char *source)
+{
+	char quid[80];
+
+	snprintf(o->zone_id, sizeof(o->zone_id), "%s", id);
+	if (strcmp(source, "config") == 0 && o->zone[0] == '\0')
+		snprintf(o->candidate, sizeof(o->candidate), "zoneID %s", id);
+	d01_log(D01_LOG_DEBUG, "cloudflare_zone",
+	    "uid=%s zone=%s id=%s source=%s",
+	    d01_log_quote(quid, sizeof(quid), o->uid), o->candidate, o->zone_id,
+	    source);
+	o->st = CF_LIST;
+	o->page = 1;
+}
+
+static void
+zone_reply(struct cf_op *o, json_t *res, struct d01_error *err)
+{
+	char id[CF_ID_MAX], key[1024];
+
+	if (res == NULL)
+		return; /* err says why */
+	if (cf_zone_pick(res, o->candidate, id, sizeof(id)) == 0) {
+		zone_key(o, o->candidate, key, sizeof(key));
+		d01_http_memo_put(o->env->http, key, id, ZONE_TTL_MS);
+		zone_found(o, id, "api");
+	} else if (next_candidate(o) != 0) {
+		o->candidate[0] = '\0';
+		d01_error_set(err, D01_E_NOTFOUND,
+		    "no Cloudflare zone contains this name (does the token "
+		    "have Zone:Read on it?)");
+	}
+}
+
+/* A remembered zone ID the API no longer knows: forget it, look again. */
+static int
+stale_zone(struct cf_op *o, long status, int code)
+{
+	char key[1024];
+
+	/* Only the first call with a remembered ID can tell: the listing.
+	 * (A 404 on DELETE means the record is gone, not the zone.) */
+	if (!o->zone_from_memo || o->st != CF_LIST ||
+	    (status != 404 && code != 7003))
+		return 0;
+	zone_key(o, o->candidate, key, sizeof(key));
+	d01_http_memo_forget(o->env->http, key);
+	o->zone_from_memo = 0;
+	o->tried_resolved = 0;
+	o->walk = 0;
+	next_candidate(o);
+	o->st = CF_ZONE;
 	return 1;
 }
 
-/* Does a record's content hold our value (quoted or not)? */
-static int
-content_matches(const struct cf_op *o, const char *content)
-{
-	size_t n = strlen(o->value);
-
-	if (content == NULL)
-		return 0;
-	if (strcmp(content, o->value) == 0)
-		return 1;
-	return strlen(content) == n + 2 && content[0] == '"' &&
-	    content[n + 1] == '"' && strncmp(content + 1, o->value, n) == 0;
-}
-
-/* Collect matching records of one page; decide what comes next. */
 static void
-list_page(struct cf_op *o, json_t *result)
+list_reply(struct cf_op *o, json_t *res, int pages, struct d01_error *err)
 {
-	size_t i;
+	int hits;
 
-	for (i = 0; i < json_array_size(result); i++) {
-		json_t *r = json_array_get(result, i);
-		const char *id = json_string_value(json_object_get(r, "id"));
-
-		if (!content_matches(
-			o, json_string_value(json_object_get(r, "content"))) ||
-		    id == NULL)
-			continue;
-		o->found = 1;
-		if (!o->present && o->nids < MAX_IDS)
-			snprintf(
-			    o->ids[o->nids++], sizeof(o->ids[0]), "%s", id);
-	}
-	if (json_array_size(result) > 0 && o->page < o->total_pages) {
-		o->page++;
+	if (res == NULL)
+		return;
+	hits = cf_records_match(
+	    res, o->name, o->value, o->ids, CF_MAX_IDS, &o->nids);
+	o->found |= hits > 0;
+	o->truncated |= o->nids == CF_MAX_IDS;
+	if (!(o->present && o->found) && json_array_size(res) > 0 &&
+	    o->page < pages) {
+		if (o->page++ >= MAX_PAGES)
+			d01_error_set(err, D01_E_LIMIT,
+			    "more than %d pages of TXT records", MAX_PAGES);
 		return; /* st stays CF_LIST */
 	}
 	o->st = o->present ? CF_CREATE : CF_DELETE;
+}
+
+/* POST answered: created, or 81058 (identical record: ours is there);
+ * 81057 (a record exists) is only trusted after listing once more. */
+static void
+create_reply(struct cf_op *o, json_t *res, int code, struct d01_error *err)
+{
+	if (res != NULL || code == 81058) {
+		o->found = 1;
+		return;
+	}
+	if (code == 81057 && !o->relisted) {
+		o->relisted = 1;
+		d01_error_clear(err);
+		o->st = CF_LIST;
+		o->page = 1;
+	}
+}
+
+static void
+delete_reply(struct cf_op *o, json_t *res, int code, struct d01_error *err)
+{
+	/* 81044 / 404: deleted meanwhile, which is what we wanted. */
+	if (res != NULL || code == 81044 || err->status == 404) {
+		d01_error_clear(err);
+		o->nids--;
+		if (o->nids == 0 && o->truncated) { /* more of ours: list */
+			o->truncated = 0;
+			o->st = CF_LIST;
+			o->page = 1;
+		}
+	}
 }
 
 static void
@@ -271,59 +251,123 @@ http_done(
 {
 	struct cf_op *o = arg;
 	struct d01_error err = *e;
-	json_t *root = NULL, *res;
+	json_t *root = NULL, *res = NULL;
 	int code = 0, pages = 0;
 
 	o->call = NULL;
-	if (err.code != D01_OK) {
-		done(o, &err);
-		return;
-	}
-	res = cf_envelope(
-	    resp->status, resp->body, resp->len, &root, &pages, &code, &err);
-	switch (o->st) {
-	case CF_ZONE:
-		if (res != NULL && json_array_size(res) > 0 &&
-		    json_is_string(
-			json_object_get(json_array_get(res, 0), "id"))) {
-			snprintf(o->zone_id, sizeof(o->zone_id), "%s",
-			    json_string_value(
-				json_object_get(json_array_get(res, 0), "id")));
-			cache_put(o->cfg->base_url, o->candidate, o->zone_id);
-			o->st = CF_LIST;
-		} else if (res != NULL && !climb(o->candidate)) {
-			d01_error_set(&err, D01_E_NOTFOUND,
-			    "no Cloudflare zone contains this name (does the "
-			    "token have Zone:Read on it?)");
+	if (err.code == D01_OK)
+		res = cf_envelope(resp->status, resp->body, resp->len, &root,
+		    &pages, &code, &err);
+	if (err.code != D01_OK && stale_zone(o, err.status, code)) {
+		d01_error_clear(&err);
+	} else if (resp != NULL) {
+		switch (o->st) {
+		case CF_ZONE:
+			zone_reply(o, res, &err);
+			break;
+		case CF_LIST:
+			list_reply(o, res, pages, &err);
+			break;
+		case CF_CREATE:
+			create_reply(o, res, code, &err);
+			break;
+		case CF_DELETE:
+			delete_reply(o, res, code, &err);
+			break;
+		default:
+			break;
 		}
-		break;
-	case CF_LIST:
-		if (res != NULL) {
-			o->total_pages = pages;
-			list_page(o, res);
-		}
-		break;
-	case CF_CREATE:
-		/* 81057/81058: the record exists already: that is success. */
-		if (res != NULL || code == 81057 || code == 81058) {
-			json_decref(root);
-			done(o, NULL);
-			return;
-		}
-		break;
-	case CF_DELETE:
-		if (res != NULL || code == 81044) /* already gone */
-			o->nids--;
-		break;
-	default:
-		break;
 	}
 	json_decref(root);
 	if (err.code != D01_OK) {
+		d01_error_prefix(&err, "%s: ",
+		    o->st == CF_ZONE	     ? "looking up the zone"
+			: o->st == CF_LIST   ? "listing TXT records"
+			: o->st == CF_CREATE ? "creating the record"
+					     : "deleting a record");
 		done(o, &err);
 		return;
 	}
 	step(o);
+}
+
+/* Issue the API request of the current step. */
+static void
+api(struct cf_op *o, const char *method, const char *path, const char *body)
+{
+	struct d01_error err;
+
+	d01_error_clear(&err);
+	o->call = cf_api_start(o, method, path, body, http_done, &err);
+	if (o->call == NULL)
+		done(o, &err);
+}
+
+static void
+step_zone(struct cf_op *o)
+{
+	char key[1024], id[CF_ID_MAX], q[3 * D01_DNAME_BUF], path[1024];
+
+	if (o->cfg->zone_id != NULL) {
+		zone_found(o, o->cfg->zone_id, "config");
+		step(o);
+		return;
+	}
+	zone_key(o, o->candidate, key, sizeof(key));
+	if (d01_http_memo_get(o->env->http, key, id, sizeof(id)) == 0) {
+		o->zone_from_memo = 1;
+		zone_found(o, id, "memo");
+		step(o);
+		return;
+	}
+	cf_query_escape(q, sizeof(q), o->candidate);
+	snprintf(path, sizeof(path), "/zones?name=%s&per_page=50", q);
+	api(o, "GET", path, NULL);
+}
+
+/* List by name and by value: the value filter keeps the listing to our
+ * own records however many others share the name (case-insensitive and
+ * by substring, so quoted and bare values both come back). */
+static void
+step_list(struct cf_op *o)
+{
+	char qn[3 * D01_DNAME_BUF], qv[3 * 256], path[2048];
+
+	if (o->page == 1) {
+		o->nids = 0;
+		o->truncated = 0;
+	}
+	cf_query_escape(qn, sizeof(qn), o->name);
+	cf_query_escape(qv, sizeof(qv), o->value);
+	snprintf(path, sizeof(path),
+	    "/zones/%s/dns_records?type=TXT&name=%s&content.contains=%s"
+	    "&per_page=100&page=%d",
+	    o->zone_id, qn, qv, o->page);
+	api(o, "GET", path, NULL);
+}
+
+static void
+step_create(struct cf_op *o)
+{
+	struct d01_error err;
+	char quoted[260], path[256], *body;
+	json_t *j;
+
+	/* Quoted, as Cloudflare's TXT schema now asks (providers.md §1);
+	 * matching accepts both forms. */
+	snprintf(quoted, sizeof(quoted), "\"%s\"", o->value);
+	j = json_pack("{s:s, s:s, s:s, s:i}", "type", "TXT", "name", o->name,
+	    "content", quoted, "ttl", (int)o->cfg->ttl);
+	body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (body == NULL) {
+		d01_error_set(&err, D01_E_NOMEM, "out of memory");
+		done(o, &err);
+		return;
+	}
+	snprintf(path, sizeof(path), "/zones/%s/dns_records", o->zone_id);
+	api(o, "POST", path, body);
+	free(body);
 }
 
 static void
@@ -331,9 +375,7 @@ step(struct cf_op *o)
 {
 	struct d01_secret_ref ref = {o->cfg->secret_name, o->cfg->secret_key};
 	struct d01_error err;
-	const char *id;
-	char path[600], quoted[260], *body;
-	json_t *j;
+	char path[256];
 
 	switch (o->st) {
 	case CF_SECRET:
@@ -344,44 +386,16 @@ step(struct cf_op *o)
 			done(o, &err);
 		return;
 	case CF_ZONE:
-		if ((id = o->cfg->zone_id) != NULL ||
-		    (id = cache_get(o->cfg->base_url, o->candidate)) != NULL) {
-			snprintf(o->zone_id, sizeof(o->zone_id), "%s", id);
-			o->st = CF_LIST;
-			step(o);
-			return;
-		}
-		snprintf(path, sizeof(path), "/zones?name=%s", o->candidate);
-		api(o, "GET", path, NULL);
+		step_zone(o);
 		return;
 	case CF_LIST:
-		snprintf(path, sizeof(path),
-		    "/zones/%s/"
-		    "dns_records?type=TXT&name=%s&per_page=100&page=%d",
-		    o->zone_id, o->name, o->page);
-		api(o, "GET", path, NULL);
+		step_list(o);
 		return;
 	case CF_CREATE:
-		if (o->found) {
+		if (o->found)
 			done(o, NULL); /* idempotent Present */
-			return;
-		}
-		/* Quoted, as Cloudflare's TXT schema now asks (providers.md
-		 * §1); matching accepts both forms. */
-		snprintf(quoted, sizeof(quoted), "\"%s\"", o->value);
-		j = json_pack("{s:s, s:s, s:s, s:i}", "type", "TXT", "name",
-		    o->name, "content", quoted, "ttl", (int)o->cfg->ttl);
-		body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-		json_decref(j);
-		if (body == NULL) {
-			d01_error_set(&err, D01_E_NOMEM, "out of memory");
-			done(o, &err);
-			return;
-		}
-		snprintf(
-		    path, sizeof(path), "/zones/%s/dns_records", o->zone_id);
-		api(o, "POST", path, body);
-		free(body);
+		else
+			step_create(o);
 		return;
 	case CF_DELETE:
 		if (o->nids == 0) {
@@ -395,16 +409,31 @@ step(struct cf_op *o)
 	}
 }
 
+/* The API speaks names without the trailing dot. */
+static void
+undot(char *dst, size_t n, const char *src)
+{
+	size_t len;
+
+	snprintf(dst, n, "%s", src ? src : "");
+	if ((len = strlen(dst)) > 0 && dst[len - 1] == '.')
+		dst[len - 1] = '\0';
+}
+
 static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
 {
 	struct cf_op *o;
-	size_t n;
 
 	if (env->http == NULL) {
 		d01_error_set(
 		    err, D01_E_INTERNAL, "cloudflare: no HTTP client");
+		return NULL;
+	}
+	if (strlen(ch->key) == 0 || strlen(ch->key) > 253) {
+		d01_error_set(err, D01_E_INVAL,
+		    "cloudflare: the TXT value must be 1-253 bytes");
 		return NULL;
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
@@ -417,26 +446,18 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	o->present = present;
 	o->cb = cb;
 	o->arg = arg;
-	o->page = 1;
-	/* The API speaks names without the trailing dot. */
-	snprintf(o->name, sizeof(o->name), "%s", ch->fqdn);
-	if ((n = strlen(o->name)) > 0 && o->name[n - 1] == '.')
-		o->name[n - 1] = '\0';
-	memcpy(o->candidate, o->name, sizeof(o->candidate));
+	snprintf(o->uid, sizeof(o->uid), "%s", ch->uid ? ch->uid : "");
+	undot(o->name, sizeof(o->name), ch->fqdn);
+	undot(o->zone, sizeof(o->zone), ch->zone);
+	if (o->zone[0] != '\0' && !d01_dname_in_zone(ch->fqdn, ch->zone))
+		o->zone[0] = '\0'; /* not a hint worth following */
 	snprintf(o->value, sizeof(o->value), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
+	next_candidate(o);
 	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
 	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
 	d01_error_clear(&o->start_err);
 	o->st = CF_SECRET;
-	if (o->cfg->inline_secret != NULL) {
-		if ((o->secret = strdup(o->cfg->inline_secret)) == NULL) {
-			free(o);
-			d01_error_set(err, D01_E_NOMEM, "out of memory");
-			return NULL;
-		}
-		o->st = CF_ZONE;
-	}
 	o->starting = 1;
 	step(o);
 	o->starting = 0;

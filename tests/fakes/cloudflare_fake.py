@@ -2,17 +2,33 @@
 
 It follows the documented behaviour (providers.md §1): the envelope
 {success, errors, messages, result, result_info}; token (Bearer) or
-email + Global API key auth, checked; GET /zones?name= exact match;
-dns_records list filtered by type/name/content (case-insensitive), paged
-with a deliberately small page size so clients must follow total_pages;
-POST with validation (type, name inside the zone, ttl 1 or 60..86400,
-identical record -> 81058); DELETE by id (81044 when unknown). Faults are
-injected per test through Fake methods: queued error replies (429 with
-Retry-After, 5xx), latency, dropped connections. Records live in memory so
-tests can assert the exact end state.
+email + Global API key auth, checked (both at once is refused);
+GET /zones?name= exact match (per_page 5..50); dns_records list filtered
+by type, name / name.exact, content / content.exact / content.contains
+(all case-insensitive, as documented), paged with a deliberately small
+page size so clients must follow total_pages; POST with validation
+(Content-Type, type, name inside the zone, ttl 1 or 60..86400, identical
+record -> 81058); DELETE by id (81044 when unknown). One deliberate extra
+strictness: an unknown query parameter on a list is a 400, so a client's
+typo cannot pass unnoticed (the real API would ignore it).
 
-Run standalone: python3 cloudflare_fake.py PORT [CERT KEY]
+Faults are injected per test through Fake methods or attributes: queued
+error replies (429 with Retry-After, 5xx), optionally only for one method
+and paths containing a substring; latency per request; dropped connections; hung
+requests that never get an answer. Records live in memory so tests can
+assert the exact end state, and every request is logged with the auth
+scheme it used.
+
+Run standalone:
+  python3 cloudflare_fake.py [--port P] [--latency S] [--page-size N]
+                             [--token T] [--zone Z ...] [--tls CERT KEY]
+(a bare port number as first argument also works). It prints one JSON
+line {url, token, zones} and serves until killed. Control endpoints, no
+auth: GET /_fake/records, POST /_fake/reset, POST /_fake/fault
+{"status", "code", "retry_after", "path"}, POST /_fake/latency
+{"seconds"}, POST /_fake/hang {"count"}.
 """
+import argparse
 import json
 import os
 import ssl
@@ -37,15 +53,20 @@ def env(result=None, errors=(), info=None, success=None):
 
 class Fake:
     def __init__(self, token="test-token", email="ops@example.test", key="global-key",
-                 zones=("example.test",), tls=None, port=0):
+                 zones=("example.test",), tls=None, port=0, page_size=PAGE):
         self.token, self.email, self.key = token, email, key
         self.zones = {z: uuid.uuid4().hex for z in zones}
         self.records = {}  # id -> record
         self.lock = threading.Lock()
-        self.faults = []   # queued (status, code, retry_after) replies
+        # queued (status, code, retry_after[, path substring]) replies
+        self.faults = []
         self.latency = 0.0
+        self.page_size = page_size
         self.drop = 0      # connections to drop without a reply
+        self.hang = 0      # requests left without any answer, ever
+        self.stopping = threading.Event()
         self.requests = []  # (method, path) log
+        self.auth_log = []  # "token", "key", "both" or "none" per request
         fake = self
 
         class H(BaseHTTPRequestHandler):
@@ -70,18 +91,27 @@ class Fake:
 
             def _handle(self, method):
                 body = self._body()
+                if self.path.startswith("/_fake/"):
+                    return self._send(*fake.control(method, self.path, body))
                 with fake.lock:
                     fake.requests.append((method, self.path))
+                    fake.auth_log.append(fake.scheme_of(self.headers))
                     if fake.drop > 0:
                         fake.drop -= 1
                         self.close_connection = True
                         self.connection.shutdown(2)
                         return
-                    fault = fake.faults.pop(0) if fake.faults else None
+                    hang = fake.hang > 0
+                    fake.hang -= hang
+                    fault = fake.take_fault(method, self.path)
+                if hang:
+                    fake.stopping.wait()
+                    self.close_connection = True
+                    return
                 if fake.latency:
                     time.sleep(fake.latency)
                 if fault is not None:
-                    status, code, retry = fault
+                    status, code, retry = fault[:3]
                     hdrs = [("Retry-After", str(retry))] if retry else []
                     return self._send(status, env(errors=[(code, "injected fault")]), hdrs)
                 err = fake.auth(self.headers)
@@ -125,11 +155,31 @@ class Fake:
         return self
 
     def __exit__(self, *exc):
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         return False
 
     # --- what the real API checks -------------------------------------
+    @staticmethod
+    def scheme_of(h):
+        tok = h.get("Authorization") is not None
+        key = h.get("X-Auth-Key") is not None or h.get("X-Auth-Email") is not None
+        return "both" if tok and key else "token" if tok else "key" if key else "none"
+
+    def take_fault(self, method, path):
+        """The first queued fault for this request. A fault's optional 4th
+        element is a path substring, or "METHOD substring"."""
+        for i, f in enumerate(self.faults):
+            m = f[3] if len(f) > 3 else None
+            if m is not None and " " in m:
+                want, m = m.split(" ", 1)
+                if want != method:
+                    continue
+            if m is None or m in path:
+                return self.faults.pop(i)
+        return None
+
     def auth(self, h):
         a = h.get("Authorization")
         if a is not None:
@@ -158,9 +208,15 @@ class Fake:
             return 404, env(errors=[(7000, "No route for that URI")])
         parts = parts[2:]
         if parts == ["zones"] and method == "GET":
+            try:
+                per = int(q.get("per_page", "20"))
+            except ValueError:
+                per = 0
+            if not 5 <= per <= 50:
+                return 400, env(errors=[(1001, "per_page must be between 5 and 50")])
             res = [{"id": i, "name": n, "status": "active"}
                    for n, i in self.zones.items() if n == q.get("name", n)]
-            return 200, env(res, info={"page": 1, "per_page": 50, "count": len(res),
+            return 200, env(res, info={"page": 1, "per_page": per, "count": len(res),
                                        "total_count": len(res), "total_pages": 1})
         if len(parts) >= 3 and parts[0] == "zones" and parts[2] == "dns_records":
             zone = self.zone_name(parts[1])
@@ -174,23 +230,37 @@ class Fake:
                 return self.create(zone, body)
             if len(parts) == 4 and method == "DELETE":
                 with self.lock:
-                    r = self.records.pop(parts[3], None)
-                if r is None or r["zone"] != zone:
-                    return 404, env(errors=[(81044, "Record does not exist.")])
+                    r = self.records.get(parts[3])
+                    if r is None or r["zone"] != zone:
+                        return 404, env(errors=[(81044, "Record does not exist.")])
+                    del self.records[parts[3]]
                 return 200, env({"id": parts[3]})
         return 405, env(errors=[(10000, "Method not allowed")])
 
+    LIST_PARAMS = {"type", "name", "name.exact", "content", "content.exact",
+                   "content.contains", "match", "page", "per_page", "order",
+                   "direction"}
+
     def list(self, zone, q):
+        unknown = set(q) - self.LIST_PARAMS
+        if unknown or q.get("match", "all") != "all":
+            return 400, env(errors=[(1004, f"DNS Validation Error: unknown filter {sorted(unknown)}")])
         try:
             page = int(q.get("page", "1"))
-            per = min(int(q.get("per_page", "20")), 100, PAGE)
+            per = min(int(q.get("per_page", "100")), self.page_size)
         except ValueError:
             return 400, env(errors=[(1004, "DNS Validation Error")])
+        if page < 1 or per < 1:
+            return 400, env(errors=[(1004, "DNS Validation Error")])
+        name = q.get("name.exact", q.get("name"))
+        exact = q.get("content.exact", q.get("content"))
+        part = q.get("content.contains")
         with self.lock:
             rs = [r for r in self.records.values() if r["zone"] == zone
                   and ("type" not in q or r["type"] == q["type"])
-                  and ("name" not in q or r["name"].lower() == q["name"].lower())
-                  and ("content" not in q or r["content"].lower() == q["content"].lower())]
+                  and (name is None or r["name"].lower() == name.lower())
+                  and (exact is None or r["content"].lower() == exact.lower())
+                  and (part is None or part.lower() in r["content"].lower())]
         total = len(rs)
         pages = (total + per - 1) // per
         chunk = rs[(page - 1) * per: page * per]
@@ -230,16 +300,65 @@ class Fake:
                                  "content": content, "ttl": 60, "proxied": False}
         return rid
 
+    def control(self, method, path, body):
+        """The /_fake/ endpoints for standalone runs (no auth)."""
+        try:
+            arg = json.loads(body) if body else {}
+        except ValueError:
+            return 400, {"error": "bad JSON"}
+        with self.lock:
+            if method == "GET" and path == "/_fake/records":
+                return 200, {"records": list(self.records.values()),
+                             "requests": len(self.requests)}
+            if method == "POST" and path == "/_fake/reset":
+                self.records.clear()
+                self.faults.clear()
+                self.requests.clear()
+                self.auth_log.clear()
+                self.latency, self.drop, self.hang = 0.0, 0, 0
+                return 200, {}
+            if method == "POST" and path == "/_fake/fault":
+                self.faults.append((int(arg["status"]), int(arg.get("code", 0)),
+                                    arg.get("retry_after"), arg.get("path")))
+                return 200, {}
+            if method == "POST" and path == "/_fake/latency":
+                self.latency = float(arg["seconds"])
+                return 200, {}
+            if method == "POST" and path == "/_fake/hang":
+                self.hang += int(arg.get("count", 1))
+                return 200, {}
+        return 404, {"error": "no such control endpoint"}
+
     def txt(self, name):
         with self.lock:
             return sorted(r["content"] for r in self.records.values()
                           if r["type"] == "TXT" and r["name"] == name)
 
 
-if __name__ == "__main__":
-    tls = (sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else None
-    f = Fake(tls=tls, port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
-    f.latency = float(os.environ.get("CF_FAKE_LATENCY", "0"))
+def main(argv):
+    ap = argparse.ArgumentParser(description="Cloudflare API v4 fake")
+    ap.add_argument("port_arg", nargs="?", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("cert_arg", nargs="?", help=argparse.SUPPRESS)
+    ap.add_argument("key_arg", nargs="?", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float,
+                    default=float(os.environ.get("CF_FAKE_LATENCY", "0")))
+    ap.add_argument("--page-size", type=int, default=PAGE)
+    ap.add_argument("--token", default="test-token")
+    ap.add_argument("--zone", action="append")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    a = ap.parse_args(argv)
+    tls = tuple(a.tls) if a.tls else ((a.cert_arg, a.key_arg) if a.key_arg else None)
+    f = Fake(token=a.token, zones=tuple(a.zone or ("example.test",)), tls=tls,
+             port=a.port_arg if a.port_arg is not None else a.port, page_size=a.page_size)
+    f.latency = a.latency
     # One JSON line for whoever started us (bench/, manual runs).
     print(json.dumps({"url": f.url, "token": f.token, "zones": f.zones}), flush=True)
-    f.httpd.serve_forever()
+    try:
+        f.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

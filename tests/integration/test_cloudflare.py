@@ -1,12 +1,15 @@
 """cloudflare through the webhook against the strict fake (HTTPS, its
 certificate from the test PKI, trusted through caBundle): the strict
-conformance flow with unrelated records at the name, paging, the zone walk,
-legacy unquoted records, key auth, Cloudflare's errors, retries on 429 and
-5xx, dropped connections; and the CLI with lego's variables."""
+conformance flow with unrelated records at the name, paging, the zone walk
+(resolvedZone first) and the zone ID memo, legacy unquoted records, key
+auth, Cloudflare's errors, retries on 429 (Retry-After honoured) and 5xx,
+no retries on a permanent 403, dropped connections, 81057; and the CLI
+with lego's variables."""
 import json
 import os
 import subprocess
 import tempfile
+import time
 import unittest
 
 import cloudflare_fake
@@ -48,7 +51,14 @@ class Cloudflare(unittest.TestCase):
         with self.fake.lock:
             self.fake.records.clear()
             self.fake.faults.clear()
+            self.fake.requests.clear()
+            self.fake.auth_log.clear()
             self.fake.drop = 0
+
+    def api_calls(self, method=None, part=""):
+        with self.fake.lock:
+            return [p for m, p in self.fake.requests
+                    if (method is None or m == method) and part in p]
 
     def cfg(self, **kw):
         c = {"apiTokenSecretRef": {"name": "cf", "key": "token"},
@@ -78,21 +88,48 @@ class Cloudflare(unittest.TestCase):
         self.ok("Present", "K1")
         self.ok("Present", "K1")
         self.assertEqual(self.fake.txt(NAME), ['"K1"', "v=spf1 -all"])
-        for k in ("K2", "K3", "K4", "K5"):  # more than a page
+        self.ok("Present", "anothertestingkey")
+        self.ok("CleanUp", "anothertestingkey")
+        self.ok("CleanUp", "anothertestingkey")
+        self.assertEqual(self.fake.txt(NAME), ['"K1"', "v=spf1 -all"])
+        # Values containing "K1" come back from the content filter too:
+        # more than a page, and only the exact one may be touched.
+        for k in ("K10", "K11", "K12", "K13", "k1"):
             self.ok("Present", k)
-        self.assertEqual(len(self.fake.txt(NAME)), 6)
-        self.ok("CleanUp", "K3")
-        self.ok("CleanUp", "K3")
-        self.assertNotIn('"K3"', self.fake.txt(NAME))
-        for k in ("K1", "K2", "K4", "K5"):
+        self.assertEqual(len(self.fake.txt(NAME)), 7)
+        self.fake.requests.clear()
+        self.ok("CleanUp", "K1")
+        self.assertTrue(self.api_calls("GET", "page=3"), "paging was not followed")
+        self.assertNotIn('"K1"', self.fake.txt(NAME))
+        self.ok("CleanUp", "K1")
+        for k in ("K10", "K11", "K12", "K13", "k1"):
             self.ok("CleanUp", k)
         self.assertEqual(self.fake.txt(NAME), ["v=spf1 -all"])
         with self.fake.lock:
             self.assertIn(spf, self.fake.records)
             self.assertEqual(sum(r["type"] == "A" for r in self.fake.records.values()), 1)
-            self.fake.records.clear()
-        # Paging was followed.
-        self.assertTrue(any("page=2" in p for _, p in self.fake.requests))
+            self.assertEqual(set(self.fake.auth_log), {"token"})
+
+    def test_zone_lookup_and_memo(self):
+        sub = "_acme-challenge.y.sub.example.test"
+        self.ok("Present", "M1", name=sub, zone="sub.example.test.")
+        # resolvedZone is asked first: one lookup, not a walk.
+        self.assertEqual(self.api_calls("GET", "/zones?"),
+                         ["/client/v4/zones?name=sub.example.test&per_page=50"])
+        self.ok("CleanUp", "M1", name=sub, zone="sub.example.test.")
+        self.assertEqual(len(self.api_calls("GET", "/zones?")), 1, "zone ID not remembered")
+        # The zone is re-created under a new ID: the remembered one fails
+        # once, is forgotten, and the lookup runs again.
+        with self.fake.lock:
+            self.fake.zones["sub.example.test"] = "0" * 32
+        self.ok("Present", "M2", name=sub, zone="sub.example.test.")
+        self.assertEqual(len(self.api_calls("GET", "/zones?")), 2)
+        self.ok("CleanUp", "M2", name=sub, zone="sub.example.test.")
+        self.assertEqual(self.fake.txt(sub), [])
+        # A resolvedZone Cloudflare does not have: walk from the name.
+        self.ok("Present", "M3", name=sub, zone="y.sub.example.test.")
+        self.assertEqual(self.fake.txt(sub), ['"M3"'])
+        self.ok("CleanUp", "M3", name=sub, zone="y.sub.example.test.")
 
     def test_zone_walk_legacy_and_key_auth(self):
         sub = "_acme-challenge.x.sub.example.test"
@@ -140,12 +177,27 @@ class Cloudflare(unittest.TestCase):
 
     def test_retries(self):
         self.fake.faults += [(429, 971, 1), (500, 10000, None), (502, 10000, None)]
+        t0 = time.monotonic()
         self.ok("Present", "R1")
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0, "Retry-After: 1 not honoured")
         self.assertEqual(self.fake.txt(NAME), ['"R1"'])
         self.assertEqual(self.fake.faults, [])
         self.fake.drop = 1
         self.ok("CleanUp", "R1")
         self.assertEqual(self.fake.txt(NAME), [])
+        # A permanent refusal is not retried, and says what Cloudflare said.
+        self.fake.requests.clear()
+        self.fake.faults.append((403, 10000, None))
+        msg = self.fails("Present", "R2")
+        self.assertIn("[10000] injected fault", msg)
+        self.assertIn("HTTP 403", msg)
+        self.assertEqual(len(self.api_calls()), 1)
+        # 81057 ("a record exists"): listed again; absent, so created.
+        self.fake.faults.append((400, 81057, None, "POST /dns_records"))
+        self.ok("Present", "R3")
+        self.assertEqual(len(self.api_calls("POST")), 2)
+        self.assertEqual(self.fake.txt(NAME), ['"R3"'])
+        self.ok("CleanUp", "R3")
 
     def test_cli_env(self):
         env = dict(os.environ, CF_DNS_API_TOKEN="test-token",
