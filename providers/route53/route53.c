@@ -21,49 +21,13 @@
 #include "core/http_client.h"
 #include "core/secret.h"
 #include "core/sigv4.h"
-#include "providers/route53/r53_sts.h"
-#include "providers/route53/route53.h"
+#include "providers/route53/r53_int.h"
 
 #define OP_BUDGET_MS 25000
 #define MAX_CAS	     12
 
-enum r53_step { R_KEYID, R_SECRET, R_STS, R_ZONE, R_LIST, R_CHANGE };
-
-struct r53_op {
-	struct d01_op op; /* first: d01_provider_cancel() casts back */
-	struct d01_env *env;
-	const struct r53_cfg *cfg;
-	enum r53_step st;
-	int present, cas;
-	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], value[256], ns[254];
-	char zone_id[128];
-	char *akid, *secret, *token;
-	char *web_token, *web_role; /* ambient web identity (IRSA) */
-	struct r53_sts_wait *sts;
-	struct r53_set sets[8];
-	int nsets;
-	struct timespec deadline;
-	struct d01_secret_req *sreq;
-	struct d01_http_call *call;
-	struct event *retry; /* pause before re-reading after a lost race */
-	d01_done_fn cb;
-	void *arg;
-	int starting;
-	struct d01_error start_err;
-};
-
 static void step(struct r53_op *o);
 static void sts_step(struct r53_op *o);
-
-static void
-wipe(char **p)
-{
-	if (*p != NULL) {
-		OPENSSL_cleanse(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
 
 static void
 op_free(struct r53_op *o)
@@ -73,10 +37,10 @@ op_free(struct r53_op *o)
 	if (o->retry != NULL)
 		event_free(o->retry);
 	r53_sts_cancel(o->sts);
-	wipe(&o->akid);
-	wipe(&o->secret);
-	wipe(&o->token);
-	wipe(&o->web_token);
+	r53_wipe(&o->akid);
+	r53_wipe(&o->secret);
+	r53_wipe(&o->token);
+	r53_wipe(&o->web_token);
 	free(o->web_role);
 	free(o);
 }
@@ -105,6 +69,16 @@ done(struct r53_op *o, struct d01_error *err)
 	o->sts = NULL;
 	op_free(o);
 	cb(arg, err);
+}
+
+void
+r53_wipe(char **p)
+{
+	if (*p != NULL) {
+		OPENSSL_cleanse(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
 }
 
 static long
@@ -289,9 +263,9 @@ sts_done(void *arg, const struct d01_error *e, const struct r53_keys *k)
 		done(o, &err);
 		return;
 	}
-	wipe(&o->akid);
-	wipe(&o->secret);
-	wipe(&o->token);
+	r53_wipe(&o->akid);
+	r53_wipe(&o->secret);
+	r53_wipe(&o->token);
 	o->akid = strdup(k->akid);
 	o->secret = strdup(k->secret);
 	o->token = k->token ? strdup(k->token) : NULL;
@@ -302,7 +276,7 @@ sts_done(void *arg, const struct d01_error *e, const struct r53_keys *k)
 	}
 	/* Web identity first; a configured role is then assumed with it. */
 	if (o->web_token != NULL) {
-		wipe(&o->web_token);
+		r53_wipe(&o->web_token);
 		o->st = o->cfg->role ? R_STS : R_ZONE;
 	} else {
 		o->st = R_ZONE;
@@ -384,145 +358,6 @@ step(struct r53_op *o)
 	}
 }
 
-/* Trim in place; returns s. */
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	for (e = s + strlen(s); e > s &&
-	     (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r');)
-		*--e = '\0';
-	return s;
-}
-
-/*
- * The shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else
- * ~/.aws/credentials), profile AWS_PROFILE or "default": a small read at
- * request time, so a rotated file is picked up. 0 when keys were found.
- */
-static int
-shared_file(struct r53_op *o)
-{
-	const char *path = getenv("AWS_SHARED_CREDENTIALS_FILE");
-	const char *prof = getenv("AWS_PROFILE"), *home = getenv("HOME");
-	char buf[4096], line[1024], want[300], *k, *v;
-	int in = 0;
-	FILE *f;
-
-	if (path == NULL && home != NULL) {
-		snprintf(buf, sizeof(buf), "%s/.aws/credentials", home);
-		path = buf;
-	}
-	if (path == NULL || (f = fopen(path, "r")) == NULL)
-		return -1;
-	snprintf(want, sizeof(want), "[%s]", prof && *prof ? prof : "default");
-	while (fgets(line, sizeof(line), f) != NULL) {
-		k = trim(line);
-		if (*k == '[') {
-			in = strcmp(k, want) == 0;
-			continue;
-		}
-		if (!in || (v = strchr(k, '=')) == NULL)
-			continue;
-		*v++ = '\0';
-		k = trim(k);
-		v = trim(v);
-		if (strcmp(k, "aws_access_key_id") == 0 && o->akid == NULL)
-			o->akid = strdup(v);
-		else if (strcmp(k, "aws_secret_access_key") == 0 && !o->secret)
-			o->secret = strdup(v);
-		else if (strcmp(k, "aws_session_token") == 0 && !o->token)
-			o->token = strdup(v);
-	}
-	OPENSSL_cleanse(line, sizeof(line));
-	fclose(f);
-	if (o->akid == NULL || o->secret == NULL) {
-		wipe(&o->akid);
-		wipe(&o->secret);
-		wipe(&o->token);
-		return -1;
-	}
-	return 0;
-}
-
-/* EKS IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (re-read each time:
- * the kubelet rotates it). 0 when both are there and the token read. */
-static int
-web_identity(struct r53_op *o)
-{
-	const char *role = getenv("AWS_ROLE_ARN");
-	const char *file = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
-	char tok[8192];
-	size_t n;
-	FILE *f;
-
-	if (role == NULL || file == NULL || (f = fopen(file, "r")) == NULL)
-		return -1;
-	n = fread(tok, 1, sizeof(tok) - 1, f);
-	fclose(f);
-	tok[n] = '\0';
-	o->web_token = strdup(trim(tok));
-	o->web_role = strdup(role);
-	OPENSSL_cleanse(tok, sizeof(tok));
-	return o->web_token != NULL && o->web_role != NULL &&
-		*o->web_token != '\0'
-	    ? 0
-	    : -1;
-}
-
-/*
- * Credentials in the order users expect (issue 5): keys from the config;
- * otherwise, only when the issuer allows ambient credentials, AWS_* keys,
- * the shared credentials file, then web identity. `role` is then assumed
- * with whatever was found.
- */
-static int
-credentials(
-    struct r53_op *o, const struct d01_challenge *ch, struct d01_error *err)
-{
-	const char *id = getenv("AWS_ACCESS_KEY_ID");
-	const char *sec = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *tok = getenv("AWS_SESSION_TOKEN");
-
-	if (o->cfg->secret_name != NULL) {
-		if (o->cfg->key_id != NULL &&
-		    (o->akid = strdup(o->cfg->key_id)) == NULL)
-			return -1;
-		o->st = o->cfg->key_id != NULL ? R_SECRET : R_KEYID;
-		return 0;
-	}
-	if (!ch->allow_ambient) {
-		d01_error_set(err, D01_E_CONFIG,
-		    "no accessKeyID/secretAccessKeySecretRef in the config, "
-		    "and ambient credentials are not allowed for this issuer "
-		    "(allowAmbientCredentials is false)");
-		return -1;
-	}
-	o->st = o->cfg->role ? R_STS : R_ZONE;
-	if (id != NULL && sec != NULL && *id != '\0' && *sec != '\0') {
-		if ((o->akid = strdup(id)) == NULL ||
-		    (o->secret = strdup(sec)) == NULL ||
-		    (tok != NULL && *tok != '\0' &&
-			(o->token = strdup(tok)) == NULL))
-			return -1;
-		return 0;
-	}
-	if (shared_file(o) == 0)
-		return 0;
-	if (web_identity(o) == 0) {
-		o->st = R_STS;
-		return 0;
-	}
-	d01_error_set(err, D01_E_CONFIG,
-	    "ambient credentials allowed but none found (AWS_ACCESS_KEY_ID "
-	    "and AWS_SECRET_ACCESS_KEY, the shared credentials file, "
-	    "AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)");
-	return -1;
-}
-
 static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
@@ -546,7 +381,7 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
 	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
 	d01_error_clear(&o->start_err);
-	if (credentials(o, ch, &o->start_err) != 0) {
+	if (r53_credentials(o, ch, &o->start_err) != 0) {
 		if (o->start_err.code == D01_OK)
 			d01_error_set(
 			    &o->start_err, D01_E_NOMEM, "out of memory");
