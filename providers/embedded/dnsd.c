@@ -5,10 +5,12 @@
  * on the event loop. Answers come from dnsd_answer.c.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -16,6 +18,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+
+#include <ldns/ldns.h>
 
 #include "core/log.h"
 #include "providers/embedded/dnsd.h"
@@ -30,6 +34,8 @@ struct tcp_client {
 	TAILQ_ENTRY(tcp_client) link;
 	struct d01_dnsd *d;
 	struct bufferevent *bev;
+	struct sockaddr_storage peer; /* for the debug log */
+	int closing; /* the client sent EOF: flush the replies, then close */
 };
 
 struct d01_dnsd {
@@ -42,6 +48,69 @@ struct d01_dnsd {
 	uint8_t in[MAX_MSG], out[MAX_MSG];
 };
 
+/* "1.2.3.4:53" or "[::1]:53" for the debug log. */
+static void
+peer_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		evutil_inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(buf, len, "%s:%d", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		evutil_inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, len, "[%s]:%d", host, port);
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+/*
+ * One line per query, at debug level only: at info a query flood would
+ * become a log flood. Decoding the name costs an allocation, so nothing
+ * is done unless debug is on. The name comes from the network: quoted.
+ */
+static void
+log_query(const char *proto, const struct sockaddr *peer, const uint8_t *q,
+    size_t qlen, const uint8_t *r, size_t rlen)
+{
+	char who[INET6_ADDRSTRLEN + 16], name[LDNS_MAX_DOMAINLEN * 4 + 8];
+	ldns_rdf *dn = NULL;
+	char *s = NULL;
+	size_t pos = 12;
+	unsigned qtype = 0;
+
+	if (!d01_log_enabled(D01_LOG_DEBUG))
+		return;
+	peer_str(peer, who, sizeof(who));
+	if (qlen > 12 && (q[4] | q[5]) != 0 &&
+	    ldns_wire2dname(&dn, q, qlen, &pos) == LDNS_STATUS_OK) {
+		s = ldns_rdf2str(dn);
+		if (pos + 2 <= qlen)
+			qtype = (unsigned)q[pos] << 8 | q[pos + 1];
+	}
+	d01_log_quote(name, sizeof(name), s);
+	d01_log(D01_LOG_DEBUG, "dns_query",
+	    "proto=%s peer=%s qname=%s qtype=%u rcode=%d answers=%u tc=%d "
+	    "bytes=%zu",
+	    proto, who, name, qtype, rlen >= 12 ? r[3] & 0x0f : -1,
+	    rlen >= 12 ? (unsigned)r[6] << 8 | r[7] : 0u,
+	    rlen >= 12 ? (r[2] & 0x02) != 0 : 0, rlen);
+	LDNS_FREE(s);
+	ldns_rdf_deep_free(dn);
+}
+
+/*
+ * Drain up to UDP_BURST datagrams per wake-up, then yield so TCP clients
+ * and the webhook get their turn even under a flood.
+ */
 static void
 udp_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -58,13 +127,16 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 		n = recvfrom(
 		    fd, d->in, sizeof(d->in), 0, (struct sockaddr *)&ss, &sl);
 		if (n < 0)
-			return; /* EAGAIN, or an ICMP error from an old reply */
+			return; /* EAGAIN: drained; anything else: next wake-up
+				 */
 		len = d01_dnsd_answer(
 		    d->store, d->in, (size_t)n, d->out, sizeof(d->out), 0);
 		/* A full send buffer drops the reply; the client retries. */
 		if (len > 0)
 			(void)sendto(
 			    fd, d->out, len, 0, (struct sockaddr *)&ss, sl);
+		log_query("udp", (struct sockaddr *)&ss, d->in, (size_t)n,
+		    d->out, len);
 	}
 }
 
@@ -101,6 +173,8 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		    d->store, d->in, mlen, d->out + 2, sizeof(d->out) - 2, 1);
 		if (len == 0)
 			continue;
+		log_query("tcp", (struct sockaddr *)&c->peer, d->in, mlen,
+		    d->out + 2, len);
 		d->out[0] = (uint8_t)(len >> 8);
 		d->out[1] = (uint8_t)len;
 		bufferevent_write(bev, d->out, len + 2);
@@ -116,7 +190,13 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 static void
 tcp_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)arg;
+	struct tcp_client *c = arg;
+
+	/* Called once the output is flushed. */
+	if (c->closing) {
+		client_free(c);
+		return;
+	}
 	if (!(bufferevent_get_enabled(bev) & EV_READ)) {
 		bufferevent_enable(bev, EV_READ);
 		tcp_read_cb(bev, arg);
@@ -126,9 +206,18 @@ tcp_write_cb(struct bufferevent *bev, void *arg)
 static void
 tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev;
-	(void)what; /* EOF, error or idle timeout: all end the client */
-	client_free(arg);
+	struct tcp_client *c = arg;
+
+	/* A client may half-close after its last query (RFC 7766 §6.2.4
+	 * allows either side to close); its replies still go out, bounded
+	 * by the write timeout. Errors and idle timeouts end it at once. */
+	if ((what & BEV_EVENT_EOF) && !c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		c->closing = 1;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	client_free(c);
 }
 
 static void
@@ -139,14 +228,16 @@ tcp_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	struct tcp_client *c;
 	struct timeval idle = {TCP_IDLE_SEC, 0};
 
-	(void)sa;
-	(void)salen;
+	/* Past the bound a new client is closed at once: it retries, or
+	 * asks another server, and the ones being served keep their turn. */
 	if (d->nclients >= MAX_TCP_CLIENTS ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
 	c->d = d;
+	if (salen > 0 && (size_t)salen <= sizeof(c->peer))
+		memcpy(&c->peer, sa, (size_t)salen);
 	c->bev = bufferevent_socket_new(
 	    evconnlistener_get_base(lis), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -163,22 +254,59 @@ tcp_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ);
 }
 
+/* "ADDR:PORT" with a non-zero port into ss; -1 when malformed. */
+static int
+parse_addr(const char *addr, struct sockaddr_storage *ss, int *sl)
+{
+	in_port_t port = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	*sl = sizeof(*ss);
+	if (addr == NULL ||
+	    evutil_parse_sockaddr_port(addr, (struct sockaddr *)ss, sl) != 0)
+		return -1;
+	if (ss->ss_family == AF_INET)
+		port = ((struct sockaddr_in *)ss)->sin_port;
+	else if (ss->ss_family == AF_INET6)
+		port = ((struct sockaddr_in6 *)ss)->sin6_port;
+	/* evutil accepts a bare address as port 0; a DNS server needs one. */
+	return port != 0 ? 0 : -1;
+}
+
+/* The UDP socket and its persistent read event; -1 with errno set. */
+static int
+udp_open(struct d01_dnsd *d, struct event_base *base,
+    const struct sockaddr_storage *ss, int sl)
+{
+	int one = 1;
+
+	d->udp = socket(ss->ss_family, SOCK_DGRAM, 0);
+	if (d->udp < 0 || evutil_make_socket_nonblocking(d->udp) != 0 ||
+	    evutil_make_socket_closeonexec(d->udp) != 0 ||
+	    setsockopt(d->udp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(d->udp, (const struct sockaddr *)ss, (socklen_t)sl) != 0)
+		return -1;
+	if ((d->udp_ev = event_new(
+		 base, d->udp, EV_READ | EV_PERSIST, udp_cb, d)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return event_add(d->udp_ev, NULL);
+}
+
 struct d01_dnsd *
 d01_dnsd_new(struct event_base *base, const struct d01_txtstore *store,
     const char *addr, struct d01_error *err)
 {
 	struct d01_dnsd *d;
 	struct sockaddr_storage ss;
-	int sl = sizeof(ss), one = 1;
+	int sl;
 
-	memset(&ss, 0, sizeof(ss));
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sl) !=
-		0 ||
-	    ((struct sockaddr_in *)&ss)->sin_port == 0) {
+	if (parse_addr(addr, &ss, &sl) != 0) {
 		d01_error_set(err, D01_E_CONFIG,
 		    "--dns-listen %.200s: expected ADDR:PORT, e.g. "
 		    "127.0.0.1:5353 or [::1]:53",
-		    addr);
+		    addr != NULL ? addr : "(none)");
 		return NULL;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -186,21 +314,17 @@ d01_dnsd_new(struct event_base *base, const struct d01_txtstore *store,
 		return NULL;
 	}
 	d->store = store;
+	d->udp = -1;
 	TAILQ_INIT(&d->clients);
-	d->udp = socket(ss.ss_family, SOCK_DGRAM, 0);
-	if (d->udp < 0 || evutil_make_socket_nonblocking(d->udp) != 0 ||
-	    setsockopt(d->udp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(d->udp, (struct sockaddr *)&ss, (socklen_t)sl) != 0)
+	if (udp_open(d, base, &ss, sl) != 0)
 		goto syserr;
-	if ((d->udp_ev = event_new(
-		 base, d->udp, EV_READ | EV_PERSIST, udp_cb, d)) == NULL ||
-	    event_add(d->udp_ev, NULL) != 0)
-		goto syserr;
+	/* evconnlistener makes accepted sockets non-blocking. */
 	d->tcp = evconnlistener_new_bind(base, tcp_accept_cb, d,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
-	    (struct sockaddr *)&ss, sl);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, (struct sockaddr *)&ss, sl);
 	if (d->tcp == NULL)
 		goto syserr;
+	d01_log(D01_LOG_DEBUG, "dns_listen", "addr=%s", addr);
 	return d;
 syserr:
 	d01_error_set(err, D01_E_NETWORK, "embedded DNS on %.200s: %s", addr,
@@ -221,6 +345,6 @@ d01_dnsd_free(struct d01_dnsd *d)
 	if (d->udp_ev != NULL)
 		event_free(d->udp_ev);
 	if (d->udp >= 0)
-		close(d->udp);
+		evutil_closesocket(d->udp);
 	free(d);
 }

@@ -5,6 +5,12 @@
  * directly. ldns parses the query and writes the reply; names are compared
  * in the store's lower-case presentation form; the question goes back as
  * asked, so resolvers using 0x20 case randomisation accept the reply.
+ *
+ * The zone's own NS host name, when it lies inside the zone, exists but
+ * has no address here: we cannot know the address resolvers reach us on
+ * (a Service, a load balancer, NAT), so A/AAAA for it is NODATA and the
+ * parent's glue stays the source of truth. NXDOMAIN would tell resolvers
+ * that the target of our own NS record does not exist.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -12,14 +18,28 @@
 
 #include <ldns/ldns.h>
 
+#include "core/dname.h"
+#include "core/dns.h"
 #include "providers/embedded/dnsd.h"
 #include "providers/embedded/store.h"
 
-#define TTL	  60
-#define EDNS_SIZE 1232 /* the DNS flag day 2020 recommendation */
-#define PLAIN_UDP 512
+#define TTL	      60
+#define SOA_MINIMUM   60   /* negative-caching TTL (RFC 2308) */
+#define EDNS_SIZE     1232 /* the DNS flag day 2020 recommendation */
+#define PLAIN_UDP     512
+#define TCP_MAX	      65535
+#define RCODE_BADVERS 16 /* extended: OPT version we do not speak */
+#define TSIG_BADKEY   17
 
-/* A header-only reply (FORMERR, NOTIMP) echoing the ID and opcode. */
+/* The parsed query and its name as the store spells it. */
+struct query {
+	const struct d01_txtstore *store;
+	const ldns_pkt *pkt;
+	const ldns_rr *qrr;
+	char name[LDNS_MAX_DOMAINLEN * 4 + 2]; /* lower-case, absolute */
+};
+
+/* A header-only reply (FORMERR, NOTIMP, SERVFAIL): ID, opcode, RD echoed. */
 static size_t
 header_only(const uint8_t *q, uint8_t *out, size_t outcap, int rcode)
 {
@@ -55,7 +75,7 @@ static ldns_rr *
 soa_rr(const struct d01_txtzone *z)
 {
 	return rr_from_str("%s %d IN SOA %s %s %u 3600 600 86400 %d", z->name,
-	    TTL, z->ns, z->hostmaster, z->serial, TTL);
+	    SOA_MINIMUM, z->ns, z->hostmaster, z->serial, SOA_MINIMUM);
 }
 
 /* One TXT RR holding `value` as a single character-string. */
@@ -118,18 +138,33 @@ name_key(const ldns_rdf *name, char *buf, size_t len)
 }
 
 /*
- * Fill the answer sections for (name, qtype) inside zone z. Returns the
+ * Whether `name` exists in z although it holds no TXT value: the apex, an
+ * empty non-terminal above stored names, or the NS host (and the names
+ * above it) when it lies inside the zone.
+ */
+static int
+name_exists(const struct query *qq, const struct d01_txtzone *z)
+{
+	return strcmp(qq->name, z->name) == 0 ||
+	    d01_txtstore_name_exists(qq->store, qq->name) ||
+	    (d01_dname_in_zone(z->ns, z->name) &&
+		d01_dname_in_zone(z->ns, qq->name));
+}
+
+/*
+ * Fill the answer sections for the question inside zone z. Returns the
  * rcode, or -1 when building the reply failed.
  */
 static int
-fill(ldns_pkt *r, const struct d01_txtstore *s, const struct d01_txtzone *z,
-    const char *name, const ldns_rdf *owner, ldns_rr_type qtype)
+fill(ldns_pkt *r, const struct query *qq, const struct d01_txtzone *z)
 {
 	const char *const *vals;
+	ldns_rr_type qtype = ldns_rr_get_type(qq->qrr);
 	size_t n = 0, i;
-	int apex = strcmp(name, z->name) == 0, any = qtype == LDNS_RR_TYPE_ANY;
+	int apex = strcmp(qq->name, z->name) == 0;
+	int any = qtype == LDNS_RR_TYPE_ANY;
 
-	vals = d01_txtstore_values(s, name, &n);
+	vals = d01_txtstore_values(qq->store, qq->name, &n);
 	if (apex && (qtype == LDNS_RR_TYPE_SOA || any) &&
 	    push(r, LDNS_SECTION_ANSWER, soa_rr(z)) != 0)
 		return -1;
@@ -139,8 +174,8 @@ fill(ldns_pkt *r, const struct d01_txtstore *s, const struct d01_txtzone *z,
 		return -1;
 	if (qtype == LDNS_RR_TYPE_TXT || any)
 		for (i = 0; i < n; i++)
-			if (push(
-				r, LDNS_SECTION_ANSWER, txt_rr(owner, vals[i])))
+			if (push(r, LDNS_SECTION_ANSWER,
+				txt_rr(ldns_rr_owner(qq->qrr), vals[i])))
 				return -1;
 	if (ldns_pkt_ancount(r) > 0)
 		return LDNS_RCODE_NOERROR;
@@ -148,14 +183,155 @@ fill(ldns_pkt *r, const struct d01_txtstore *s, const struct d01_txtzone *z,
 	 * section so resolvers can cache the negative answer (RFC 2308). */
 	if (push(r, LDNS_SECTION_AUTHORITY, soa_rr(z)) != 0)
 		return -1;
-	return apex || n > 0 || d01_txtstore_name_exists(s, name)
-	    ? LDNS_RCODE_NOERROR
-	    : LDNS_RCODE_NXDOMAIN;
+	return n > 0 || name_exists(qq, z) ? LDNS_RCODE_NOERROR
+					   : LDNS_RCODE_NXDOMAIN;
+}
+
+/*
+ * The rcode for query types that never reach the data: zone transfers are
+ * not offered (REFUSED, as BIND and Knot tell a client not allowed to
+ * transfer), pseudo-types cannot be asked for (FORMERR), the obsolete
+ * MAILA/MAILB are not implemented. -1 for ordinary types.
+ */
+static int
+qtype_rcode(ldns_rr_type t)
+{
+	switch (t) {
+	case LDNS_RR_TYPE_AXFR:
+	case LDNS_RR_TYPE_IXFR:
+		return LDNS_RCODE_REFUSED;
+	case LDNS_RR_TYPE_OPT:
+	case LDNS_RR_TYPE_TSIG:
+	case LDNS_RR_TYPE_TKEY:
+		return LDNS_RCODE_FORMERR;
+	case LDNS_RR_TYPE_MAILA:
+	case LDNS_RR_TYPE_MAILB:
+		return LDNS_RCODE_NOTIMPL;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * A TSIG-signed query: we hold no keys, so RFC 8945 §5.2.2 says NOTAUTH
+ * with an unsigned TSIG RR carrying BADKEY: the request's RR with the MAC
+ * emptied and the error set. -1 when the RR cannot be built.
+ */
+static int
+tsig_badkey(ldns_pkt *r, const ldns_rr *req)
+{
+	static const uint8_t empty[2];
+	uint8_t err[2] = {0, TSIG_BADKEY};
+	ldns_rr *rr = NULL;
+	ldns_rdf *rd;
+
+	if (ldns_rr_rd_count(req) != 7 || (rr = ldns_rr_clone(req)) == NULL)
+		goto fail;
+	/* rdata: algorithm, time, fudge, MAC, original ID, error, other */
+	if ((rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, 2, empty)) ==
+	    NULL)
+		goto fail;
+	ldns_rdf_deep_free(ldns_rr_set_rdf(rr, rd, 3));
+	if ((rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16, 2, err)) == NULL)
+		goto fail;
+	ldns_rdf_deep_free(ldns_rr_set_rdf(rr, rd, 5));
+	if ((rd = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, 2, empty)) ==
+	    NULL)
+		goto fail;
+	ldns_rdf_deep_free(ldns_rr_set_rdf(rr, rd, 6));
+	ldns_pkt_set_tsig(r, rr);
+	return LDNS_RCODE_NOTAUTH;
+fail:
+	ldns_rr_free(rr);
+	return -1;
+}
+
+/*
+ * EDNS0 (RFC 6891): echo an OPT when the query had one and work out the
+ * UDP size limit. Returns an rcode when EDNS itself is the problem (two
+ * OPT RRs: FORMERR; a version we do not speak: BADVERS), else -1.
+ */
+static int
+edns(ldns_pkt *r, const struct query *qq, const uint8_t *q, size_t *limit)
+{
+	const ldns_pkt *p = qq->pkt;
+	size_t nopt, client;
+
+	*limit = PLAIN_UDP;
+	if (!ldns_pkt_edns(p))
+		return -1;
+	/* ldns drops OPT (and TSIG) RRs from ARCOUNT as it parses them. */
+	nopt = ((size_t)q[10] << 8 | q[11]) - ldns_pkt_arcount(p) -
+	    (ldns_pkt_tsig(p) != NULL);
+	ldns_pkt_set_edns_udp_size(r, EDNS_SIZE);
+	if (nopt > 1)
+		return LDNS_RCODE_FORMERR;
+	if (ldns_pkt_edns_version(p) != 0)
+		return RCODE_BADVERS;
+	client = ldns_pkt_edns_udp_size(p);
+	if (client > PLAIN_UDP)
+		*limit = client < EDNS_SIZE ? client : EDNS_SIZE;
+	return -1;
+}
+
+/* The reply skeleton: ID, flags a server copies, the question as asked. */
+static ldns_pkt *
+reply_new(const struct query *qq)
+{
+	ldns_pkt *r = ldns_pkt_new();
+	ldns_rr *qrr;
+
+	if (r == NULL)
+		return NULL;
+	ldns_pkt_set_id(r, ldns_pkt_id(qq->pkt));
+	ldns_pkt_set_qr(r, true);
+	ldns_pkt_set_opcode(r, LDNS_PACKET_QUERY);
+	ldns_pkt_set_rd(r, ldns_pkt_rd(qq->pkt));
+	ldns_pkt_set_cd(r, ldns_pkt_cd(qq->pkt)); /* RFC 4035 §3.1.6 */
+	if ((qrr = ldns_rr_clone(qq->qrr)) == NULL ||
+	    push(r, LDNS_SECTION_QUESTION, qrr) != 0) {
+		ldns_pkt_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Set the rcode; those past 15 go in the OPT's extended-rcode bits. */
+static void
+set_rcode(ldns_pkt *r, int rcode)
+{
+	ldns_pkt_set_rcode(r, (uint8_t)(rcode & 0x0f));
+	ldns_pkt_set_edns_extended_rcode(r, (uint8_t)(rcode >> 4));
+}
+
+/*
+ * Decide the rcode and fill the sections, in the order a server checks:
+ * EDNS, TSIG, class and zone, query type, data. Returns -1 on failure.
+ */
+static int
+respond(ldns_pkt *r, const struct query *qq, const uint8_t *q, size_t *limit)
+{
+	const struct d01_txtzone *z;
+	ldns_rr_class cls = ldns_rr_get_class(qq->qrr);
+	int rcode;
+
+	if ((rcode = edns(r, qq, q, limit)) >= 0)
+		return rcode;
+	if (ldns_pkt_tsig(qq->pkt) != NULL)
+		return tsig_badkey(r, ldns_pkt_tsig(qq->pkt));
+	z = d01_txtstore_find_zone(qq->store, qq->name);
+	/* Not ours (or a class we do not serve): REFUSED, no AA. */
+	if (z == NULL || (cls != LDNS_RR_CLASS_IN && cls != LDNS_RR_CLASS_ANY))
+		return LDNS_RCODE_REFUSED;
+	if ((rcode = qtype_rcode(ldns_rr_get_type(qq->qrr))) >= 0)
+		return rcode;
+	ldns_pkt_set_aa(r, true);
+	return fill(r, qq, z);
 }
 
 /* Wire form of r into out, truncated to header + question past limit. */
 static size_t
-to_wire(ldns_pkt *r, uint8_t *out, size_t outcap, size_t limit)
+to_wire(ldns_pkt *r, uint8_t *out, size_t limit)
 {
 	uint8_t *wire = NULL;
 	size_t len = 0;
@@ -164,7 +340,8 @@ to_wire(ldns_pkt *r, uint8_t *out, size_t outcap, size_t limit)
 		return 0;
 	if (len > limit) {
 		LDNS_FREE(wire);
-		/* RFC 2181 9: drop every RR set and set TC. */
+		/* RFC 2181 §9: drop every RR set (the OPT stays) and set TC
+		 * so the client retries over TCP. */
 		ldns_rr_list_deep_free(ldns_pkt_answer(r));
 		ldns_rr_list_deep_free(ldns_pkt_authority(r));
 		ldns_pkt_set_answer(r, ldns_rr_list_new());
@@ -175,7 +352,7 @@ to_wire(ldns_pkt *r, uint8_t *out, size_t outcap, size_t limit)
 		if (ldns_pkt2wire(&wire, r, &len) != LDNS_STATUS_OK)
 			return 0;
 	}
-	if (len > outcap || len > limit) {
+	if (len > limit) {
 		LDNS_FREE(wire);
 		return 0;
 	}
@@ -189,9 +366,7 @@ d01_dnsd_answer(const struct d01_txtstore *store, const uint8_t *q, size_t qlen,
     uint8_t *out, size_t outcap, int tcp)
 {
 	ldns_pkt *qp = NULL, *r = NULL;
-	const struct d01_txtzone *z;
-	ldns_rr *qrr;
-	char name[LDNS_MAX_DOMAINLEN * 4 + 2];
+	struct query qq = {.store = store};
 	size_t limit, len = 0;
 	int rcode;
 
@@ -199,44 +374,27 @@ d01_dnsd_answer(const struct d01_txtstore *store, const uint8_t *q, size_t qlen,
 		return 0; /* too short to answer, or a response */
 	if (((q[2] >> 3) & 0x0f) != LDNS_PACKET_QUERY)
 		return header_only(q, out, outcap, LDNS_RCODE_NOTIMPL);
-	if (ldns_wire2pkt(&qp, q, qlen) != LDNS_STATUS_OK ||
-	    ldns_pkt_qdcount(qp) != 1 || ldns_pkt_ancount(qp) != 0 ||
-	    (qrr = ldns_rr_list_rr(ldns_pkt_question(qp), 0)) == NULL ||
-	    name_key(ldns_rr_owner(qrr), name, sizeof(name)) != 0) {
+	/* d01_dns_parse, not bare ldns_wire2pkt: it refuses the TSIG
+	 * layouts that make ldns leak or stop early. */
+	if (q[4] != 0 || q[5] != 1 || q[6] != 0 || q[7] != 0 ||
+	    d01_dns_parse(q, qlen, &qp) != D01_OK ||
+	    (qq.qrr = ldns_rr_list_rr(ldns_pkt_question(qp), 0)) == NULL ||
+	    name_key(ldns_rr_owner(qq.qrr), qq.name, sizeof(qq.name)) != 0) {
 		len = header_only(q, out, outcap, LDNS_RCODE_FORMERR);
 		goto out;
 	}
-	if ((r = ldns_pkt_new()) == NULL)
-		goto out;
-	ldns_pkt_set_id(r, ldns_pkt_id(qp));
-	ldns_pkt_set_qr(r, true);
-	ldns_pkt_set_rd(r, ldns_pkt_rd(qp));
-	ldns_pkt_set_opcode(r, LDNS_PACKET_QUERY);
-	ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION, ldns_rr_clone(qrr));
-	limit = PLAIN_UDP;
-	if (ldns_pkt_edns(qp)) {
-		ldns_pkt_set_edns_udp_size(r, EDNS_SIZE);
-		if (ldns_pkt_edns_udp_size(qp) > PLAIN_UDP)
-			limit = ldns_pkt_edns_udp_size(qp) < EDNS_SIZE
-			    ? ldns_pkt_edns_udp_size(qp)
-			    : EDNS_SIZE;
-	}
+	qq.pkt = qp;
+	if ((r = reply_new(&qq)) == NULL)
+		goto servfail;
+	if ((rcode = respond(r, &qq, q, &limit)) < 0)
+		goto servfail;
+	set_rcode(r, rcode);
 	if (tcp)
-		limit = 65535;
-	z = d01_txtstore_find_zone(store, name);
-	if (z == NULL ||
-	    (ldns_rr_get_class(qrr) != LDNS_RR_CLASS_IN &&
-		ldns_rr_get_class(qrr) != LDNS_RR_CLASS_ANY)) {
-		rcode = LDNS_RCODE_REFUSED; /* not ours: no AA */
-	} else {
-		ldns_pkt_set_aa(r, true);
-		rcode = fill(r, store, z, name, ldns_rr_owner(qrr),
-		    ldns_rr_get_type(qrr));
-		if (rcode < 0)
-			rcode = LDNS_RCODE_SERVFAIL;
-	}
-	ldns_pkt_set_rcode(r, (uint8_t)rcode);
-	len = to_wire(r, out, outcap, limit);
+		limit = TCP_MAX;
+	len = to_wire(r, out, limit < outcap ? limit : outcap);
+	goto out;
+servfail:
+	len = header_only(q, out, outcap, LDNS_RCODE_SERVFAIL);
 out:
 	ldns_pkt_free(qp);
 	ldns_pkt_free(r);
