@@ -106,6 +106,7 @@ r53_config_parse(struct d01_env *env, const json_t *config, void **out,
 	if (c->zone_id != NULL && strncmp(c->zone_id, "/hostedzone/", 12) == 0)
 		memmove(
 		    c->zone_id, c->zone_id + 12, strlen(c->zone_id + 12) + 1);
+	c->wait_sync = json_is_true(json_object_get(config, "waitForSync"));
 	c->ttl = 60;
 	ttl = json_object_get(config, "ttl");
 	if (json_is_integer(ttl) && json_integer_value(ttl) > 0 &&

@@ -5,6 +5,7 @@
 #ifndef D01_R53_INT_H
 #define D01_R53_INT_H
 
+#include <sys/queue.h>
 #include <time.h>
 
 #include "core/dname.h"
@@ -15,7 +16,7 @@
 struct event;
 struct d01_http_call;
 
-enum r53_step { R_KEYID, R_SECRET, R_STS, R_ZONE, R_LIST, R_CHANGE };
+enum r53_step { R_KEYID, R_SECRET, R_STS, R_ZONE, R_LIST, R_CHANGE, R_SYNC };
 
 struct r53_op {
 	struct d01_op op; /* first: d01_provider_cancel() casts back */
@@ -34,6 +35,12 @@ struct r53_op {
 	struct d01_secret_req *sreq;
 	struct d01_http_call *call;
 	struct event *retry; /* pause before re-reading after a lost race */
+	/* Per-name serialisation (r53_lock.c). */
+	int lock;    /* slot index + 1 when holding or queued */
+	int waiting; /* queued behind the holder */
+	TAILQ_ENTRY(r53_op) lock_link;
+	int wait_sync; /* polling GetChange */
+	char change_id[64];
 	d01_done_fn cb;
 	void *arg;
 	int starting;
@@ -45,7 +52,17 @@ struct r53_op {
 int r53_credentials(
     struct r53_op *o, const struct d01_challenge *ch, struct d01_error *err);
 
+/*
+ * r53_lock.c: one writer per (zone, name) in this process, so concurrent
+ * Presents for one name queue instead of racing each other's
+ * compare-and-swap. Returns 1 when o may go on, 0 when it was queued: it
+ * is resumed (step) when the holder releases. Release from op_free.
+ */
+int r53_lock_acquire(struct r53_op *o);
+void r53_lock_release(struct r53_op *o);
+
 /* route53.c */
 void r53_wipe(char **p);
+void r53_resume(struct r53_op *o); /* step o from the loop, soon */
 
 #endif

@@ -300,3 +300,24 @@ r53_change_batch(const char *fqdn, const struct r53_set *sets, int nsets,
 	evbuffer_free(b);
 	return out;
 }
+
+int
+r53_parse_change(
+    const char *body, size_t len, char *id, size_t idlen, int *insync)
+{
+	struct d01_error err;
+	struct d01_xml *root = d01_xml_parse(body, len, &err);
+	const char *i = d01_xml_text(root, "ChangeInfo/Id");
+	const char *st = d01_xml_text(root, "ChangeInfo/Status");
+	int rc = -1;
+
+	if (i != NULL && st != NULL) {
+		if (strncmp(i, "/change/", 8) == 0)
+			i += 8;
+		snprintf(id, idlen, "%s", i);
+		*insync = strcmp(st, "INSYNC") == 0;
+		rc = 0;
+	}
+	d01_xml_free(root);
+	return rc;
+}

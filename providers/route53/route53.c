@@ -36,6 +36,7 @@ op_free(struct r53_op *o)
 	d01_http_cancel(o->call);
 	if (o->retry != NULL)
 		event_free(o->retry);
+	r53_lock_release(o);
 	r53_sts_cancel(o->sts);
 	r53_wipe(&o->akid);
 	r53_wipe(&o->secret);
@@ -171,6 +172,15 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	step(arg);
 }
 
+/* o->retry is made at start, so resuming cannot fail half way. */
+void
+r53_resume(struct r53_op *o)
+{
+	struct timeval tv = {0, 0};
+
+	evtimer_add(o->retry, &tv);
+}
+
 static void
 pause_then_step(struct r53_op *o)
 {
@@ -182,10 +192,16 @@ pause_then_step(struct r53_op *o)
 	ms = 20 + (long)r * (o->cas < 4 ? o->cas : 4);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	if (o->retry == NULL)
-		o->retry = evtimer_new(o->env->base, retry_cb, o);
-	if (o->retry == NULL || evtimer_add(o->retry, &tv) != 0)
-		step(o);
+	evtimer_add(o->retry, &tv);
+}
+
+/* GetChange again in 2 s (cert-manager and lego poll every 4 s). */
+static void
+sync_later(struct r53_op *o)
+{
+	struct timeval tv = {2, 0};
+
+	evtimer_add(o->retry, &tv);
 }
 
 static void
@@ -220,11 +236,32 @@ http_done(
 		    resp->body, resp->len, o->fqdn, o->sets, 8, &err);
 		if (o->nsets >= 0)
 			o->st = R_CHANGE;
-	} else if (err.code == D01_OK && o->st == R_CHANGE) {
-		/* Accepted (PENDING): cert-manager and `dns01 check` wait for
-		 * propagation; a webhook must not wait ~60 s for INSYNC. */
-		done(o, NULL);
-		return;
+	} else if (err.code == D01_OK &&
+	    (o->st == R_CHANGE || o->st == R_SYNC)) {
+		/* Accepted (PENDING). Unless asked to, do not wait for INSYNC:
+		 * cert-manager and `dns01 check` verify propagation, and a
+		 * webhook must answer long before Route 53's ~60 s. */
+		int insync = 0;
+
+		if (!o->cfg->wait_sync) {
+			done(o, NULL);
+			return;
+		}
+		if (r53_parse_change(resp->body, resp->len, o->change_id,
+			sizeof(o->change_id), &insync) != 0) {
+			d01_error_set(
+			    &err, D01_E_PROTOCOL, "no ChangeInfo in the reply");
+		} else if (insync) {
+			done(o, NULL);
+			return;
+		} else if (ms_left(o) < 2500) {
+			d01_error_set(&err, D01_E_TIMEOUT,
+			    "change %s still PENDING", o->change_id);
+		} else {
+			o->st = R_SYNC;
+			sync_later(o);
+			return;
+		}
 	}
 	if (err.code != D01_OK) {
 		done(o, &err);
@@ -334,11 +371,18 @@ step(struct r53_op *o)
 		api(o, "GET", "/2013-04-01/hostedzonesbyname", query, NULL);
 		return;
 	case R_LIST:
+		if (!r53_lock_acquire(o))
+			return; /* resumed by the holder's release */
 		snprintf(path, sizeof(path), "/2013-04-01/hostedzone/%s/rrset",
 		    o->zone_id);
 		snprintf(query, sizeof(query), "name=%s&type=TXT&maxitems=100",
 		    o->fqdn);
 		api(o, "GET", path, query, NULL);
+		return;
+	case R_SYNC:
+		snprintf(
+		    path, sizeof(path), "/2013-04-01/change/%s", o->change_id);
+		api(o, "GET", path, "", NULL);
 		return;
 	case R_CHANGE:
 		body = r53_change_batch(o->fqdn, o->sets, o->nsets, o->value,
@@ -365,6 +409,11 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	struct r53_op *o;
 
 	if (env->http == NULL || (o = calloc(1, sizeof(*o))) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
+		return NULL;
+	}
+	if ((o->retry = evtimer_new(env->base, retry_cb, o)) == NULL) {
+		free(o);
 		d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
 		return NULL;
 	}

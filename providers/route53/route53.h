@@ -29,6 +29,7 @@ struct r53_cfg {
 	char *role;	    /* role: AssumeRole with the base keys, or NULL */
 	char *sts_endpoint; /* default https://sts.amazonaws.com */
 	unsigned ttl;
+	int wait_sync; /* waitForSync: poll GetChange until INSYNC */
 };
 
 /* One TXT record set as read. */
@@ -55,6 +56,11 @@ int r53_parse_sets(const char *body, size_t len, const char *fqdn,
  * Throttling/PriorRequestNotComplete (worth the same request again). */
 int r53_parse_error(
     const char *body, size_t len, long status, struct d01_error *err);
+/* The Id ("C123", /change/ stripped) and Status of a ChangeInfo reply;
+ * 0, or -1 when absent. */
+int r53_parse_change(
+    const char *body, size_t len, char *id, size_t idlen, int *insync);
+
 /* The ChangeResourceRecordSets body for `present` of `value` given the
  * sets read; NULL with *noop = 1 when nothing needs to change. */
 char *r53_change_batch(const char *fqdn, const struct r53_set *sets, int nsets,

@@ -44,6 +44,7 @@ class Fake:
         # STS: temporary credentials it issued, akid -> (secret, token, expiry)
         self.temp = {}
         self.sts_calls = 0
+        self.changes = {}  # change id -> GetChange calls seen
         self.sts_ttl = 3600
         self.web_token = "eyJ-test-web-identity-token"
         self.role_arn = "arn:aws:iam::123456789012:role/dns01"
@@ -146,6 +147,16 @@ class Fake:
             return 200, (f'<ListHostedZonesByNameResponse xmlns="{NS}"><HostedZones>{zs}'
                          f"</HostedZones><IsTruncated>false</IsTruncated>"
                          f"<MaxItems>100</MaxItems></ListHostedZonesByNameResponse>")
+        c = re.match(r"^/2013-04-01/change/(C[A-Z0-9]+)$", u.path)
+        if c and method == "GET":
+            with self.lock:
+                if c.group(1) not in self.changes:
+                    return err("NoSuchChange", "no such change", 404)
+                self.changes[c.group(1)] += 1  # PENDING once, then INSYNC
+                st = "PENDING" if self.changes[c.group(1)] < 2 else "INSYNC"
+            return 200, (f'<GetChangeResponse xmlns="{NS}"><ChangeInfo><Id>/change/{c.group(1)}'
+                         f"</Id><Status>{st}</Status><SubmittedAt>2026-11-28T00:00:00Z</SubmittedAt>"
+                         f"</ChangeInfo></GetChangeResponse>")
         m = re.match(r"^/2013-04-01/hostedzone/([A-Z0-9]+)/rrset/?$", u.path)
         if not m:
             return err("InvalidInput", "unknown path", 404)
@@ -222,7 +233,9 @@ class Fake:
             if msgs:
                 return icb(msgs)
             self.sets = new
-        return 200, (f'<ChangeResourceRecordSetsResponse xmlns="{NS}"><ChangeInfo><Id>/change/C{uuid.uuid4().hex[:10].upper()}'
+            cid = "C" + uuid.uuid4().hex[:10].upper()
+            self.changes[cid] = 0
+        return 200, (f'<ChangeResourceRecordSetsResponse xmlns="{NS}"><ChangeInfo><Id>/change/{cid}'
                      f"</Id><Status>PENDING</Status><SubmittedAt>2026-11-28T00:00:00Z</SubmittedAt>"
                      f"</ChangeInfo></ChangeResourceRecordSetsResponse>")
 
