@@ -233,8 +233,10 @@ t_botocore(void)
 		rand_token(qv, (size_t)rand() % 9 + 1, "abc 09=%/+*:");
 		ek = d01_sigv4_uri_encode(qk, strlen(qk), 0);
 		ev = d01_sigv4_uri_encode(qv, strlen(qv), 0);
-		snprintf(
-		    query, sizeof(query), i % 4 ? "%s=%s&b=2&a=1" : "", ek, ev);
+		if (i % 4)
+			snprintf(query, sizeof(query), "%s=%s&b=2&a=1", ek, ev);
+		else
+			query[0] = '\0';
 		free(ek);
 		free(ev);
 		rand_token(hv, 1 + (size_t)rand() % 15, "abc  XYZ09,;");
