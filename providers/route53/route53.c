@@ -24,6 +24,7 @@
 #include "providers/route53/r53_int.h"
 
 #define OP_BUDGET_MS 25000
+#define ZONE_MEMO_MS (5 * 60 * 1000)
 #define MAX_CAS	     12
 
 static void step(struct r53_op *o);
@@ -195,6 +196,14 @@ pause_then_step(struct r53_op *o)
 	evtimer_add(o->retry, &tv);
 }
 
+/* Zone IDs are remembered per endpoint, credential and name. */
+static void
+zone_memo_key(const struct r53_op *o, char *key, size_t len)
+{
+	snprintf(key, len, "route53|%s|%s|%s", o->cfg->endpoint,
+	    o->akid ? o->akid : "", o->zone[0] ? o->zone : o->fqdn);
+}
+
 /* GetChange again in 2 s (cert-manager and lego poll every 4 s). */
 static void
 sync_later(struct r53_op *o)
@@ -210,9 +219,15 @@ http_done(
 {
 	struct r53_op *o = arg;
 	struct d01_error err = *e;
+	char key[600];
 	int icb;
 
 	o->call = NULL;
+	if (err.code == D01_OK && resp->status == 404) {
+		/* NoSuchHostedZone: a remembered ID went stale. */
+		zone_memo_key(o, key, sizeof(key));
+		d01_http_memo_forget(o->env->http, key);
+	}
 	if (err.code == D01_OK && resp->status >= 300) {
 		icb =
 		    r53_parse_error(resp->body, resp->len, resp->status, &err);
@@ -229,8 +244,12 @@ http_done(
 		}
 	} else if (err.code == D01_OK && o->st == R_ZONE) {
 		if (r53_parse_zones(resp->body, resp->len, o->fqdn, o->zone_id,
-			sizeof(o->zone_id), &err) == 0)
+			sizeof(o->zone_id), &err) == 0) {
+			zone_memo_key(o, key, sizeof(key));
+			d01_http_memo_put(
+			    o->env->http, key, o->zone_id, ZONE_MEMO_MS);
 			o->st = R_LIST;
+		}
 	} else if (err.code == D01_OK && o->st == R_LIST) {
 		o->nsets = r53_parse_sets(
 		    resp->body, resp->len, o->fqdn, o->sets, 8, &err);
@@ -339,7 +358,7 @@ step(struct r53_op *o)
 {
 	struct d01_secret_ref ref;
 	struct d01_error err;
-	char path[300], query[600], *body;
+	char path[300], query[600], key[600], *body;
 	int noop;
 
 	d01_error_clear(&err);
@@ -362,6 +381,13 @@ step(struct r53_op *o)
 		if (o->cfg->zone_id != NULL) {
 			snprintf(o->zone_id, sizeof(o->zone_id), "%s",
 			    o->cfg->zone_id);
+			o->st = R_LIST;
+			step(o);
+			return;
+		}
+		zone_memo_key(o, key, sizeof(key));
+		if (d01_http_memo_get(o->env->http, key, o->zone_id,
+			sizeof(o->zone_id)) == 0) {
 			o->st = R_LIST;
 			step(o);
 			return;

@@ -48,6 +48,7 @@ class Route53(unittest.TestCase):
         with self.fake.lock:
             self.fake.sets.clear()
             self.fake.faults.clear()
+            self.fake.requests.clear()
 
     def cfg(self, **kw):
         c = {"accessKeyIDSecretRef": {"name": "aws", "key": "id"},
@@ -85,6 +86,8 @@ class Route53(unittest.TestCase):
         self.ok("CleanUp", "K2")
         self.ok("CleanUp", "K1")
         self.assertEqual(self.fake.values(NAME), ['"v=spf1 -all"'])
+        # Six calls, at most one zone lookup: the zone ID is remembered.
+        self.assertLessEqual(sum("hostedzonesbyname" in p for _, p in self.fake.requests), 1)
 
     def test_empty_name_and_last_value(self):
         self.ok("Present", "E1", self.cfg(hostedZoneID="/hostedzone/" + next(iter(self.fake.zones))))
