@@ -150,8 +150,10 @@ class Route53(unittest.TestCase):
         self.assertIn("InvalidClientTokenId", msg)
         self.assertIn("not supported", self.fails(
             "Present", "B1", self.cfg(auth={"kubernetes": {"serviceAccountRef": {"name": "x"}}})))
-        self.fake.faults += [("Throttling", "Rate exceeded")] * 2
+        self.fake.faults += [("Throttling", "Rate exceeded")] * 2 + [
+            ("InternalFailure", "injected", 500), ("ServiceUnavailable", "injected", 503)]
         self.ok("Present", "T1")
+        self.assertEqual(self.fake.faults, [])
         self.assertEqual(self.fake.values(NAME), ['"T1"'])
         # The CLI with the user's own AWS_* variables.
         env = dict(os.environ, AWS_ACCESS_KEY_ID=self.fake.akid,
