@@ -19,7 +19,7 @@
 #include "issuer/b64url.h"
 #include "issuer/objects.h"
 
-#define POLL_FIRST_MS 250
+#define POLL_FIRST_MS 100
 #define POLL_MAX_MS   4000
 
 enum sol_state {
@@ -312,6 +312,19 @@ provider_op(struct d01_solver *s, struct d01_error *err)
 	    s->ctx->env, s->ctx->provider_cfg, &ch, provider_cb, s, err);
 }
 
+/* The TXT checker for this solver's name and value. */
+static struct d01_txtcheck *
+start_check(struct d01_solver *s, struct d01_error *err)
+{
+	struct d01_txtcheck_opts o = s->ctx->check;
+
+	o.fqdn = s->fqdn;
+	o.value = s->value;
+	o.absent = 0;
+	return d01_txtcheck_start(
+	    s->ctx->env->base, s->ctx->env->dns, &o, check_cb, s, err);
+}
+
 static void
 deliver(struct d01_solver *s)
 {
@@ -330,7 +343,6 @@ deliver(struct d01_solver *s)
 static void
 step(struct d01_solver *s)
 {
-	struct d01_txtcheck_opts o;
 	struct d01_error err;
 
 	for (;;) {
@@ -353,13 +365,7 @@ step(struct d01_solver *s)
 			s->state = S_CLEANUP;
 			break;
 		case S_CHECK:
-			o = s->ctx->check;
-			o.fqdn = s->fqdn;
-			o.value = s->value;
-			o.absent = 0;
-			s->chk = d01_txtcheck_start(s->ctx->env->base,
-			    s->ctx->env->dns, &o, check_cb, s, &err);
-			if (s->chk != NULL)
+			if ((s->chk = start_check(s, &err)) != NULL)
 				return;
 			fail(s, &err, "propagation");
 			s->state = S_CLEANUP;

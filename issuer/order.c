@@ -15,7 +15,7 @@
 #include "issuer/order.h"
 #include "issuer/renew.h"
 
-#define POLL_FIRST_MS 250
+#define POLL_FIRST_MS 100
 #define POLL_MAX_MS   4000
 
 enum ord_state {

@@ -4,7 +4,9 @@ presented the others are stopped and every value already written is
 cleaned up; Pebble's refusal of a name surfaces as its problem detail;
 nothing is written to --out on failure; usage errors exit 2."""
 import os
+import signal
 import subprocess
+import time
 import unittest
 
 from issue_common import BIN, Lab
@@ -82,6 +84,42 @@ class IssueFailures(unittest.TestCase):
         self.assertLess(dt, 30)
         self.assertEqual(self.lab.txt("_acme-challenge.np.example.test."), [])
         self.assert_nothing_written(out)
+
+    def never_propagates(self, name, extra):
+        """Start dns01 issue whose TXT check can never succeed."""
+        args = [BIN, "issue", "--directory", self.lab.pebble.directory,
+                "--email", "a@example.test", "--ca-bundle",
+                self.lab.pebble.ca_bundle, "--out", self.lab.out(name),
+                "--provider", "rfc2136", "--config", self.lab.config,
+                "--secrets-dir", self.lab.secrets,
+                "--nameserver", "127.0.0.1:9", "--propagation-timeout", "5m",
+                "-d", f"{name}.example.test"] + extra
+        return subprocess.Popen(args, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def wait_presented(self, fqdn):
+        deadline = time.time() + 20
+        while time.time() < deadline and not self.lab.txt(fqdn):
+            time.sleep(0.05)
+        self.assertTrue(self.lab.txt(fqdn), "never presented")
+
+    def test_deadline_and_signal_clean_up(self):
+        for name, extra, sig, word in (
+                ("deadline", ["--timeout", "2s"], None, "timed out after 2 s"),
+                ("sigint", [], signal.SIGINT, "interrupted"),
+                ("sigterm", [], signal.SIGTERM, "terminated")):
+            fqdn = f"_acme-challenge.{name}.example.test."
+            t = time.monotonic()
+            p = self.never_propagates(name, extra)
+            self.wait_presented(fqdn)
+            if sig is not None:
+                p.send_signal(sig)
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 1, err)
+            self.assertLess(time.monotonic() - t, 20)
+            self.assertIn(word, err)
+            self.assertEqual(self.lab.txt(fqdn), [], name)
+            self.assert_nothing_written(self.lab.out(name))
 
     def test_usage(self):
         def run(*args):
