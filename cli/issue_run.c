@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/issue.h"
+#include "core/http_client.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "issuer/account.h"
@@ -229,6 +230,9 @@ setup_dns(struct issue_run *run, struct d01_error *err)
 	if ((run->env.dns = d01_dns_new(run->base, 1024)) == NULL ||
 	    (run->env.secrets = d01_secrets_new(run->base)) == NULL)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	/* Providers with an HTTP API (cloudflare, route53) use this one. */
+	if ((run->env.http = d01_http_new(run->base, err)) == NULL)
+		return err->code;
 	if (o->secrets_dir != NULL &&
 	    d01_secrets_set_dir(run->env.secrets, o->secrets_dir, err) !=
 		D01_OK)
@@ -416,6 +420,7 @@ teardown(struct issue_run *run)
 	d01_dnsd_free(run->dnsd);
 	d01_txtstore_free(run->env.store);
 	d01_dns_free(run->env.dns);
+	d01_http_free(run->env.http);
 	d01_secrets_free(run->env.secrets);
 	d01_acme_http_free(run->http);
 	EVP_PKEY_free(run->account_key);
