@@ -11,11 +11,8 @@ FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 COPY scripts/deps.sh scripts/deps.sh
-# python3-minimal only because tests/CMakeLists.txt looks for python3 at
-# configure time; no test is built or run here.
 RUN apt-get update -q \
  && sh scripts/deps.sh \
- && apt-get install -y -q --no-install-recommends python3-minimal \
  && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
