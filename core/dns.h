@@ -5,9 +5,16 @@
  * switch to TCP when the reply is truncated, or TCP only). ldns's own
  * resolver and send functions are never used: they block.
  *
- * Servers are IP literals ("192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]",
- * "[::1]:53"): resolving a host name would need a resolver of its own, and
- * RFC 2136 peers (certbot) ask for an address too.
+ * An exchange talks to one address (struct d01_dns_server): an IP literal
+ * ("192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]", "[::1]:53") parsed by
+ * d01_dns_server_parse, or a host name turned into one by d01_dns_resolve
+ * (below), which uses the system's resolver off the loop.
+ *
+ * Ownership: a struct d01_dns belongs to whoever runs the loop (the CLI,
+ * cli/serve.c) and must outlive every exchange started on it; queries,
+ * keys and servers passed in are borrowed only for the call unless said
+ * otherwise. Every callback runs from the loop, never inside the call that
+ * started the exchange.
  */
 #ifndef D01_DNS_H
 #define D01_DNS_H

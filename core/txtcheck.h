@@ -6,6 +6,11 @@
  * through `resolver`), then asks each address directly with RD=0, round
  * after round, until all agree or the timeout passes. With explicit
  * servers it skips discovery and asks exactly those.
+ *
+ * A discovered address the host cannot send to at all (an AAAA without
+ * IPv6) is skipped and named in the summary; an explicit one is an error.
+ * Discovery counts against the same timeout. The checker borrows `dns`
+ * and `base`, which must outlive it.
  */
 #ifndef D01_TXTCHECK_H
 #define D01_TXTCHECK_H
