@@ -3,7 +3,8 @@ dnspython (python3-dnspython) verifies every UPDATE `dns01 present`
 sends, for each algorithm, and signs the replies; then it injects what a
 real BIND will not do on demand: a reply signed with another key, a
 signed BADTIME refusal, a reply signed 20 minutes in the past, an
-unsigned reply, and TC=1 over UDP so the update is repeated over TCP.
+unsigned reply, no reply at all (3 UDP tries, then a timeout naming the
+server), and TC=1 over UDP so the update is repeated over TCP.
 
 This is a TSIG oracle and fault injector, not a stand-in for BIND: the
 provider's behaviour against a real server is test_rfc2136.py and
@@ -104,6 +105,8 @@ class Oracle:
             self.errors.append(f"{transport}: {type(e).__name__}: {e}")
             return None
         self.seen.append((transport, q))
+        if self.mode == "silent":
+            return None
         if self.mode == "tc" and transport == "udp":
             r = dns.message.make_response(q)
             r.flags |= dns.flags.TC
@@ -181,7 +184,8 @@ class TSIG(unittest.TestCase):
         for mode, words in (("otherkey", "does not verify"),
                             ("badtime", "BADTIME"),
                             ("skew", "from our clock"),
-                            ("unsigned", "not TSIG-signed")):
+                            ("unsigned", "not TSIG-signed"),
+                            ("silent", "no reply (timeout)")):
             with self.subTest(mode=mode):
                 self.o.mode = mode
                 rc, out = self.present()
