@@ -114,6 +114,16 @@ cf_cred_tag(const char *email, const char *secret, char out[33])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+void
+cf_undot(char *dst, size_t n, const char *src)
+{
+	size_t len;
+
+	snprintf(dst, n, "%s", src ? src : "");
+	if ((len = strlen(dst)) > 0 && dst[len - 1] == '.')
+		dst[len - 1] = '\0';
+}
+
 int
 cf_query_escape(char *dst, size_t n, const char *src)
 {

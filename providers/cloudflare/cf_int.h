@@ -88,6 +88,9 @@ void cf_redact(char *msg, const char *secret);
 /* out = hex of the first 16 bytes of SHA-256(email NUL secret). */
 void cf_cred_tag(const char *email, const char *secret, char out[33]);
 
+/* Copy a name without its trailing dot (the API's spelling); NULL: "". */
+void cf_undot(char *dst, size_t n, const char *src);
+
 /* Percent-encode `src` for a query value into dst; -1 if it won't fit. */
 int cf_query_escape(char *dst, size_t n, const char *src);
 

@@ -19,7 +19,7 @@
 #include "providers/cloudflare/cf_int.h"
 
 #define OP_BUDGET_MS 20000  /* well inside cert-manager's 30 s */
-#define ZONE_TTL_MS  600000 /* zone IDs are remembered 10 minutes */
+#define ZONE_TTL_MS  300000 /* zone IDs are remembered 5 minutes */
 #define MAX_PAGES    50
 
 static void step(struct cf_op *o);
@@ -139,14 +139,15 @@ next_candidate(struct cf_op *o)
 static void
 zone_found(struct cf_op *o, const char *id, const char *source)
 {
-	char quid[80];
+	char quid[80], qzone[300];
 
 	snprintf(o->zone_id, sizeof(o->zone_id), "%s", id);
 	if (strcmp(source, "config") == 0 && o->zone[0] == '\0')
 		snprintf(o->candidate, sizeof(o->candidate), "zoneID %s", id);
 	d01_log(D01_LOG_DEBUG, "cloudflare_zone",
 	    "uid=%s zone=%s id=%s source=%s",
-	    d01_log_quote(quid, sizeof(quid), o->uid), o->candidate, o->zone_id,
+	    d01_log_quote(quid, sizeof(quid), o->uid),
+	    d01_log_quote(qzone, sizeof(qzone), o->candidate), o->zone_id,
 	    source);
 	o->st = CF_LIST;
 	o->page = 1;
@@ -409,17 +410,6 @@ step(struct cf_op *o)
 	}
 }
 
-/* The API speaks names without the trailing dot. */
-static void
-undot(char *dst, size_t n, const char *src)
-{
-	size_t len;
-
-	snprintf(dst, n, "%s", src ? src : "");
-	if ((len = strlen(dst)) > 0 && dst[len - 1] == '.')
-		dst[len - 1] = '\0';
-}
-
 static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
@@ -447,8 +437,8 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	o->cb = cb;
 	o->arg = arg;
 	snprintf(o->uid, sizeof(o->uid), "%s", ch->uid ? ch->uid : "");
-	undot(o->name, sizeof(o->name), ch->fqdn);
-	undot(o->zone, sizeof(o->zone), ch->zone);
+	cf_undot(o->name, sizeof(o->name), ch->fqdn);
+	cf_undot(o->zone, sizeof(o->zone), ch->zone);
 	if (o->zone[0] != '\0' && !d01_dname_in_zone(ch->fqdn, ch->zone))
 		o->zone[0] = '\0'; /* not a hint worth following */
 	snprintf(o->value, sizeof(o->value), "%s", ch->key);
