@@ -98,14 +98,16 @@ class IssueFailures(unittest.TestCase):
                                 stderr=subprocess.PIPE, text=True)
 
     def wait_presented(self, fqdn):
-        deadline = time.time() + 20
+        deadline = time.time() + 30
         while time.time() < deadline and not self.lab.txt(fqdn):
             time.sleep(0.05)
         self.assertTrue(self.lab.txt(fqdn), "never presented")
 
     def test_deadline_and_signal_clean_up(self):
         for name, extra, sig, word in (
-                ("deadline", ["--timeout", "2s"], None, "timed out after 2 s"),
+                # Long enough to reach the propagation wait even when
+                # dns01 runs under valgrind (make test's third pass).
+                ("deadline", ["--timeout", "8s"], None, "timed out after 8 s"),
                 ("sigint", [], signal.SIGINT, "interrupted"),
                 ("sigterm", [], signal.SIGTERM, "terminated")):
             fqdn = f"_acme-challenge.{name}.example.test."
@@ -116,7 +118,7 @@ class IssueFailures(unittest.TestCase):
                 p.send_signal(sig)
             out, err = p.communicate(timeout=60)
             self.assertEqual(p.returncode, 1, err)
-            self.assertLess(time.monotonic() - t, 20)
+            self.assertLess(time.monotonic() - t, 40)
             self.assertIn(word, err)
             self.assertEqual(self.lab.txt(fqdn), [], name)
             self.assert_nothing_written(self.lab.out(name))
