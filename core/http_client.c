@@ -29,6 +29,7 @@
 #define DEF_MAX_RESPONSE (1u << 20)
 #define BACKOFF_BASE_MS	 200
 #define CONNECT_MS	 5000
+#define START_BATCH	 32
 
 static size_t
 write_cb(char *data, size_t size, size_t n, void *arg)
@@ -102,6 +103,8 @@ d01_http_call_free(struct d01_http_call *c)
 	c->h->ncalls--;
 	if (c->in_multi)
 		curl_multi_remove_handle(c->h->multi, c->easy);
+	if (c->queued)
+		TAILQ_REMOVE(&c->h->starting, c, startq);
 	curl_easy_cleanup(c->easy);
 	headers_free(c->headers);
 	if (c->wait != NULL)
@@ -131,9 +134,9 @@ ms_left(const struct d01_http_call *c)
 
 static void deliver(struct d01_http_call *c, struct d01_error *err);
 
-/* Start one attempt; 0, or -1 when libcurl refused the handle. */
+/* Hand one queued attempt to libcurl; 0, or -1 when it refuses it. */
 static int
-attempt(struct d01_http_call *c)
+attempt_add(struct d01_http_call *c)
 {
 	long left = ms_left(c);
 
@@ -151,21 +154,54 @@ attempt(struct d01_http_call *c)
 	return 0;
 }
 
-/* The backoff timer: next attempt, or finish if libcurl refuses it. */
+/*
+ * Attempts wait in a FIFO and enter libcurl at most START_BATCH per loop
+ * iteration: libcurl sets up every new transfer (socket, connect, TLS
+ * state) in one pass, and a burst of hundreds would hold the loop for
+ * tens of milliseconds. A zero timer runs after the next poll for I/O, so
+ * other requests (such as /healthz) get their turn in between.
+ */
+static void
+attempt(struct d01_http_call *c)
+{
+	static const struct timeval now = {0, 0};
+
+	TAILQ_INSERT_TAIL(&c->h->starting, c, startq);
+	c->queued = 1;
+	if (!evtimer_pending(c->h->kick, NULL))
+		evtimer_add(c->h->kick, &now);
+}
+
+void
+d01_http_kick(struct d01_http *h)
+{
+	static const struct timeval now = {0, 0};
+	struct d01_http_call *c;
+	struct d01_error err;
+	int n;
+
+	for (n = 0; n < START_BATCH && !TAILQ_EMPTY(&h->starting); n++) {
+		c = TAILQ_FIRST(&h->starting);
+		TAILQ_REMOVE(&h->starting, c, startq);
+		c->queued = 0;
+		if (attempt_add(c) == 0)
+			continue;
+		d01_error_set(&err, D01_E_INTERNAL,
+		    "%s: cannot start attempt %d (curl_multi_add_handle)",
+		    c->method, c->attempts);
+		deliver(c, &err);
+	}
+	if (!TAILQ_EMPTY(&h->starting))
+		evtimer_add(h->kick, &now);
+}
+
+/* The backoff timer: queue the next attempt. */
 static void
 wait_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct d01_http_call *c = arg;
-	struct d01_error err;
-
 	(void)fd;
 	(void)what;
-	if (attempt(c) == 0)
-		return;
-	d01_error_set(&err, D01_E_INTERNAL,
-	    "%s: cannot start attempt %d (curl_multi_add_handle)", c->method,
-	    c->attempts);
-	deliver(c, &err);
+	attempt(arg);
 }
 
 /*
@@ -375,12 +411,8 @@ d01_http_start(struct d01_http *h, const struct d01_http_request *req,
 	b.tv_sec = budget / 1000;
 	b.tv_usec = (budget % 1000) * 1000;
 	evutil_timeradd(&now, &b, &c->deadline);
-	/* Adding only arms the multi timer; the transfer starts from the
-	 * loop, so cb cannot run before we return. */
-	if (attempt(c) != 0) {
-		d01_http_call_free(c);
-		d01_error_set(err, D01_E_INTERNAL, "curl_multi_add_handle");
-		return NULL;
-	}
+	/* Queued: the transfer starts from the loop, so cb cannot run
+	 * before we return. */
+	attempt(c);
 	return c;
 }

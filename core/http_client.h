@@ -81,6 +81,10 @@ size_t d01_http_inflight(const struct d01_http *h);
  * API clients would otherwise look up on every call. Keys are stored as
  * SHA-256 digests, so a key may include a credential digest to keep
  * tenants apart. When full, the entry expiring first is replaced.
+ *
+ * Single flight: d01_http_memo_lookup lets one caller (the leader) look a
+ * key up while every other caller asking for it meanwhile waits, so a
+ * burst of calls costs one upstream request instead of hundreds.
  */
 #define D01_HTTP_MEMO_SIZE	256
 #define D01_HTTP_MEMO_VALUE_MAX 64
@@ -88,10 +92,50 @@ size_t d01_http_inflight(const struct d01_http *h);
 /* Copy the live value of `key` into out; 0, or -1 if absent/too long. */
 int d01_http_memo_get(
     struct d01_http *h, const char *key, char *out, size_t outlen);
-/* Remember value (copied; ignored if too long) for ttl_ms. */
+/* Remember value (copied; ignored if too long) for ttl_ms. Ends a lookup
+ * in flight for the key: its waiters are told `found`. */
 void d01_http_memo_put(
     struct d01_http *h, const char *key, const char *value, long ttl_ms);
-/* Drop `key` (e.g. an ID the API no longer knows). */
+/* Drop `key` (e.g. an ID the API no longer knows). A lookup in flight for
+ * the key is left alone. */
 void d01_http_memo_forget(struct d01_http *h, const char *key);
+
+/* Called once when the lookup waited for has ended: found = 1 when the
+ * leader put a value (read it with d01_http_memo_get), 0 when it gave up. */
+typedef void (*d01_http_memo_fn)(void *arg, int found);
+
+/* A waiter, embedded in the caller's own state (no allocation). */
+struct d01_http_memo_wait {
+	struct d01_http_memo_wait *next, **prevp;
+	struct d01_http *h;
+	unsigned char key[32];
+	int ready, found;
+	d01_http_memo_fn cb;
+	void *arg;
+};
+
+enum d01_http_memo_res {
+	D01_HTTP_MEMO_HIT,  /* value copied to out */
+	D01_HTTP_MEMO_LEAD, /* look it up, then _put or _abandon */
+	D01_HTTP_MEMO_WAIT, /* w queued: cb runs later, from the loop */
+};
+
+/*
+ * Look `key` up. HIT: the value is in out. LEAD: nobody is looking it up;
+ * the caller must now do so and end with d01_http_memo_put (found) or
+ * d01_http_memo_abandon (failed, cancelled): other callers wait for it
+ * meanwhile. WAIT: someone else is looking it up; w->cb(arg, found) runs
+ * exactly once, never inside this call, unless d01_http_memo_unwait(w)
+ * comes first. When no slot is free the caller leads without waiters.
+ */
+enum d01_http_memo_res d01_http_memo_lookup(struct d01_http *h, const char *key,
+    char *out, size_t outlen, struct d01_http_memo_wait *w, d01_http_memo_fn cb,
+    void *arg);
+
+/* The leader of `key` gives up: every waiter gets found = 0. */
+void d01_http_memo_abandon(struct d01_http *h, const char *key);
+
+/* Stop waiting: w's callback will not run. Idle waiters are a no-op. */
+void d01_http_memo_unwait(struct d01_http_memo_wait *w);
 
 #endif

@@ -20,6 +20,8 @@ struct d01_http_memo_ent {
 	unsigned char key[32];
 	char value[D01_HTTP_MEMO_VALUE_MAX];
 	struct timespec expires; /* CLOCK_MONOTONIC; 0 = empty */
+	int pending;		 /* a leader is looking it up */
+	struct d01_http_memo_wait *waiters;
 };
 
 struct d01_http {
@@ -28,12 +30,18 @@ struct d01_http {
 	struct event *timer;
 	TAILQ_HEAD(, d01_http_call) calls;
 	size_t ncalls;
+	TAILQ_HEAD(, d01_http_call) starting; /* attempts not yet in multi */
+	struct event *kick;		      /* feeds them to libcurl */
 	struct d01_http_memo_ent memo[D01_HTTP_MEMO_SIZE];
+	struct d01_http_memo_wait *memo_ready; /* waiters to call back */
+	struct event *memo_wake;	       /* calls them, from the loop */
 };
 
 /* One request with all its attempts; owns one easy handle. */
 struct d01_http_call {
 	TAILQ_ENTRY(d01_http_call) link;
+	TAILQ_ENTRY(d01_http_call) startq;
+	int queued; /* on h->starting */
 	struct d01_http *h;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -53,10 +61,15 @@ struct d01_http_call {
 /* Free a call: leaves the multi if inside, wipes its headers. */
 void d01_http_call_free(struct d01_http_call *c);
 
+/* Move queued attempts into the multi handle (the kick timer). */
+void d01_http_kick(struct d01_http *h);
+
 /* Its attempt ended (called from the info_read loop, handle removed). */
 void d01_http_attempt_done(struct d01_http_call *c, CURLcode rc);
 
-/* Empty the memo (d01_http_new). */
-void d01_http_memo_init(struct d01_http *h);
+/* Set up an empty memo (d01_http_new); 0, or -1 without memory. */
+int d01_http_memo_init(struct d01_http *h);
+/* Release it (d01_http_free); waiters still queued are dropped. */
+void d01_http_memo_fini(struct d01_http *h);
 
 #endif

@@ -53,6 +53,14 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	check_done(h);
 }
 
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	d01_http_kick(arg);
+}
+
 /* CURLMOPT_TIMERFUNCTION: only (re)arm our timer, as libcurl asks. */
 static int
 multi_timer_cb(CURLM *multi, long timeout_ms, void *arg)
@@ -142,18 +150,21 @@ d01_http_new(struct event_base *base, struct d01_error *err)
 		d01_error_set(err, D01_E_INTERNAL, "curl_global_init failed");
 		return NULL;
 	}
-	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (h->multi = curl_multi_init()) == NULL ||
-	    (h->timer = evtimer_new(base, timer_cb, h)) == NULL) {
-		if (h != NULL && h->multi != NULL)
-			curl_multi_cleanup(h->multi);
-		free(h);
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		d01_error_set(err, D01_E_NOMEM, "cannot create HTTP client");
 		return NULL;
 	}
 	h->base = base;
 	TAILQ_INIT(&h->calls);
-	d01_http_memo_init(h);
+	TAILQ_INIT(&h->starting);
+	if ((h->multi = curl_multi_init()) == NULL ||
+	    (h->timer = evtimer_new(base, timer_cb, h)) == NULL ||
+	    (h->kick = evtimer_new(base, kick_cb, h)) == NULL ||
+	    d01_http_memo_init(h) != 0) {
+		d01_http_free(h);
+		d01_error_set(err, D01_E_NOMEM, "cannot create HTTP client");
+		return NULL;
+	}
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, multi_sock_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
@@ -177,8 +188,13 @@ d01_http_free(struct d01_http *h)
 	while (!TAILQ_EMPTY(&h->calls))
 		d01_http_call_free(TAILQ_FIRST(&h->calls));
 	/* Socket callbacks can still fire here: the timer must exist. */
-	curl_multi_cleanup(h->multi);
-	event_free(h->timer);
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
+	if (h->timer != NULL)
+		event_free(h->timer);
+	if (h->kick != NULL)
+		event_free(h->kick);
+	d01_http_memo_fini(h);
 	free(h);
 }
 

@@ -57,6 +57,10 @@ struct cf_op {
 	char candidate[D01_DNAME_BUF]; /* zone name being looked up */
 	size_t walk;		       /* offset of the next walk candidate */
 	int tried_resolved, zone_from_memo;
+	int leading;			/* our zone lookup others wait on */
+	int abandoned;			/* lookups waited on that failed */
+	int solo;			/* ask for ourselves, wait no more */
+	struct d01_http_memo_wait wait; /* waiting on another's lookup */
 	char zone_id[CF_ID_MAX];
 	char *secret;	   /* the token or key; wiped on free */
 	char cred_tag[33]; /* hex prefix of SHA-256(email, secret) */
@@ -71,6 +75,30 @@ struct cf_op {
 	int starting;
 	struct d01_error start_err;
 };
+
+/* cloudflare.c: the state machine's shared steps */
+
+/* Run the current step; finish with err (NULL: success, with context). */
+void cf_step(struct cf_op *o);
+void cf_done(struct cf_op *o, struct d01_error *err);
+/* The current step's API request; on failure the op finishes. */
+void cf_request(
+    struct cf_op *o, const char *method, const char *path, const char *body);
+
+/* cf_zone.c: finding the zone ID (CF_ZONE) */
+
+/* Set the first zone candidate (at start). */
+void cf_zone_first(struct cf_op *o);
+/* Run CF_ZONE: may wait on another op's lookup, then cf_step() again. */
+void cf_zone_step(struct cf_op *o);
+/* A /zones reply (res NULL: err says why): found, next candidate, or
+ * err set when no candidate is left. */
+void cf_zone_reply(struct cf_op *o, json_t *res, struct d01_error *err);
+/* A listing failed with a remembered zone ID the API no longer knows:
+ * forget it and go back to CF_ZONE (1), or not that case (0). */
+int cf_zone_stale(struct cf_op *o, long status, int code);
+/* Stop waiting on another op's lookup; abandon ours if we lead one. */
+void cf_zone_release(struct cf_op *o);
 
 /* cf_api.c */
 

@@ -15,18 +15,15 @@
 
 #include <openssl/crypto.h>
 
-#include "core/log.h"
 #include "providers/cloudflare/cf_int.h"
 
-#define OP_BUDGET_MS 20000  /* well inside cert-manager's 30 s */
-#define ZONE_TTL_MS  300000 /* zone IDs are remembered 5 minutes */
+#define OP_BUDGET_MS 20000 /* well inside cert-manager's 30 s */
 #define MAX_PAGES    50
-
-static void step(struct cf_op *o);
 
 static void
 op_free(struct cf_op *o)
 {
+	cf_zone_release(o);
 	d01_secret_cancel(o->sreq);
 	d01_http_cancel(o->call);
 	if (o->secret != NULL) {
@@ -37,8 +34,8 @@ op_free(struct cf_op *o)
 }
 
 /* Finish with err (NULL: success); adds the context to failures. */
-static void
-done(struct cf_op *o, struct d01_error *err)
+void
+cf_done(struct cf_op *o, struct d01_error *err)
 {
 	struct d01_error ok;
 	d01_done_fn cb = o->cb;
@@ -62,14 +59,6 @@ done(struct cf_op *o, struct d01_error *err)
 	o->call = NULL;
 	op_free(o);
 	cb(arg, err);
-}
-
-/* Memo key of a zone: per API, per credential, per zone name. */
-static void
-zone_key(const struct cf_op *o, const char *zone, char *key, size_t n)
-{
-	snprintf(
-	    key, n, "cloudflare|%s|%s|%s", o->cfg->base_url, o->cred_tag, zone);
 }
 
 static void
@@ -97,100 +86,12 @@ secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
 	if (err.code == D01_OK && (o->secret = strdup(value)) == NULL)
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
 	if (err.code != D01_OK) {
-		done(o, &err);
+		cf_done(o, &err);
 		return;
 	}
 	cf_cred_tag(o->cfg->email, o->secret, o->cred_tag);
 	o->st = CF_ZONE;
-	step(o);
-}
-
-/*
- * The next zone candidate: resolvedZone first (cert-manager found it by
- * SOA, and every call for the zone then asks the same question), then the
- * FQDN and each parent, skipping wildcards and TLDs. 0, or -1 when none
- * is left.
- */
-static int
-next_candidate(struct cf_op *o)
-{
-	const char *c, *dot;
-
-	if (!o->tried_resolved && o->zone[0] != '\0') {
-		o->tried_resolved = 1;
-		snprintf(o->candidate, sizeof(o->candidate), "%s", o->zone);
-		return 0;
-	}
-	o->tried_resolved = 1;
-	while (o->walk < strlen(o->name)) {
-		c = o->name + o->walk;
-		dot = strchr(c, '.');
-		o->walk = dot ? (size_t)(dot - o->name) + 1 : strlen(o->name);
-		if (dot == NULL || strncmp(c, "*.", 2) == 0 ||
-		    strcmp(c, o->zone) == 0)
-			continue;
-		snprintf(o->candidate, sizeof(o->candidate), "%s", c);
-		return 0;
-	}
-	return -1;
-}
-
-/* The zone ID is known: note where it came from, go list. */
-static void
-zone_found(struct cf_op *o, const char *id, const char *source)
-{
-	char quid[80], qzone[300];
-
-	snprintf(o->zone_id, sizeof(o->zone_id), "%s", id);
-	if (strcmp(source, "config") == 0 && o->zone[0] == '\0')
-		snprintf(o->candidate, sizeof(o->candidate), "zoneID %s", id);
-	d01_log(D01_LOG_DEBUG, "cloudflare_zone",
-	    "uid=%s zone=%s id=%s source=%s",
-	    d01_log_quote(quid, sizeof(quid), o->uid),
-	    d01_log_quote(qzone, sizeof(qzone), o->candidate), o->zone_id,
-	    source);
-	o->st = CF_LIST;
-	o->page = 1;
-}
-
-static void
-zone_reply(struct cf_op *o, json_t *res, struct d01_error *err)
-{
-	char id[CF_ID_MAX], key[1024];
-
-	if (res == NULL)
-		return; /* err says why */
-	if (cf_zone_pick(res, o->candidate, id, sizeof(id)) == 0) {
-		zone_key(o, o->candidate, key, sizeof(key));
-		d01_http_memo_put(o->env->http, key, id, ZONE_TTL_MS);
-		zone_found(o, id, "api");
-	} else if (next_candidate(o) != 0) {
-		o->candidate[0] = '\0';
-		d01_error_set(err, D01_E_NOTFOUND,
-		    "no Cloudflare zone contains this name (does the token "
-		    "have Zone:Read on it?)");
-	}
-}
-
-/* A remembered zone ID the API no longer knows: forget it, look again. */
-static int
-stale_zone(struct cf_op *o, long status, int code)
-{
-	char key[1024];
-
-	/* Only the first call with a remembered ID can tell: the listing.
-	 * (A 404 on DELETE means the record is gone, not the zone.) */
-	if (!o->zone_from_memo || o->st != CF_LIST ||
-	    (status != 404 && code != 7003))
-		return 0;
-	zone_key(o, o->candidate, key, sizeof(key));
-	d01_http_memo_forget(o->env->http, key);
-	o->zone_from_memo = 0;
-	o->tried_resolved = 0;
-	o->walk = 0;
-	next_candidate(o);
-	o->st = CF_ZONE;
-	return 1;
+	cf_step(o);
 }
 
 static void
@@ -259,12 +160,12 @@ http_done(
 	if (err.code == D01_OK)
 		res = cf_envelope(resp->status, resp->body, resp->len, &root,
 		    &pages, &code, &err);
-	if (err.code != D01_OK && stale_zone(o, err.status, code)) {
+	if (err.code != D01_OK && cf_zone_stale(o, err.status, code)) {
 		d01_error_clear(&err);
 	} else if (resp != NULL) {
 		switch (o->st) {
 		case CF_ZONE:
-			zone_reply(o, res, &err);
+			cf_zone_reply(o, res, &err);
 			break;
 		case CF_LIST:
 			list_reply(o, res, pages, &err);
@@ -280,50 +181,31 @@ http_done(
 		}
 	}
 	json_decref(root);
+	if (o->leading) /* the lookup failed: waiters ask for themselves */
+		cf_zone_release(o);
 	if (err.code != D01_OK) {
 		d01_error_prefix(&err, "%s: ",
 		    o->st == CF_ZONE	     ? "looking up the zone"
 			: o->st == CF_LIST   ? "listing TXT records"
 			: o->st == CF_CREATE ? "creating the record"
 					     : "deleting a record");
-		done(o, &err);
+		cf_done(o, &err);
 		return;
 	}
-	step(o);
+	cf_step(o);
 }
 
 /* Issue the API request of the current step. */
-static void
-api(struct cf_op *o, const char *method, const char *path, const char *body)
+void
+cf_request(
+    struct cf_op *o, const char *method, const char *path, const char *body)
 {
 	struct d01_error err;
 
 	d01_error_clear(&err);
 	o->call = cf_api_start(o, method, path, body, http_done, &err);
 	if (o->call == NULL)
-		done(o, &err);
-}
-
-static void
-step_zone(struct cf_op *o)
-{
-	char key[1024], id[CF_ID_MAX], q[3 * D01_DNAME_BUF], path[1024];
-
-	if (o->cfg->zone_id != NULL) {
-		zone_found(o, o->cfg->zone_id, "config");
-		step(o);
-		return;
-	}
-	zone_key(o, o->candidate, key, sizeof(key));
-	if (d01_http_memo_get(o->env->http, key, id, sizeof(id)) == 0) {
-		o->zone_from_memo = 1;
-		zone_found(o, id, "memo");
-		step(o);
-		return;
-	}
-	cf_query_escape(q, sizeof(q), o->candidate);
-	snprintf(path, sizeof(path), "/zones?name=%s&per_page=50", q);
-	api(o, "GET", path, NULL);
+		cf_done(o, &err);
 }
 
 /* List by name and by value: the value filter keeps the listing to our
@@ -344,7 +226,7 @@ step_list(struct cf_op *o)
 	    "/zones/%s/dns_records?type=TXT&name=%s&content.contains=%s"
 	    "&per_page=100&page=%d",
 	    o->zone_id, qn, qv, o->page);
-	api(o, "GET", path, NULL);
+	cf_request(o, "GET", path, NULL);
 }
 
 static void
@@ -363,16 +245,16 @@ step_create(struct cf_op *o)
 	json_decref(j);
 	if (body == NULL) {
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
-		done(o, &err);
+		cf_done(o, &err);
 		return;
 	}
 	snprintf(path, sizeof(path), "/zones/%s/dns_records", o->zone_id);
-	api(o, "POST", path, body);
+	cf_request(o, "POST", path, body);
 	free(body);
 }
 
-static void
-step(struct cf_op *o)
+void
+cf_step(struct cf_op *o)
 {
 	struct d01_secret_ref ref = {o->cfg->secret_name, o->cfg->secret_key};
 	struct d01_error err;
@@ -384,28 +266,28 @@ step(struct cf_op *o)
 		o->sreq = d01_secret_get(
 		    o->env->secrets, o->ns, &ref, secret_done, o, &err);
 		if (o->sreq == NULL)
-			done(o, &err);
+			cf_done(o, &err);
 		return;
 	case CF_ZONE:
-		step_zone(o);
+		cf_zone_step(o);
 		return;
 	case CF_LIST:
 		step_list(o);
 		return;
 	case CF_CREATE:
 		if (o->found)
-			done(o, NULL); /* idempotent Present */
+			cf_done(o, NULL); /* idempotent Present */
 		else
 			step_create(o);
 		return;
 	case CF_DELETE:
 		if (o->nids == 0) {
-			done(o, NULL); /* nothing (left) of ours */
+			cf_done(o, NULL); /* nothing (left) of ours */
 			return;
 		}
 		snprintf(path, sizeof(path), "/zones/%s/dns_records/%s",
 		    o->zone_id, o->ids[o->nids - 1]);
-		api(o, "DELETE", path, NULL);
+		cf_request(o, "DELETE", path, NULL);
 		return;
 	}
 }
@@ -443,13 +325,13 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 		o->zone[0] = '\0'; /* not a hint worth following */
 	snprintf(o->value, sizeof(o->value), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
-	next_candidate(o);
+	cf_zone_first(o);
 	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
 	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
 	d01_error_clear(&o->start_err);
 	o->st = CF_SECRET;
 	o->starting = 1;
-	step(o);
+	cf_step(o);
 	o->starting = 0;
 	if (o->start_err.code != D01_OK) {
 		if (err != NULL)

@@ -212,9 +212,21 @@ end:;
 struct peer {
 	struct event_base *base;
 	struct evhttp *http;
-	int port, hits, bad_auth;
+	int port, hits, bad_auth, zone_hits;
 	struct evhttp_request *held;
+	int hold_zones, nzheld; /* /zones requests kept for later */
+	struct evhttp_request *zheld[32];
 };
+
+static void
+zone_answer(struct evhttp_request *req)
+{
+	evbuffer_add_printf(evhttp_request_get_output_buffer(req),
+	    "{\"success\":true,\"errors\":[],\"result\":[{\"id\":"
+	    "\"zone1\",\"name\":\"ex.test\"}],\"result_info\":"
+	    "{\"page\":1,\"total_pages\":1}}");
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
 
 static void
 peer_cb(struct evhttp_request *req, void *arg)
@@ -232,12 +244,15 @@ peer_cb(struct evhttp_request *req, void *arg)
 		p->held = req; /* answered (or dropped) by evhttp_free */
 		return;
 	}
-	if (strstr(uri, "/zones?") != NULL)
-		evbuffer_add_printf(out,
-		    "{\"success\":true,\"errors\":[],\"result\":[{\"id\":"
-		    "\"zone1\",\"name\":\"ex.test\"}],\"result_info\":"
-		    "{\"page\":1,\"total_pages\":1}}");
-	else if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
+	if (strstr(uri, "/zones?") != NULL) {
+		p->zone_hits++;
+		if (p->hold_zones && p->nzheld < 32)
+			p->zheld[p->nzheld++] = req;
+		else
+			zone_answer(req);
+		return;
+	}
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET)
 		evbuffer_add_printf(out,
 		    "{\"success\":true,\"errors\":[],\"result\":[],"
 		    "\"result_info\":{\"page\":1,\"total_pages\":0}}");
@@ -442,6 +457,67 @@ end:
 	fixture_free(&f);
 }
 
+struct many {
+	int calls, ok;
+	struct event_base *base;
+	int want;
+};
+
+static void
+many_cb(void *arg, const struct d01_error *err)
+{
+	struct many *m = arg;
+
+	m->calls++;
+	m->ok += err->code == D01_OK;
+	if (m->calls == m->want)
+		event_base_loopexit(m->base, NULL);
+}
+
+/* 20 Presents at once in one zone: one zone lookup, the others wait on
+ * it; the leader cancelled mid-lookup hands over to one new leader. */
+static void
+t_coalesce(void)
+{
+	struct fixture f;
+	struct many m = {0};
+	struct d01_challenge c = ch;
+	struct d01_op *ops[20];
+	char names[20][64];
+	int i, lead = -1;
+
+	CHECK(fixture_new(&f, "") == 0);
+	f.peer.hold_zones = 1;
+	m.base = f.base;
+	m.want = 19;
+	for (i = 0; i < 20; i++) {
+		snprintf(names[i], sizeof(names[i]),
+		    "_acme-challenge.h%d.ex.test.", i);
+		c.fqdn = names[i];
+		CHECK((ops[i] = d01_provider_cloudflare.present(
+			   &f.env, f.cfg, &c, many_cb, &m, NULL)) != NULL);
+	}
+	spin(f.base, 300);
+	CHECK_INT(f.peer.zone_hits, ==, 1);
+	CHECK_INT(m.calls, ==, 0); /* every op is alive: peeking is safe */
+	for (i = 0; i < 20; i++)
+		if (((struct cf_op *)ops[i])->leading)
+			lead = lead < 0 ? i : 99;
+	CHECK(lead >= 0 && lead < 20);
+	d01_provider_cancel(ops[lead]);
+	spin(f.base, 300);
+	CHECK_INT(f.peer.zone_hits, ==, 2); /* one new leader, not 19 */
+	f.peer.hold_zones = 0;
+	for (i = 0; i < f.peer.nzheld; i++)
+		zone_answer(f.peer.zheld[i]);
+	spin(f.base, 5000);
+	CHECK_INT(m.calls, ==, 19);
+	CHECK_INT(m.ok, ==, 19);
+	CHECK_INT(f.peer.zone_hits, ==, 2);
+end:
+	fixture_free(&f);
+}
+
 int
 main(void)
 {
@@ -452,5 +528,6 @@ main(void)
 	RUN(t_shape_ok);
 	RUN(t_shape_errors);
 	RUN(t_cancel);
+	RUN(t_coalesce);
 	return harness_done();
 }

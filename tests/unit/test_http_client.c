@@ -451,6 +451,89 @@ end:
 		event_base_free(base);
 }
 
+struct flight {
+	int calls, found;
+	struct d01_http_memo_wait *other; /* unwaited from the callback */
+};
+
+static void
+flight_cb(void *arg, int found)
+{
+	struct flight *f = arg;
+
+	f->calls++;
+	f->found = found;
+	d01_http_memo_unwait(f->other);
+}
+
+/* Single flight: one leader, waiters called back once, later, with the
+ * outcome; unwait (even from another waiter's callback) means never. */
+static void
+t_memo_flight(void)
+{
+	struct event_base *base = event_base_new();
+	struct d01_http *h = NULL;
+	struct d01_http_memo_wait w[6];
+	struct flight f[6];
+	char v[64];
+
+	memset(f, 0, sizeof(f));
+	CHECK(base != NULL);
+	CHECK((h = d01_http_new(base, NULL)) != NULL);
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "z", v, sizeof(v), &w[0], flight_cb, &f[0]),
+	    ==, D01_HTTP_MEMO_LEAD);
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "z", v, sizeof(v), &w[1], flight_cb, &f[1]),
+	    ==, D01_HTTP_MEMO_WAIT);
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "z", v, sizeof(v), &w[2], flight_cb, &f[2]),
+	    ==, D01_HTTP_MEMO_WAIT);
+	CHECK(d01_http_memo_get(h, "z", v, sizeof(v)) == -1); /* pending */
+	d01_http_memo_put(h, "z", "id-z", 60000);
+	CHECK_INT(f[1].calls + f[2].calls, ==, 0); /* not inside put */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK_INT(f[1].calls, ==, 1);
+	CHECK_INT(f[1].found, ==, 1);
+	CHECK_INT(f[2].calls, ==, 1);
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "z", v, sizeof(v), &w[0], flight_cb, &f[0]),
+	    ==, D01_HTTP_MEMO_HIT);
+	CHECK_STR(v, "id-z");
+	/* Abandoned: waiters hear found = 0; an unwaited one hears nothing,
+	 * also when a waiter's own callback unwaits it. */
+	memset(f, 0, sizeof(f));
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "y", v, sizeof(v), &w[0], flight_cb, &f[0]),
+	    ==, D01_HTTP_MEMO_LEAD);
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "y", v, sizeof(v), &w[3], flight_cb, &f[3]),
+	    ==, D01_HTTP_MEMO_WAIT);
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "y", v, sizeof(v), &w[4], flight_cb, &f[4]),
+	    ==, D01_HTTP_MEMO_WAIT);
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "y", v, sizeof(v), &w[5], flight_cb, &f[5]),
+	    ==, D01_HTTP_MEMO_WAIT);
+	d01_http_memo_unwait(&w[5]);
+	f[3].other = &w[4];
+	f[4].other = &w[3];
+	d01_http_memo_abandon(h, "y");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK_INT(f[3].calls + f[4].calls, ==, 1);
+	CHECK_INT(f[3].found + f[4].found, ==, 0);
+	CHECK_INT(f[5].calls, ==, 0);
+	/* The next caller leads again. */
+	CHECK_INT(
+	    d01_http_memo_lookup(h, "y", v, sizeof(v), &w[0], flight_cb, &f[0]),
+	    ==, D01_HTTP_MEMO_LEAD);
+	d01_http_memo_abandon(h, "y");
+end:
+	d01_http_free(h);
+	if (base != NULL)
+		event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -461,5 +544,6 @@ main(void)
 	RUN(t_date_and_budget);
 	RUN(t_reentrant);
 	RUN(t_memo);
+	RUN(t_memo_flight);
 	return harness_done();
 }
