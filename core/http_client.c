@@ -8,6 +8,7 @@
  * callbacks (adds from d01_http_start or our timers, removes from the
  * info_read loop), as the multi interface requires.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -275,6 +276,8 @@ deliver(struct d01_http_call *c, struct d01_error *err)
 	resp.attempts = c->attempts;
 	d01_http_call_free(c);
 	cb(arg, err, err->code == D01_OK ? &resp : NULL);
+	if (body != NULL)
+		OPENSSL_cleanse(body, resp.len);
 	free(body);
 }
 
@@ -314,6 +317,19 @@ d01_http_attempt_done(struct d01_http_call *c, CURLcode rc)
 		err.retryable = retryable(rc, 0);
 	}
 	deliver(c, &err);
+}
+
+/* In-memory PEM; libcurl keeps its own copy (CURL_BLOB_COPY). */
+static int
+set_blob(CURL *e, CURLoption opt, const char *pem)
+{
+	struct curl_blob blob = {
+	    .data = (void *)(uintptr_t)pem,
+	    .len = strlen(pem),
+	    .flags = CURL_BLOB_COPY,
+	};
+
+	return curl_easy_setopt(e, opt, &blob) != CURLE_OK;
 }
 
 /* Configure the easy handle for every attempt of `req`. */
@@ -368,6 +384,24 @@ setup(struct d01_http_call *c, const struct d01_http_request *req)
 	if (req->ca_bundle != NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_bundle) !=
 		    CURLE_OK;
+	if (req->ca_pem != NULL)
+		bad |= set_blob(e, CURLOPT_CAINFO_BLOB, req->ca_pem);
+	if (req->client_cert_pem != NULL) {
+		bad |= set_blob(e, CURLOPT_SSLCERT_BLOB, req->client_cert_pem);
+		bad |=
+		    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK;
+	}
+	if (req->client_key_pem != NULL) {
+		bad |= set_blob(e, CURLOPT_SSLKEY_BLOB, req->client_key_pem);
+		bad |=
+		    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK;
+	}
+	if (req->insecure) {
+		bad |=
+		    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
+		bad |=
+		    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
+	}
 	return bad ? -1 : 0;
 }
 

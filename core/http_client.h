@@ -29,17 +29,23 @@ struct d01_http_request {
 	const char *const *headers; /* "Name: value", NULL-terminated */
 	const char *body;	    /* copied; NULL for none */
 	size_t body_len;
-	const char *ca_bundle; /* PEM file to trust instead of the
-				  system store; NULL for the default */
-	long timeout_ms;       /* per attempt; 0 = 10 s */
-	long budget_ms;	       /* all attempts and waits; 0 = 20 s */
-	int max_attempts;      /* 0 = 4 */
-	size_t max_response;   /* 0 = 1 MiB; more is an error */
+	const char *ca_bundle;	     /* PEM file to trust instead of the
+					system store; NULL for the default */
+	const char *ca_pem;	     /* PEM text to trust instead (wins) */
+	const char *client_cert_pem; /* TLS client certificate chain, */
+	const char *client_key_pem;  /* and its key (wiped from our copy) */
+	int insecure;		     /* skip server verification (kubeconfig's
+					insecure-skip-tls-verify only) */
+	long timeout_ms;	     /* per attempt; 0 = 10 s */
+	long budget_ms;		     /* all attempts and waits; 0 = 20 s */
+	int max_attempts;	     /* 0 = 4 */
+	size_t max_response;	     /* 0 = 1 MiB; more is an error */
 };
 
 struct d01_http_response {
 	long status;	  /* HTTP status of the last attempt */
-	const char *body; /* NUL-terminated; borrowed for the callback */
+	const char *body; /* NUL-terminated; borrowed for the callback, and
+			     wiped after it (bodies may hold Secrets) */
 	size_t len;
 	int attempts; /* how many were made */
 };

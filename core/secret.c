@@ -21,9 +21,12 @@ struct d01_secrets {
 	struct event_base *base;
 	char *dir;
 	struct mem_secret *mem;
+	struct d01_secret_backend be; /* start == NULL: none */
 };
 
 struct d01_secret_req {
+	struct d01_secrets *s;
+	void *be_req; /* a back-end lookup in flight */
 	struct event *ev;
 	d01_secret_fn cb;
 	void *arg;
@@ -240,6 +243,24 @@ req_fire(evutil_socket_t fd, short what, void *arg)
 	d01_secret_cancel(r);
 }
 
+void
+d01_secrets_set_backend(
+    struct d01_secrets *s, const struct d01_secret_backend *be)
+{
+	s->be = *be;
+}
+
+/* The back end answered: pass it on, then free the request. */
+static void
+be_done(void *arg, const struct d01_error *err, const char *value, size_t len)
+{
+	struct d01_secret_req *r = arg;
+
+	r->be_req = NULL;
+	r->cb(r->arg, err, value, len);
+	d01_secret_cancel(r);
+}
+
 struct d01_secret_req *
 d01_secret_get(struct d01_secrets *s, const char *ns,
     const struct d01_secret_ref *ref, d01_secret_fn cb, void *arg,
@@ -261,6 +282,7 @@ d01_secret_get(struct d01_secrets *s, const char *ns,
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return NULL;
 	}
+	r->s = s;
 	r->cb = cb;
 	r->arg = arg;
 	d01_error_clear(&r->err);
@@ -274,6 +296,13 @@ d01_secret_get(struct d01_secrets *s, const char *ns,
 		r->len = r->value != NULL ? strlen(r->value) : 0;
 	} else if (s->dir != NULL) {
 		dir_read(s, ns, ref, &r->value, &r->len, &r->err);
+	} else if (s->be.start != NULL) {
+		r->be_req = s->be.start(s->be.ctx, ns, ref, be_done, r, err);
+		if (r->be_req == NULL) {
+			d01_secret_cancel(r);
+			return NULL;
+		}
+		return r;
 	} else {
 		d01_error_set(&r->err, D01_E_NOTFOUND,
 		    "secret %s/%s key %s: not found", ns, ref->name, ref->key);
@@ -287,6 +316,8 @@ d01_secret_cancel(struct d01_secret_req *r)
 {
 	if (r == NULL)
 		return;
+	if (r->be_req != NULL)
+		r->s->be.cancel(r->be_req);
 	event_free(r->ev);
 	if (r->value != NULL) {
 		OPENSSL_cleanse(r->value, r->len);

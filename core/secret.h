@@ -5,7 +5,8 @@
  *  - a directory laid out like mounted Kubernetes Secrets,
  *    <dir>/<namespace>/<name>/<key>, one trailing newline trimmed;
  *  - values held in memory (the CLI's environment variables);
- *  - (later) the Kubernetes API.
+ *  - an asynchronous back end plugged in by the caller: the Kubernetes
+ *    API (server/kube_secret.c), which core/ knows nothing about.
  * Lookups have the async call shape of DESIGN.md so the API back end can be
  * slotted in behind the same interface. Values are never logged, and never
  * appear in error messages: errors name the namespace, secret and key only.
@@ -72,5 +73,23 @@ struct d01_secret_req *d01_secret_get(struct d01_secrets *s, const char *ns,
 
 /* cb will not run; frees the request. NULL is a no-op. */
 void d01_secret_cancel(struct d01_secret_req *req);
+
+/*
+ * An asynchronous back end, asked when no in-memory value matches and no
+ * directory is set. `start` has the async shape (NULL + err, or a handle
+ * whose cb runs exactly once, later); `cancel` stops it. Values handed to
+ * cb are borrowed, as above.
+ */
+struct d01_secret_backend {
+	void *(*start)(void *ctx, const char *ns,
+	    const struct d01_secret_ref *ref, d01_secret_fn cb, void *arg,
+	    struct d01_error *err);
+	void (*cancel)(void *handle);
+	void *ctx;
+};
+
+/* Use `be` (copied; its ctx must outlive the store). */
+void d01_secrets_set_backend(
+    struct d01_secrets *s, const struct d01_secret_backend *be);
 
 #endif

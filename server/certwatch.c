@@ -10,7 +10,7 @@
 #include "server/certwatch.h"
 #include "server/tls.h"
 
-#define NFILES 3
+#define NFILES 2
 
 /* What identifies one version of a file: a swap changes at least one. */
 struct fileid {
@@ -23,7 +23,8 @@ struct fileid {
 
 struct d01_certwatch {
 	struct event *timer;
-	char *path[NFILES]; /* cert, key, client CA (may be NULL) */
+	char *path[NFILES]; /* cert, key */
+	int client_certs;
 	struct fileid seen[NFILES];
 	d01_certwatch_fn fn;
 	void *arg;
@@ -78,7 +79,7 @@ certwatch_tick(evutil_socket_t fd, short what, void *arg)
 	memcpy(w->seen, now, sizeof(now));
 	d01_error_clear(&err);
 	if ((ctx = d01_tls_server_ctx(
-		 w->path[0], w->path[1], w->path[2], &err)) == NULL) {
+		 w->path[0], w->path[1], w->client_certs, &err)) == NULL) {
 		d01_log(D01_LOG_ERR, "tls_reload_failed",
 		    "cert=%s reason=\"%s\" action=keep_serving_old", w->path[0],
 		    err.msg);
@@ -91,11 +92,11 @@ certwatch_tick(evutil_socket_t fd, short what, void *arg)
 
 struct d01_certwatch *
 d01_certwatch_new(struct event_base *base, const char *cert, const char *key,
-    const char *client_ca, int interval_ms, d01_certwatch_fn fn, void *arg,
+    int client_certs, int interval_ms, d01_certwatch_fn fn, void *arg,
     struct d01_error *err)
 {
 	struct d01_certwatch *w;
-	const char *paths[NFILES] = {cert, key, client_ca};
+	const char *paths[NFILES] = {cert, key};
 	struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
 	int i;
 
@@ -106,6 +107,7 @@ d01_certwatch_new(struct event_base *base, const char *cert, const char *key,
 			goto nomem;
 		fileid_get(w->path[i], &w->seen[i]);
 	}
+	w->client_certs = client_certs;
 	w->fn = fn;
 	w->arg = arg;
 	if ((w->timer = event_new(base, -1, EV_PERSIST, certwatch_tick, w)) ==

@@ -24,12 +24,13 @@ struct d01_certwatch;
 typedef void (*d01_certwatch_fn)(SSL_CTX *ctx, void *arg);
 
 /*
- * Watch `cert`, `key` and, when not NULL, `client_ca` every `interval_ms`.
- * Strings are copied. The files are assumed to be the ones the current
+ * Watch `cert` and `key` every `interval_ms`; new contexts ask for client
+ * certificates when `client_certs` (see d01_tls_server_ctx). Strings are
+ * copied. The files are assumed to be the ones the current
  * context was built from. Returns NULL with err filled on failure.
  */
 struct d01_certwatch *d01_certwatch_new(struct event_base *base,
-    const char *cert, const char *key, const char *client_ca, int interval_ms,
+    const char *cert, const char *key, int client_certs, int interval_ms,
     d01_certwatch_fn fn, void *arg, struct d01_error *err);
 
 void d01_certwatch_free(struct d01_certwatch *w);

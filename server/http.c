@@ -257,9 +257,12 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->timer = evtimer_new(srv->base, conn_timer_cb, c)) == NULL ||
-	    (ssl = SSL_new(srv->ctx)) == NULL ||
-	    (c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
-		 BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    (srv->ctx != NULL && (ssl = SSL_new(srv->ctx)) == NULL) ||
+	    (c->bev = srv->ctx != NULL
+		    ? bufferevent_openssl_socket_new(srv->base, fd, ssl,
+			  BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+		    : bufferevent_socket_new(
+			  srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		d01_log(D01_LOG_ERR, "http_conn_failed", "reason=nomem");
 		SSL_free(ssl);
 		if (c != NULL && c->timer != NULL)
@@ -296,7 +299,8 @@ d01_httpd_new(struct event_base *base, SSL_CTX *ctx,
 		return NULL;
 	}
 	srv->base = base;
-	SSL_CTX_up_ref(ctx);
+	if (ctx != NULL)
+		SSL_CTX_up_ref(ctx);
 	srv->ctx = ctx;
 	srv->lim = *lim;
 	srv->handler = handler;
@@ -342,6 +346,8 @@ d01_httpd_listen(
 void
 d01_httpd_set_ssl_ctx(struct d01_httpd *srv, SSL_CTX *ctx)
 {
+	if (srv->ctx == NULL)
+		return; /* plain HTTP stays plain */
 	SSL_CTX_up_ref(ctx);
 	SSL_CTX_free(srv->ctx);
 	srv->ctx = ctx;

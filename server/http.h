@@ -62,7 +62,8 @@ typedef void (*d01_req_error_fn)(
 
 /*
  * Create a server; `ctx` is up-referenced (the caller keeps its own
- * reference). Nothing listens until d01_httpd_listen().
+ * reference), or NULL for plain HTTP (the metrics port). Nothing listens
+ * until d01_httpd_listen().
  */
 struct d01_httpd *d01_httpd_new(struct event_base *base, SSL_CTX *ctx,
     const struct d01_http_limits *lim, d01_req_handler handler,

@@ -11,7 +11,8 @@
 #include "core/log.h"
 #include "server/server_int.h"
 #include "server/status.h"
-#include "server/tls.h"
+#include "server/authz.h"
+#include "server/frontproxy.h"
 
 static int
 is_health(const char *path)
@@ -28,6 +29,25 @@ is_health(const char *path)
 	return 0;
 }
 
+/* --authorization-always-allow-paths: exact, or a prefix ending in '*'. */
+static int
+always_allowed(const struct d01_server *srv, const char *path)
+{
+	size_t i, n;
+
+	if (srv->cfg.allow_paths == NULL)
+		return is_health(path);
+	for (i = 0; i < srv->cfg.nallow_paths; i++) {
+		const char *p = srv->cfg.allow_paths[i];
+
+		n = strlen(p);
+		if (n > 0 && p[n - 1] == '*' ? strncmp(path, p, n - 1) == 0
+					     : strcmp(path, p) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 method_is(const struct d01_req *req, const char *m)
 {
@@ -39,33 +59,6 @@ reply_405(struct d01_req *req, const char *allow)
 {
 	d01_req_add_header(req, "Allow", allow);
 	d01_status_reply(req, 405, "method not allowed");
-}
-
-/*
- * A front-proxy identity: a verified client certificate plus a non-empty
- * X-Remote-User. Identity headers from any other connection are ignored.
- */
-static int
-authenticate(struct d01_server *srv, struct d01_req *req)
-{
-	const char *why = NULL, *user;
-	char cn[256];
-
-	if (srv->cfg.no_auth)
-		return 0;
-	if (d01_tls_peer_front_proxy(d01_req_ssl(req), srv->cfg.allowed,
-		srv->cfg.nallowed, cn, sizeof(cn), &why) != 0) {
-		d01_log(D01_LOG_DEBUG, "auth_failed", "peer=%s reason=\"%s\"",
-		    d01_req_peer(req), why);
-		return -1;
-	}
-	user = d01_req_header(req, "X-Remote-User");
-	if (user == NULL || *user == '\0') {
-		d01_log(D01_LOG_DEBUG, "auth_failed",
-		    "peer=%s reason=\"no X-Remote-User\"", d01_req_peer(req));
-		return -1;
-	}
-	return 0;
 }
 
 /* Path after "/apis/<group>", or NULL when the group does not match. */
@@ -140,10 +133,10 @@ reply_metrics(struct d01_server *srv, struct d01_req *req)
 	free(text);
 }
 
+/* Everything after authentication and authorization. */
 static void
-route(struct d01_req *req, void *arg)
+dispatch(struct d01_server *srv, struct d01_req *req)
 {
-	struct d01_server *srv = arg;
 	const char *path = d01_req_path(req), *rest;
 
 	if (is_health(path)) {
@@ -153,10 +146,6 @@ route(struct d01_req *req, void *arg)
 			return;
 		}
 		d01_req_reply(req, 200, "text/plain; charset=utf-8", "ok", 2);
-		return;
-	}
-	if (authenticate(srv, req) != 0) {
-		d01_status_reply(req, 401, "Unauthorized");
 		return;
 	}
 	if (strcmp(path, "/metrics") == 0) {
@@ -180,6 +169,228 @@ route(struct d01_req *req, void *arg)
 	d01_status_reply(req, 404,
 	    "the server could not find the requested "
 	    "resource");
+}
+
+/* A request waiting for its SubjectAccessReview. */
+struct pending {
+	struct d01_server *srv;
+	struct d01_req *req;
+	struct d01_authz_call *call;
+	struct d01_authz_attrs at;
+	char user[512];
+	char buf[1024]; /* the strings `at` points into */
+};
+
+static void
+pending_abort(void *arg)
+{
+	struct pending *p = arg;
+
+	d01_authz_cancel(p->call);
+	free(p);
+}
+
+/* 403 as the apiserver words it (webhook-api.md §4.6). */
+static void
+forbid(struct d01_req *req, const char *user, const struct d01_authz_attrs *at,
+    const char *reason)
+{
+	char msg[1536], named[300] = "";
+	json_t *details = NULL;
+	int n;
+
+	if (at->resource_req) {
+		if (at->name != NULL)
+			snprintf(named, sizeof(named), " \"%s\"", at->name);
+		n = snprintf(msg, sizeof(msg),
+		    "%s.%s%s is forbidden: User \"%s\" cannot %s resource "
+		    "\"%s\" in API group \"%s\" at the cluster scope",
+		    at->resource, at->group, named, user, at->verb,
+		    at->resource, at->group);
+		details = json_pack("{s:s, s:s, s:s}", "name",
+		    at->name ? at->name : "", "group", at->group, "kind",
+		    at->resource);
+		if (details != NULL && at->name == NULL)
+			json_object_del(details, "name");
+	} else {
+		n = snprintf(msg, sizeof(msg),
+		    "forbidden: User \"%s\" cannot %s path \"%s\"", user,
+		    at->verb, at->path);
+	}
+	if (reason != NULL && *reason != '\0' && n > 0 &&
+	    (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", reason);
+	d01_log(D01_LOG_INFO, "forbidden", "user=\"%.200s\" verb=%s what=%s",
+	    user, at->verb, at->resource_req ? at->resource : at->path);
+	d01_status_reply_details(req, 403, msg, details);
+}
+
+static void
+review_error(struct d01_req *req, const struct d01_error *err)
+{
+	char msg[D01_ERROR_MSG_MAX + 64];
+
+	d01_log(D01_LOG_WARN, "authz_failed", "msg=\"%s\"", err->msg);
+	snprintf(msg, sizeof(msg), "Internal error occurred: %s", err->msg);
+	d01_status_reply(req, 500, msg);
+}
+
+static void
+reviewed(
+    void *arg, int allowed, const char *reason, const struct d01_error *err)
+{
+	struct pending *p = arg;
+	struct d01_req *req = p->req;
+
+	d01_req_on_abort(req, NULL, NULL);
+	if (err != NULL)
+		review_error(req, err);
+	else if (allowed)
+		dispatch(p->srv, req);
+	else
+		forbid(req, p->user, &p->at, reason);
+	free(p);
+}
+
+static const char *
+verb_for(const char *method, int resource, int named)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		return resource && !named ? "list" : "get";
+	if (strcmp(method, "POST") == 0)
+		return resource ? "create" : "post";
+	if (strcmp(method, "PUT") == 0)
+		return resource ? "update" : "put";
+	if (strcmp(method, "PATCH") == 0)
+		return "patch";
+	if (strcmp(method, "DELETE") == 0)
+		return resource && !named ? "deletecollection" : "delete";
+	return "unknown";
+}
+
+/*
+ * The request's attributes as the apiserver's RequestInfo sees them:
+ * /apis/<group>/<version>/<resource>[/<name>...] is a resource request,
+ * everything else a non-resource path. Strings are written into buf.
+ */
+static void
+attributes(
+    struct d01_req *req, struct d01_authz_attrs *at, char *buf, size_t len)
+{
+	const char *path = d01_req_path(req), *seg[4];
+	size_t segl[4], n = 0, off = 0;
+	const char *p;
+
+	memset(at, 0, sizeof(*at));
+	if (strncmp(path, "/apis/", 6) == 0) {
+		for (p = path + 6; n < 4 && *p != '\0'; n++) {
+			seg[n] = p;
+			segl[n] = strcspn(p, "/");
+			p += segl[n];
+			if (*p == '/')
+				p++;
+		}
+	}
+	if (n >= 3 && segl[0] && segl[1] && segl[2] &&
+	    segl[0] + segl[1] + segl[2] + (n > 3 ? segl[3] : 0) + 4 < len) {
+		const char **dst[4] = {
+		    &at->group, &at->version, &at->resource, &at->name};
+		size_t i;
+
+		for (i = 0; i < n && i < 4; i++) {
+			memcpy(buf + off, seg[i], segl[i]);
+			buf[off + segl[i]] = '\0';
+			*dst[i] = buf + off;
+			off += segl[i] + 1;
+		}
+		if (at->name != NULL && *at->name == '\0')
+			at->name = NULL;
+		at->verb = verb_for(d01_req_method(req), 1, at->name != NULL);
+		at->resource_req = 1;
+		return;
+	}
+	at->path = path;
+	at->verb = verb_for(d01_req_method(req), 0, 0);
+}
+
+static void
+route(struct d01_req *req, void *arg)
+{
+	struct d01_server *srv = arg;
+	struct d01_identity id;
+	struct d01_authz_attrs at;
+	struct d01_error err;
+	struct pending *p;
+	const char *why = NULL;
+	char reason[256], buf[1024];
+
+	if (srv->cfg.no_auth || always_allowed(srv, d01_req_path(req))) {
+		dispatch(srv, req);
+		return;
+	}
+	if (d01_fp_authenticate(srv->trust, req, &id, &why) != 0) {
+		d01_log(D01_LOG_DEBUG, "auth_failed", "peer=%s reason=\"%s\"",
+		    d01_req_peer(req), why);
+		d01_status_reply(req, 401, "Unauthorized");
+		return;
+	}
+	if (srv->cfg.authz == NULL) {
+		d01_identity_clear(&id);
+		dispatch(srv, req);
+		return;
+	}
+	attributes(req, &at, buf, sizeof(buf));
+	d01_error_clear(&err);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		d01_identity_clear(&id);
+		d01_status_reply(req, 500, "out of memory");
+		return;
+	}
+	switch (d01_authz_check(srv->cfg.authz, &id, &at, reason,
+	    sizeof(reason), reviewed, p, &p->call, &err)) {
+	case D01_AUTHZ_ALLOW:
+		free(p);
+		dispatch(srv, req);
+		break;
+	case D01_AUTHZ_DENY:
+		free(p);
+		forbid(req, id.user, &at, reason);
+		break;
+	case D01_AUTHZ_ERROR:
+		free(p);
+		review_error(req, &err);
+		break;
+	case D01_AUTHZ_PENDING:
+		/* `at` points into buf, which goes away: rebase it. */
+		p->srv = srv;
+		p->req = req;
+		memcpy(p->buf, buf, sizeof(buf));
+		p->at = at;
+		if (at.resource_req) {
+			p->at.group = p->buf + (at.group - buf);
+			p->at.version = p->buf + (at.version - buf);
+			p->at.resource = p->buf + (at.resource - buf);
+			if (at.name != NULL)
+				p->at.name = p->buf + (at.name - buf);
+		}
+		snprintf(p->user, sizeof(p->user), "%s", id.user);
+		d01_req_on_abort(req, pending_abort, p);
+		break;
+	}
+	d01_identity_clear(&id);
+}
+
+static void
+route_metrics_port(struct d01_req *req, void *arg)
+{
+	struct d01_server *srv = arg;
+
+	if (strcmp(d01_req_path(req), "/metrics") != 0) {
+		d01_status_reply(req, 404,
+		    "the server could not find the requested resource");
+		return;
+	}
+	reply_metrics(srv, req);
 }
 
 static void
@@ -210,6 +421,10 @@ d01_server_new(struct d01_env *env, SSL_CTX *ctx,
 	}
 	srv->env = env;
 	srv->cfg = *cfg;
+	if (d01_fp_init() != 0) {
+		d01_error_set(err, D01_E_INTERNAL, "no SSL ex_data slot");
+		goto fail;
+	}
 	if ((srv->metrics = d01_metrics_new()) == NULL) {
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		goto fail;
@@ -235,6 +450,18 @@ d01_server_listen(
 	return d01_httpd_listen(srv->httpd, addr, port, err);
 }
 
+enum d01_err
+d01_server_listen_metrics(
+    struct d01_server *srv, const char *addr, int port, struct d01_error *err)
+{
+	if (srv->metrics_httpd == NULL &&
+	    (srv->metrics_httpd = d01_httpd_new(srv->env->base, NULL,
+		 &srv->cfg.limits, route_metrics_port, http_error, srv, err)) ==
+		NULL)
+		return err->code;
+	return d01_httpd_listen(srv->metrics_httpd, addr, port, err);
+}
+
 void
 d01_server_set_ssl_ctx(struct d01_server *srv, SSL_CTX *ctx)
 {
@@ -246,7 +473,23 @@ void
 d01_server_shutdown(
     struct d01_server *srv, int deadline_ms, void (*done)(void *), void *arg)
 {
+	/* Scrapes are answered at once: nothing to drain there. */
+	d01_httpd_free(srv->metrics_httpd);
+	srv->metrics_httpd = NULL;
 	d01_httpd_shutdown(srv->httpd, deadline_ms, done, arg);
+}
+
+void
+d01_server_set_trust(struct d01_server *srv, struct d01_fp_trust *t)
+{
+	d01_fp_trust_free(srv->trust);
+	srv->trust = t;
+}
+
+struct d01_metrics *
+d01_server_metrics(struct d01_server *srv)
+{
+	return srv->metrics;
 }
 
 void
@@ -254,6 +497,8 @@ d01_server_free(struct d01_server *srv)
 {
 	if (srv == NULL)
 		return;
+	d01_fp_trust_free(srv->trust);
+	d01_httpd_free(srv->metrics_httpd);
 	d01_httpd_free(srv->httpd);
 	d01_metrics_free(srv->metrics);
 	free(srv->doc_resources);

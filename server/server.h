@@ -6,7 +6,8 @@
  *   GET  /apis, /apis/<group>, /apis/<group>/v1alpha1   discovery
  *   GET  /healthz /livez /readyz            health, no authentication
  * Everything but health requires a verified front-proxy identity (unless
- * the server runs in demo mode); every non-2xx reply is a Status object.
+ * the server runs in demo mode) and, when an authorizer is set, its
+ * SubjectAccessReview's consent; every non-2xx reply is a Status object.
  */
 #ifndef D01_SERVER_H
 #define D01_SERVER_H
@@ -19,11 +20,15 @@
 #include "core/err.h"
 #include "server/http.h"
 
+struct d01_authz;
+struct d01_fp_trust;
+
 struct d01_server_cfg {
-	const char *group;	    /* API group, e.g. acme.example.com */
-	const char *const *allowed; /* requestheader allowed names */
-	size_t nallowed;	    /* 0: any CN signed by the CA */
-	int no_auth;		    /* demo only: skip authentication */
+	const char *group;		/* API group, e.g. acme.example.com */
+	int no_auth;			/* demo only: skip authentication */
+	struct d01_authz *authz;	/* borrowed; NULL: no delegated authz */
+	const char *const *allow_paths; /* no authn/authz; NULL: health */
+	size_t nallow_paths;
 	struct d01_http_limits limits;
 };
 
@@ -39,8 +44,21 @@ struct d01_server *d01_server_new(struct d01_env *env, SSL_CTX *ctx,
 enum d01_err d01_server_listen(
     struct d01_server *srv, const char *addr, int port, struct d01_error *err);
 
+/* Also serve GET /metrics, and nothing else, over plain HTTP on `port`,
+ * without authentication: for Prometheus, which cannot present the
+ * front-proxy certificate. */
+enum d01_err d01_server_listen_metrics(
+    struct d01_server *srv, const char *addr, int port, struct d01_error *err);
+
 /* New connections use `ctx` (up-referenced); see d01_httpd_set_ssl_ctx. */
 void d01_server_set_ssl_ctx(struct d01_server *srv, SSL_CTX *ctx);
+
+/* Authenticate front proxies with `t` from now on (owned by the server;
+ * NULL: nobody until a trust is set). */
+void d01_server_set_trust(struct d01_server *srv, struct d01_fp_trust *t);
+
+/* The server's metrics, for other parts to report into. */
+struct d01_metrics *d01_server_metrics(struct d01_server *srv);
 
 /* Graceful stop; see d01_httpd_shutdown(). */
 void d01_server_shutdown(

@@ -11,10 +11,12 @@ struct d01_server {
 	struct d01_env *env;
 	struct d01_server_cfg cfg;
 	struct d01_httpd *httpd;
+	struct d01_httpd *metrics_httpd; /* plain --metrics-port, or NULL */
 	struct d01_metrics *metrics;
-	char *doc_resources; /* GET /apis/<group>/v1alpha1 */
-	char *doc_group;     /* GET /apis/<group> */
-	char *doc_groups;    /* GET /apis */
+	struct d01_fp_trust *trust; /* NULL: no front proxy can be trusted */
+	char *doc_resources;	    /* GET /apis/<group>/v1alpha1 */
+	char *doc_group;	    /* GET /apis/<group> */
+	char *doc_groups;	    /* GET /apis */
 };
 
 /* discovery.c: build the three documents once; serve them. */

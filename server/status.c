@@ -40,6 +40,13 @@ d01_status_reason(int code)
 void
 d01_status_reply(struct d01_req *req, int code, const char *message)
 {
+	d01_status_reply_details(req, code, message, NULL);
+}
+
+void
+d01_status_reply_details(
+    struct d01_req *req, int code, const char *message, json_t *details)
+{
 	static const char fallback[] =
 	    "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
 	    "\"status\":\"Failure\",\"message\":\"out of memory\","
@@ -50,6 +57,9 @@ d01_status_reply(struct d01_req *req, int code, const char *message)
 	o = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status",
 	    "apiVersion", "v1", "metadata", "status", "Failure", "message",
 	    message, "reason", d01_status_reason(code), "code", code);
+	if (o != NULL && details != NULL)
+		json_object_set(o, "details", details);
+	json_decref(details);
 	if (o != NULL)
 		body = json_dumps(o, JSON_COMPACT);
 	if (body != NULL)

@@ -7,6 +7,8 @@
 #ifndef D01_STATUS_H
 #define D01_STATUS_H
 
+#include <jansson.h>
+
 struct d01_req;
 
 /* The Kubernetes StatusReason for an HTTP code ("NotFound", ...). */
@@ -14,5 +16,9 @@ const char *d01_status_reason(int code);
 
 /* Reply `code` with a Status whose message is `message`; frees req. */
 void d01_status_reply(struct d01_req *req, int code, const char *message);
+
+/* The same with a `details` object (reference stolen; NULL for none). */
+void d01_status_reply_details(
+    struct d01_req *req, int code, const char *message, json_t *details);
 
 #endif

@@ -11,27 +11,17 @@
 
 #include "server/tls.h"
 
-/* SSL ex_data slot: first verification error of this connection, + 1. */
-static int d01_tls_verr_idx = -1;
-
 /*
- * Accept any client certificate during the handshake (kubelet probes and
- * other callers without the front-proxy certificate must still connect),
- * but remember the first failure so the HTTP layer can refuse the identity
- * later. The final SSL_get_verify_result() is checked as well.
+ * Accept any client certificate during the handshake: kubelet probes and
+ * other callers without the front-proxy certificate must still connect.
+ * The certificate is verified per request against the front-proxy trust
+ * of the moment (frontproxy.c), which may change while we run.
  */
 static int
-verify_cb(int ok, X509_STORE_CTX *sctx)
+accept_any(X509_STORE_CTX *sctx, void *arg)
 {
-	SSL *ssl;
-
-	if (ok)
-		return 1;
-	ssl = X509_STORE_CTX_get_ex_data(
-	    sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
-	if (ssl != NULL && SSL_get_ex_data(ssl, d01_tls_verr_idx) == NULL)
-		SSL_set_ex_data(ssl, d01_tls_verr_idx,
-		    (void *)(intptr_t)(X509_STORE_CTX_get_error(sctx) + 1));
+	(void)sctx;
+	(void)arg;
 	return 1;
 }
 
@@ -40,9 +30,6 @@ ctx_base(struct d01_error *err)
 {
 	SSL_CTX *ctx;
 
-	if (d01_tls_verr_idx < 0)
-		d01_tls_verr_idx =
-		    SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		d01_error_openssl(err, D01_E_TLS, "SSL_CTX_new");
 		return NULL;
@@ -60,26 +47,9 @@ ctx_base(struct d01_error *err)
 	return ctx;
 }
 
-static int
-ctx_client_ca(SSL_CTX *ctx, const char *ca_file, struct d01_error *err)
-{
-	STACK_OF(X509_NAME) * names;
-
-	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-		d01_error_openssl(err, D01_E_CONFIG, ca_file);
-		return -1;
-	}
-	/* Tell clients which CA we trust; Go sends its proxy cert anyway. */
-	if ((names = SSL_load_client_CA_file(ca_file)) != NULL)
-		SSL_CTX_set_client_CA_list(ctx, names);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
-	SSL_CTX_set_verify_depth(ctx, 8);
-	return 0;
-}
-
 SSL_CTX *
 d01_tls_server_ctx(const char *cert_file, const char *key_file,
-    const char *client_ca_file, struct d01_error *err)
+    int client_certs, struct d01_error *err)
 {
 	SSL_CTX *ctx;
 
@@ -99,9 +69,10 @@ d01_tls_server_ctx(const char *cert_file, const char *key_file,
 		    cert_file);
 		goto fail;
 	}
-	if (client_ca_file != NULL &&
-	    ctx_client_ca(ctx, client_ca_file, err) != 0)
-		goto fail;
+	if (client_certs) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_cert_verify_callback(ctx, accept_any, NULL);
+	}
 	return ctx;
 fail:
 	ERR_clear_error();
@@ -174,50 +145,4 @@ out:
 	X509_free(x);
 	EVP_PKEY_free(key);
 	return ctx;
-}
-
-int
-d01_tls_peer_front_proxy(SSL *ssl, const char *const *allowed, size_t nallowed,
-    char *cn, size_t cnlen, const char **why)
-{
-	X509 *peer;
-	X509_NAME *subj;
-	X509_NAME_ENTRY *e;
-	const ASN1_STRING *s;
-	int idx = -1, i;
-	size_t k, len;
-
-	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL) {
-		*why = "no client certificate";
-		return -1;
-	}
-	if (SSL_get_ex_data(ssl, d01_tls_verr_idx) != NULL ||
-	    SSL_get_verify_result(ssl) != X509_V_OK) {
-		*why = "client certificate not signed by the requestheader CA "
-		       "for client use";
-		return -1;
-	}
-	/* Go's pkix.Name keeps the last CN when several are present. */
-	subj = X509_get_subject_name(peer);
-	for (i = -1;
-	     (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;)
-		idx = i;
-	cn[0] = '\0';
-	if (idx >= 0 && (e = X509_NAME_get_entry(subj, idx)) != NULL &&
-	    (s = X509_NAME_ENTRY_get_data(e)) != NULL) {
-		len = (size_t)ASN1_STRING_length(s);
-		if (len >= cnlen || memchr(ASN1_STRING_get0_data(s), 0, len)) {
-			*why = "client certificate CN unusable";
-			return -1;
-		}
-		memcpy(cn, ASN1_STRING_get0_data(s), len);
-		cn[len] = '\0';
-	}
-	if (nallowed == 0)
-		return 0;
-	for (k = 0; k < nallowed; k++)
-		if (strcmp(cn, allowed[k]) == 0)
-			return 0;
-	*why = "client certificate CN is not an allowed requestheader name";
-	return -1;
 }

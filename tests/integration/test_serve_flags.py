@@ -28,7 +28,8 @@ class Flags(unittest.TestCase):
         base = ["--tls-cert-file", self.pki.cert("serving")[0],
                 "--tls-private-key-file", self.pki.cert("serving")[1],
                 "--requestheader-client-ca-file", self.pki.path("proxy-ca.crt")]
-        env = {k: v for k, v in os.environ.items() if k != "GROUP_NAME"}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("GROUP_NAME", "KUBERNETES_SERVICE_HOST")}
         cases = [
             (["--bogus"] + base + ["--group-name", "g"], "unknown flag"),
             (base, "group-name"),
@@ -41,6 +42,16 @@ class Flags(unittest.TestCase):
             (base + ["--group-name", "g", "--embedded-zone", "a..b",
                      "--dns-listen", "127.0.0.1:1"], "valid DNS name"),
             (base[:2] + base[4:] + ["--group-name", "g"], "required together"),
+            # Without the CA file the trust comes from the cluster, and
+            # there is none here (KUBERNETES_SERVICE_HOST is unset).
+            (base[:4] + ["--group-name", "g"],
+             "no --requestheader-client-ca-file"),
+            (base[:4] + ["--group-name", "g", "--authentication-skip-lookup"],
+             "skip-lookup"),
+            (base + ["--group-name", "g", "--kubeconfig", "/nonexistent"],
+             "cannot open /nonexistent"),
+            (base + ["--group-name", "g", "--metrics-port", "8443"],
+             "metrics-port"),
         ]
         for args, why in cases:
             with self.subTest(args=args):
@@ -55,8 +66,8 @@ class Flags(unittest.TestCase):
     def test_go_flags_and_env_group(self):
         env = dict(os.environ, GROUP_NAME=harness.GROUP)
         srv = harness.Server(self.pki, env=env, extra=[
-            "--v=2", "-v", "4", "--authentication-kubeconfig", "/nonexistent",
-            "--authorization-kubeconfig=/nonexistent", "--audit-log-path=-",
+            "--v=2", "-v", "4", "--cert-dir", "/nonexistent",
+            "--authentication-token-webhook-cache-ttl=10s", "--audit-log-path=-",
             "--profiling", "--tls-min-version=VersionTLS12"])
         srv.args.remove("--group-name")
         srv.args.remove(harness.GROUP)
@@ -66,7 +77,7 @@ class Flags(unittest.TestCase):
             assert_response(self, st, body, True)
             c.close()
             log = srv.log()
-            for f in ("--v", "--authentication-kubeconfig", "--audit-log-path",
+            for f in ("--v", "--cert-dir", "--audit-log-path",
                       "--profiling", "--tls-min-version"):
                 self.assertIn(f"event=flag_ignored flag={f}", log)
 

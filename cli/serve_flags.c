@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Flags of `dns01 serve`. Both `--flag=value` and `--flag value` work, and
+ * Go's single-dash `-flag`. The delegated authentication and authorization
+ * flags of the Go webhook library mean here what they mean there; its other
+ * flags that charts derived from cert-manager's example pass (`--v=2`,
+ * `--cert-dir`, audit and profiling flags) are accepted with a warning;
+ * anything else unknown is a usage error (exit 2).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/serve.h"
+#include "core/log.h"
+
+enum opt_kind { O_STR, O_INT, O_DURATION, O_BOOL, O_ZONE, O_HELP, O_VERSION };
+
+static const struct serve_flag {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;
+	const char *help;
+} serve_flags[] = {
+#define OFF(f) offsetof(struct serve_opts, f)
+    {"secure-port", O_INT, OFF(port), "HTTPS port (default 8443)"},
+    {"bind-address", O_STR, OFF(bind), "listen address (default 0.0.0.0)"},
+    {"tls-cert-file", O_STR, OFF(cert), "serving certificate chain (PEM)"},
+    {"tls-private-key-file", O_STR, OFF(key), "serving key (PEM)"},
+    {"group-name", O_STR, OFF(group), "API group (env GROUP_NAME)"},
+    {"requestheader-client-ca-file", O_STR, OFF(client_ca),
+	"CA of the front-proxy client certificate"},
+    {"requestheader-allowed-names", O_STR, OFF(allowed_csv),
+	"allowed front-proxy CNs, comma separated (empty: any)"},
+    {"requestheader-username-headers", O_STR, OFF(user_hdrs),
+	"identity headers (X-Remote-User)"},
+    {"requestheader-group-headers", O_STR, OFF(group_hdrs),
+	"group headers (X-Remote-Group)"},
+    {"requestheader-extra-headers-prefix", O_STR, OFF(extra_prefixes),
+	"extra-attribute header prefixes (X-Remote-Extra-)"},
+    {"requestheader-uid-headers", O_STR, OFF(uid_hdrs), "uid headers (none)"},
+    {"authentication-skip-lookup", O_BOOL, OFF(skip_lookup),
+	"do not read kube-system/extension-apiserver-authentication"},
+    {"authentication-tolerate-lookup-failure", O_BOOL,
+	OFF(tolerate_lookup_failure),
+	"start even if that ConfigMap cannot be read (keep trying)"},
+    {"requestheader-refresh-interval", O_DURATION, OFF(trust_refresh_ms),
+	"how often to re-read the front-proxy trust (1m)"},
+    {"kubeconfig", O_STR, OFF(kubeconfig),
+	"kubeconfig for the Kubernetes API (default: in-cluster)"},
+    {"authentication-kubeconfig", O_STR, OFF(authn_kubeconfig),
+	"kubeconfig for reading the front-proxy ConfigMap"},
+    {"authorization-kubeconfig", O_STR, OFF(authz_kubeconfig),
+	"kubeconfig for SubjectAccessReviews"},
+    {"serviceaccount-dir", O_STR, OFF(sa_dir),
+	"in-cluster token, ca.crt and namespace files"},
+    {"authorization-always-allow-paths", O_STR, OFF(allow_paths_csv),
+	"paths that skip authentication and authorization "
+	"(/healthz,/readyz,/livez)"},
+    {"authorization-always-allow-groups", O_STR, OFF(allow_groups_csv),
+	"groups that skip SubjectAccessReviews (system:masters)"},
+    {"authorization-webhook-cache-authorized-ttl", O_DURATION,
+	OFF(authz_ttl_allow_ms), "how long an allow is remembered (10s)"},
+    {"authorization-webhook-cache-unauthorized-ttl", O_DURATION,
+	OFF(authz_ttl_deny_ms), "how long a deny is remembered (10s)"},
+    {"metrics-port", O_INT, OFF(metrics_port),
+	"plain-HTTP port serving only /metrics (default: none)"},
+    {"metrics-bind-address", O_STR, OFF(metrics_bind),
+	"address of --metrics-port (0.0.0.0)"},
+    {"secrets-dir", O_STR, OFF(secrets_dir),
+	"Secrets laid out as <dir>/<namespace>/<name>/<key>"},
+    {"embedded-zone", O_ZONE, 0,
+	"zone served by the embedded DNS "
+	"(repeatable)"},
+    {"dns-listen", O_STR, OFF(dns_listen),
+	"embedded DNS address, ADDR:PORT (UDP and TCP)"},
+    {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
+    {"request-timeout", O_DURATION, OFF(request_ms),
+	"time to receive a whole request (30s)"},
+    {"idle-timeout", O_DURATION, OFF(idle_ms),
+	"keep-alive idle and TLS handshake limit (60s)"},
+    {"max-requests-inflight", O_INT, OFF(max_inflight),
+	"requests handled at once before 503 (512)"},
+    {"tls-reload-interval", O_DURATION, OFF(reload_ms),
+	"how often to look for a renewed serving certificate (10s)"},
+    {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
+    {"help", O_HELP, 0, "this text"},
+    {"version", O_VERSION, 0, "print the version"},
+#undef OFF
+};
+
+/* Go webhook flags accepted and ignored; the booleans take no value. */
+static const char *const go_prefixes[] = {"v", "vmodule", "logging-format",
+    "log-flush-frequency", "authentication-token-webhook-cache-ttl",
+    "authorization-webhook-version", "authentication-", "audit-", "cert-dir",
+    "tls-cipher-suites", "tls-min-version", "tls-sni-cert-key",
+    "tls-curve-preferences", "http2-max-streams-per-connection",
+    "disable-http2-serving", "permit-port-sharing", "permit-address-sharing",
+    "client-ca-file", "profiling", "contention-profiling", "debug-socket-path",
+    "enable-priority-and-fairness", "egress-selector-config-file",
+    "tracing-config-file", "alsologtostderr", "logtostderr", "stderrthreshold"};
+static const char *const go_bools[] = {"disable-http2-serving",
+    "permit-port-sharing", "permit-address-sharing", "profiling",
+    "contention-profiling", "enable-priority-and-fairness", "alsologtostderr",
+    "logtostderr"};
+
+static void
+serve_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: dns01 serve [--demo] [FLAGS]\n\n");
+	for (i = 0; i < sizeof(serve_flags) / sizeof(serve_flags[0]); i++)
+		fprintf(f, "  --%-30s %s\n", serve_flags[i].name,
+		    serve_flags[i].help);
+}
+
+static int
+in_list(
+    const char *name, size_t len, const char *const *list, size_t n, int prefix)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i++) {
+		l = strlen(list[i]);
+		if (prefix && list[i][l - 1] == '-' && len >= l &&
+		    strncmp(name, list[i], l) == 0)
+			return 1;
+		if (l == len && strncmp(name, list[i], l) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
+{
+	char *end;
+
+	switch (f->kind) {
+	case O_STR:
+		*(const char **)((char *)o + f->off) = v;
+		return 0;
+	case O_INT:
+		*(long *)((char *)o + f->off) = strtol(v, &end, 10);
+		return (*v == '\0' || *end != '\0') ? -1 : 0;
+	case O_DURATION:
+		return d01_cli_duration_ms(v, (long *)((char *)o + f->off));
+	case O_BOOL:
+		if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			*(int *)((char *)o + f->off) = 1;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(int *)((char *)o + f->off) = 0;
+		else
+			return -1;
+		return 0;
+	case O_ZONE:
+		if (o->nzones == D01_SERVE_MAX_ZONES)
+			return -1;
+		o->zones[o->nzones++] = v;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Returns -1 to continue, or an exit code (help, version, usage). */
+int
+d01_serve_parse(struct serve_opts *o, int argc, char **argv)
+{
+	const size_t nflags = sizeof(serve_flags) / sizeof(serve_flags[0]);
+	const struct serve_flag *f;
+	const char *arg, *eq, *val;
+	size_t i, len;
+	int a;
+
+	for (a = 1; a < argc; a++) {
+		arg = argv[a];
+		if (arg[0] != '-') {
+			fprintf(stderr,
+			    "dns01 serve: unexpected argument "
+			    "'%s'\n",
+			    arg);
+			return D01_EXIT_USAGE;
+		}
+		arg += arg[1] == '-' ? 2 : 1; /* Go accepts -flag too */
+		eq = strchr(arg, '=');
+		len = eq ? (size_t)(eq - arg) : strlen(arg);
+		val = eq ? eq + 1 : NULL;
+		for (f = NULL, i = 0; i < nflags; i++)
+			if (strlen(serve_flags[i].name) == len &&
+			    strncmp(serve_flags[i].name, arg, len) == 0)
+				f = &serve_flags[i];
+		if (f != NULL && f->kind == O_HELP) {
+			serve_usage(stdout);
+			return D01_EXIT_OK;
+		}
+		if (f != NULL && f->kind == O_VERSION) {
+			printf("dns01 %s\n", D01_VERSION);
+			return D01_EXIT_OK;
+		}
+		if (f == NULL) {
+			if (!in_list(arg, len, go_prefixes,
+				sizeof(go_prefixes) / sizeof(go_prefixes[0]),
+				1)) {
+				fprintf(stderr,
+				    "dns01 serve: unknown flag "
+				    "'%s' (see --help)\n",
+				    argv[a]);
+				return D01_EXIT_USAGE;
+			}
+			d01_log(D01_LOG_WARN, "flag_ignored", "flag=--%.*s",
+			    (int)len, arg);
+			if (val == NULL &&
+			    !in_list(arg, len, go_bools,
+				sizeof(go_bools) / sizeof(go_bools[0]), 0) &&
+			    a + 1 < argc && argv[a + 1][0] != '-')
+				a++;
+			continue;
+		}
+		if (val == NULL && f->kind != O_BOOL) {
+			if (a + 1 >= argc) {
+				fprintf(stderr,
+				    "dns01 serve: --%s needs a "
+				    "value\n",
+				    f->name);
+				return D01_EXIT_USAGE;
+			}
+			val = argv[++a];
+		}
+		if (set_flag(o, f, val) != 0) {
+			fprintf(stderr, "dns01 serve: bad value for --%s\n",
+			    f->name);
+			return D01_EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+static int
+is_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
+}
+
+/* Defaults, demo defaults and the checks that make start-up fail. */
+int
+d01_serve_check(struct serve_opts *o)
+{
+	const char *env_group = getenv("GROUP_NAME");
+	enum d01_log_level lvl;
+
+	if (o->log_level != NULL) {
+		if (d01_log_parse_level(o->log_level, &lvl) != 0) {
+			fprintf(stderr,
+			    "dns01 serve: --log-level must be "
+			    "error, warn, info or debug\n");
+			return -1;
+		}
+		d01_log_set_level(lvl);
+	}
+	if (o->group == NULL && env_group != NULL && *env_group != '\0')
+		o->group = env_group;
+	if (o->demo) {
+		if (o->group == NULL)
+			o->group = "acme.dns01.demo";
+		if (o->bind == NULL)
+			o->bind = "127.0.0.1";
+		if (o->dns_listen == NULL)
+			o->dns_listen = "127.0.0.1:5353";
+		if (o->nzones == 0)
+			o->zones[o->nzones++] = "demo.test";
+		if (!is_loopback(o->bind)) {
+			fprintf(stderr,
+			    "dns01 serve: --demo disables "
+			    "authentication and only binds to "
+			    "loopback addresses\n");
+			return -1;
+		}
+	}
+	if (o->bind == NULL)
+		o->bind = "0.0.0.0";
+	if (o->port <= 0 || o->port > 65535) {
+		fprintf(stderr, "dns01 serve: --secure-port must be 1-65535\n");
+		return -1;
+	}
+	if (o->max_inflight < 1 || o->max_inflight > 100000) {
+		fprintf(stderr,
+		    "dns01 serve: --max-requests-inflight must be "
+		    "1-100000\n");
+		return -1;
+	}
+	if (o->group == NULL || *o->group == '\0') {
+		fprintf(stderr,
+		    "dns01 serve: --group-name (or GROUP_NAME) is "
+		    "required\n");
+		return -1;
+	}
+	if ((o->cert == NULL) != (o->key == NULL) ||
+	    (!o->demo && o->cert == NULL)) {
+		fprintf(stderr,
+		    "dns01 serve: --tls-cert-file and "
+		    "--tls-private-key-file are required together\n");
+		return -1;
+	}
+	if (!o->demo && o->client_ca == NULL && o->skip_lookup) {
+		fprintf(stderr,
+		    "dns01 serve: --authentication-skip-lookup without "
+		    "--requestheader-client-ca-file leaves no way to "
+		    "authenticate the kube-apiserver's front proxy\n");
+		return -1;
+	}
+	if (o->metrics_port < 0 || o->metrics_port > 65535 ||
+	    (o->metrics_port != 0 && o->metrics_port == o->port)) {
+		fprintf(stderr,
+		    "dns01 serve: --metrics-port must be 1-65535 and differ "
+		    "from --secure-port\n");
+		return -1;
+	}
+	if (o->metrics_bind == NULL)
+		o->metrics_bind = "0.0.0.0";
+	if (o->nzones > 0 && o->dns_listen == NULL) {
+		fprintf(stderr,
+		    "dns01 serve: --embedded-zone needs "
+		    "--dns-listen ADDR:PORT\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+d01_serve_split(char *csv, const char **out, size_t max)
+{
+	size_t n = 0;
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(csv, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (*tok == '\0')
+			continue;
+		if (n == max)
+			return -1;
+		out[n++] = tok;
+	}
+	return (int)n;
+}
