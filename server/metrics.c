@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <openssl/x509.h>
 
+#include "server/authz.h"
 #include "server/metrics.h"
 
 #define MAX_PROVIDERS 16
@@ -173,8 +174,31 @@ render_latency(const struct d01_metrics *m, struct evbuffer *b)
 		}
 }
 
+static void
+render_authz(const struct d01_authz *a, struct evbuffer *b)
+{
+	struct d01_authz_stats st;
+
+	d01_authz_stats(a, &st);
+	head(b, "dns01_authz_reviews_total", "counter",
+	    "SubjectAccessReviews sent to the kube-apiserver.");
+	evbuffer_add_printf(b, "dns01_authz_reviews_total %lu\n", st.reviews);
+	head(b, "dns01_authz_cache_hits_total", "counter",
+	    "Authorization decisions taken from the cache.");
+	evbuffer_add_printf(
+	    b, "dns01_authz_cache_hits_total %lu\n", st.cache_hits);
+	head(b, "dns01_authz_review_results_total", "counter",
+	    "SubjectAccessReview outcomes.");
+	evbuffer_add_printf(b,
+	    "dns01_authz_review_results_total{result=\"allowed\"} %lu\n"
+	    "dns01_authz_review_results_total{result=\"denied\"} %lu\n"
+	    "dns01_authz_review_results_total{result=\"error\"} %lu\n",
+	    st.allowed, st.denied, st.errors);
+}
+
 char *
-d01_metrics_render(const struct d01_metrics *m, size_t inflight, size_t *len)
+d01_metrics_render(const struct d01_metrics *m,
+    const struct d01_metrics_live *live, size_t *len)
 {
 	struct evbuffer *b = evbuffer_new();
 	char *out = NULL;
@@ -195,7 +219,13 @@ d01_metrics_render(const struct d01_metrics *m, size_t inflight, size_t *len)
 	render_latency(m, b);
 	head(b, "dns01_inflight_requests", "gauge",
 	    "Requests being handled right now.");
-	evbuffer_add_printf(b, "dns01_inflight_requests %zu\n", inflight);
+	evbuffer_add_printf(b, "dns01_inflight_requests %zu\n", live->inflight);
+	head(b, "dns01_requestheader_trust_loaded", "gauge",
+	    "1 when a front-proxy CA is loaded (requests can authenticate).");
+	evbuffer_add_printf(
+	    b, "dns01_requestheader_trust_loaded %d\n", live->trust_loaded);
+	if (live->authz != NULL)
+		render_authz(live->authz, b);
 	head(b, "dns01_serving_cert_not_after_seconds", "gauge",
 	    "Expiry of the serving certificate, Unix time.");
 	evbuffer_add_printf(b, "dns01_serving_cert_not_after_seconds %.0f\n",

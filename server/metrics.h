@@ -15,6 +15,8 @@
 #include "core/err.h"
 #include "providers/provider.h"
 
+struct d01_authz;
+
 enum d01_route {
 	D01_ROUTE_HEALTH,
 	D01_ROUTE_DISCOVERY,
@@ -39,11 +41,18 @@ void d01_metrics_webhook(struct d01_metrics *m, const struct d01_provider *p,
 /* Record the notAfter of the serving certificate in `ctx`. */
 void d01_metrics_set_cert(struct d01_metrics *m, SSL_CTX *ctx);
 
+/* What is read at scrape time from other parts of the server. */
+struct d01_metrics_live {
+	size_t inflight;	       /* requests in handlers */
+	int trust_loaded;	       /* a front-proxy trust is in place */
+	const struct d01_authz *authz; /* NULL: no delegated authz */
+};
+
 /*
- * Render everything plus the given gauges. Returns a malloc'ed,
+ * Render everything plus the live values. Returns a malloc'ed,
  * NUL-terminated text the caller frees, or NULL when out of memory.
  */
-char *d01_metrics_render(
-    const struct d01_metrics *m, size_t inflight, size_t *len);
+char *d01_metrics_render(const struct d01_metrics *m,
+    const struct d01_metrics_live *live, size_t *len);
 
 #endif

@@ -115,6 +115,8 @@ route_apis(struct d01_server *srv, struct d01_req *req, const char *rest)
 static void
 reply_metrics(struct d01_server *srv, struct d01_req *req)
 {
+	struct d01_metrics_live live = {d01_httpd_inflight(srv->httpd),
+	    srv->trust != NULL || srv->cfg.no_auth, srv->cfg.authz};
 	char *text;
 	size_t len;
 
@@ -122,8 +124,7 @@ reply_metrics(struct d01_server *srv, struct d01_req *req)
 		reply_405(req, "GET, HEAD");
 		return;
 	}
-	text = d01_metrics_render(
-	    srv->metrics, d01_httpd_inflight(srv->httpd), &len);
+	text = d01_metrics_render(srv->metrics, &live, &len);
 	if (text == NULL) {
 		d01_status_reply(req, 500, "out of memory");
 		return;
