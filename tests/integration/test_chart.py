@@ -101,7 +101,14 @@ class ValueSets(unittest.TestCase):
         self.assertEqual(c["image"], "dns01:" + chartlib.app_version())
         self.assertEqual(c["args"], ["--secure-port=8443", "--tls-cert-file=/tls/tls.crt",
                                      "--tls-private-key-file=/tls/tls.key",
-                                     "--group-name=acme.example.com", "--log-level=info"])
+                                     "--group-name=acme.example.com", "--log-level=info",
+                                     "--metrics-port=9402"])
+        # Prometheus scrapes the plain metrics port the annotations name.
+        self.assertIn({"name": "metrics", "containerPort": 9402, "protocol": "TCP"},
+                      c["ports"])
+        ann = find(objs, "Deployment")[0]["spec"]["template"]["metadata"]["annotations"]
+        self.assertEqual((ann["prometheus.io/scrape"], ann["prometheus.io/port"]),
+                         ("true", "9402"))
         self.assertEqual(find(objs, "PodDisruptionBudget"), [])
         vol = find(objs, "Deployment")[0]["spec"]["template"]["spec"]["volumes"][0]
         self.assertEqual(vol["secret"]["defaultMode"], 0o440)
