@@ -2,9 +2,12 @@
 is served only for a client certificate that verifies against the
 requestheader CA for client use, with an allowed CN, plus a non-empty
 X-Remote-User. Everything else is 401 with a Status; health needs nothing."""
+import os
+import shutil
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -129,6 +132,52 @@ class Auth(unittest.TestCase):
         r = subprocess.run(srv.args + ["--requestheader-client-ca-file="],
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 2, r.stderr)
+
+
+class CAFileReload(unittest.TestCase):
+    """--requestheader-client-ca-file is re-read when it changes: a CA
+    rotation takes effect without a restart, for new and for kept-alive
+    connections alike (the verdict is per connection and trust), and a
+    broken file keeps the old trust."""
+
+    def test_rotation(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = pki.PKI(d)
+            ca = os.path.join(d, "requestheader-ca.crt")
+            shutil.copy(p.path("proxy-ca.crt"), ca)
+            srv = harness.Server(p, client_ca=False, extra=[
+                "--requestheader-client-ca-file", ca, "--tls-reload-interval", "100ms"])
+            with srv:
+                old = srv.client("proxy")
+                st, _, body = old.post_challenge(challenge("Present", "C1"))
+                assert_response(self, st, body, True)
+
+                def swap(src):
+                    with open(ca + ".tmp", "wb") as f:
+                        f.write(src)
+                    os.replace(ca + ".tmp", ca)
+
+                def status_of(cert, conn=None):
+                    c = conn or srv.client(cert)
+                    try:
+                        return c.post_challenge(challenge("Present", "C2"))[0]
+                    finally:
+                        if conn is None:
+                            c.close()
+
+                with open(p.path("other-ca.crt"), "rb") as f:
+                    swap(f.read())
+                deadline = time.time() + 10
+                while status_of("untrusted") != 201 and time.time() < deadline:
+                    time.sleep(0.1)
+                self.assertEqual(status_of("untrusted"), 201)
+                self.assertEqual(status_of("proxy"), 401)
+                self.assertEqual(status_of(None, old), 401)  # same connection
+                swap(b"not a certificate\n")
+                time.sleep(0.5)
+                self.assertEqual(status_of("untrusted"), 201)
+                self.assertIn("requestheader_reload_failed", srv.log())
+                old.close()
 
 
 if __name__ == "__main__":
