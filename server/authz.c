@@ -29,13 +29,25 @@ struct d01_authz {
 	char **always;
 	size_t nalways;
 	struct decision cache[CACHE_SLOTS];
+	struct flight *flights;
 	struct d01_authz_stats st;
 };
 
-struct d01_authz_call {
+/*
+ * One review in flight, and everyone waiting for its answer: a burst of
+ * challenges from one identity costs one review, not one each.
+ */
+struct flight {
+	struct flight *next;
 	struct d01_authz *a;
 	struct d01_kube_call *kc;
 	unsigned char key[32];
+	struct d01_authz_call *waiters;
+};
+
+struct d01_authz_call {
+	struct d01_authz_call *next;
+	struct flight *f;
 	d01_authz_fn cb;
 	void *arg;
 };
@@ -73,6 +85,19 @@ d01_authz_free(struct d01_authz *a)
 
 	if (a == NULL)
 		return;
+	while (a->flights != NULL) {
+		struct flight *f = a->flights;
+
+		while (f->waiters != NULL) {
+			struct d01_authz_call *c = f->waiters;
+
+			f->waiters = c->next;
+			free(c);
+		}
+		a->flights = f->next;
+		d01_kube_cancel(f->kc);
+		free(f);
+	}
 	for (i = 0; i < a->nalways; i++)
 		free(a->always[i]);
 	free(a->always);
@@ -204,33 +229,54 @@ spec_key(const json_t *body, unsigned char key[32])
 }
 
 static void
+flight_unlink(struct flight *f)
+{
+	struct flight **pp;
+
+	for (pp = &f->a->flights; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+}
+
+static void
 reviewed(void *arg, const struct d01_error *kerr, json_t *obj)
 {
-	struct d01_authz_call *c = arg;
-	struct d01_authz *a = c->a;
+	struct flight *f = arg;
+	struct d01_authz *a = f->a;
+	struct d01_authz_call *c;
 	json_t *status = json_object_get(obj, "status");
 	const char *reason, *everr;
-	char why[REASON_MAX];
-	int allowed;
+	char why[REASON_MAX] = "";
+	int allowed = 0;
 
-	c->kc = NULL;
+	f->kc = NULL;
+	flight_unlink(f);
 	if (obj == NULL) {
 		a->st.errors++;
-		c->cb(c->arg, 0, NULL, kerr);
-		free(c);
-		return;
+	} else {
+		allowed = json_is_true(json_object_get(status, "allowed"));
+		reason = json_string_value(json_object_get(status, "reason"));
+		everr = json_string_value(
+		    json_object_get(status, "evaluationError"));
+		snprintf(why, sizeof(why), "%s", reason ? reason : "");
+		if (everr != NULL && *everr != '\0')
+			d01_log(D01_LOG_WARN, "authz_evaluation_error",
+			    "msg=\"%.200s\"", everr);
+		cache_put(a, f->key, allowed, why);
+		allowed ? a->st.allowed++ : a->st.denied++;
 	}
-	allowed = json_is_true(json_object_get(status, "allowed"));
-	reason = json_string_value(json_object_get(status, "reason"));
-	everr = json_string_value(json_object_get(status, "evaluationError"));
-	snprintf(why, sizeof(why), "%s", reason ? reason : "");
-	if (everr != NULL && *everr != '\0')
-		d01_log(D01_LOG_WARN, "authz_evaluation_error",
-		    "msg=\"%.200s\"", everr);
-	cache_put(a, c->key, allowed, why);
-	allowed ? a->st.allowed++ : a->st.denied++;
-	c->cb(c->arg, allowed, why, NULL);
-	free(c);
+	/* Pop before calling: a callback may cancel another waiter. */
+	while ((c = f->waiters) != NULL) {
+		f->waiters = c->next;
+		if (obj == NULL)
+			c->cb(c->arg, 0, NULL, kerr);
+		else
+			c->cb(c->arg, allowed, why, NULL);
+		free(c);
+	}
+	free(f);
 }
 
 enum d01_authz_res
@@ -240,6 +286,7 @@ d01_authz_check(struct d01_authz *a, const struct d01_identity *id,
     struct d01_error *err)
 {
 	struct d01_authz_call *c;
+	struct flight *f;
 	const struct decision *d;
 	unsigned char key[32];
 	json_t *body;
@@ -267,20 +314,40 @@ d01_authz_check(struct d01_authz *a, const struct d01_identity *id,
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return D01_AUTHZ_ERROR;
 	}
-	c->a = a;
 	c->cb = cb;
 	c->arg = arg;
-	memcpy(c->key, key, 32);
-	c->kc = d01_kube_request(a->k,
-	    "/apis/authorization.k8s.io/v1/subjectaccessreviews", body,
-	    reviewed, c, err);
-	json_decref(body);
-	if (c->kc == NULL) {
-		free(c);
-		a->st.errors++;
-		return D01_AUTHZ_ERROR;
+	for (f = a->flights; f != NULL; f = f->next)
+		if (memcmp(f->key, key, 32) == 0)
+			break;
+	if (f == NULL) {
+		if ((f = calloc(1, sizeof(*f))) == NULL) {
+			free(c);
+			json_decref(body);
+			d01_error_set(err, D01_E_NOMEM, "out of memory");
+			return D01_AUTHZ_ERROR;
+		}
+		f->a = a;
+		memcpy(f->key, key, 32);
+		f->kc = d01_kube_request(a->k,
+		    "/apis/authorization.k8s.io/v1/subjectaccessreviews", body,
+		    reviewed, f, err);
+		if (f->kc == NULL) {
+			free(f);
+			free(c);
+			json_decref(body);
+			a->st.errors++;
+			return D01_AUTHZ_ERROR;
+		}
+		f->next = a->flights;
+		a->flights = f;
+		a->st.reviews++;
+	} else {
+		a->st.joined++;
 	}
-	a->st.reviews++;
+	json_decref(body);
+	c->f = f;
+	c->next = f->waiters;
+	f->waiters = c;
 	*call = c;
 	return D01_AUTHZ_PENDING;
 }
@@ -288,10 +355,24 @@ d01_authz_check(struct d01_authz *a, const struct d01_identity *id,
 void
 d01_authz_cancel(struct d01_authz_call *c)
 {
+	struct d01_authz_call **pp;
+	struct flight *f;
+
 	if (c == NULL)
 		return;
-	d01_kube_cancel(c->kc);
+	f = c->f;
+	for (pp = &f->waiters; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
 	free(c);
+	/* Nobody left to tell: stop asking. */
+	if (f->waiters == NULL) {
+		flight_unlink(f);
+		d01_kube_cancel(f->kc);
+		free(f);
+	}
 }
 
 void

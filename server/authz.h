@@ -70,6 +70,7 @@ void d01_authz_cancel(struct d01_authz_call *c);
 
 struct d01_authz_stats {
 	unsigned long reviews;	  /* SubjectAccessReviews sent */
+	unsigned long joined;	  /* checks that waited for one in flight */
 	unsigned long cache_hits; /* decisions from the cache */
 	unsigned long allowed, denied, errors;
 };

@@ -183,6 +183,9 @@ render_authz(const struct d01_authz *a, struct evbuffer *b)
 	head(b, "dns01_authz_reviews_total", "counter",
 	    "SubjectAccessReviews sent to the kube-apiserver.");
 	evbuffer_add_printf(b, "dns01_authz_reviews_total %lu\n", st.reviews);
+	head(b, "dns01_authz_joined_total", "counter",
+	    "Checks that waited for an identical review already in flight.");
+	evbuffer_add_printf(b, "dns01_authz_joined_total %lu\n", st.joined);
 	head(b, "dns01_authz_cache_hits_total", "counter",
 	    "Authorization decisions taken from the cache.");
 	evbuffer_add_printf(

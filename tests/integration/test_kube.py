@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -167,6 +168,30 @@ class InCluster(unittest.TestCase):
             "test policy denies mallory")
         self.assertEqual(o["details"], {"group": harness.GROUP, "kind": "embedded"})
         self.assertEqual(len(self.fake.sar_log), 1)  # deny cached too
+
+    def test_burst_shares_one_review(self):
+        """Ten calls from one identity while its review is in flight: one
+        SubjectAccessReview answers all of them."""
+        self.decisions["burst"] = True
+        self.fake.fault("POST", "/apis/authorization.k8s.io", "delay", seconds=1.0)
+        results = []
+
+        def one(i):
+            c = self.srv.client("proxy")
+            try:
+                results.append(c.post_challenge(challenge("Present", f"B{i}"), user="burst"))
+            finally:
+                c.close()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(len(results), 10)
+        for st, _, body in results:
+            assert_response(self, st, body, True)
+        self.assertEqual(len(self.fake.sar_log), 1)
+        self.assertGreaterEqual(metrics(self.metrics_port)["dns01_authz_joined_total"], 9)
 
     def test_masters_skip_review(self):
         st, _, body = self.c.post_challenge(challenge("Present", "M1"), user="admin",
