@@ -64,10 +64,29 @@ header_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct d01_http_call *c = arg;
 	size_t len = size * n;
-	char line[128], *v, *end;
+	char line[128], *v, *end, *nb;
 	time_t when;
 	long secs;
+	size_t ncap;
 
+	/* A status line starts a response (an interim 100, a retry):
+	 * keep the lines of the last one only. */
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		c->hlen = 0;
+	if (c->hlen + len + 1 <= D01_HTTP_MAX_HEADERS_LEN) {
+		if (c->hlen + len + 1 > c->hcap) {
+			ncap = c->hcap ? c->hcap * 2 : 1024;
+			while (ncap < c->hlen + len + 1)
+				ncap *= 2;
+			if ((nb = realloc(c->hdrs, ncap)) == NULL)
+				return 0; /* aborts the transfer */
+			c->hdrs = nb;
+			c->hcap = ncap;
+		}
+		memcpy(c->hdrs + c->hlen, data, len);
+		c->hlen += len;
+		c->hdrs[c->hlen] = '\0';
+	}
 	if (len <= 12 || len >= sizeof(line) ||
 	    strncasecmp(data, "Retry-After:", 12) != 0)
 		return len;
@@ -111,7 +130,39 @@ d01_http_call_free(struct d01_http_call *c)
 	if (c->wait != NULL)
 		event_free(c->wait);
 	free(c->buf);
+	if (c->hdrs != NULL)
+		OPENSSL_cleanse(c->hdrs, c->hlen);
+	free(c->hdrs);
 	free(c);
+}
+
+int
+d01_http_response_header(const struct d01_http_response *r, const char *name,
+    char *out, size_t outlen)
+{
+	const char *p = r->headers, *end = r->headers + r->headers_len, *eol;
+	size_t nl = strlen(name), vl;
+
+	for (; p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if ((size_t)(eol - p) <= nl || strncasecmp(p, name, nl) != 0 ||
+		    p[nl] != ':')
+			continue;
+		for (p += nl + 1; p < eol && (*p == ' ' || *p == '\t'); p++)
+			;
+		for (vl = (size_t)(eol - p); vl > 0 &&
+		     (p[vl - 1] == '\r' || p[vl - 1] == ' ' ||
+			 p[vl - 1] == '\t');
+		     vl--)
+			;
+		if (vl >= outlen)
+			return 0;
+		memcpy(out, p, vl);
+		out[vl] = '\0';
+		return 1;
+	}
+	return 0;
 }
 
 void
@@ -267,9 +318,13 @@ deliver(struct d01_http_call *c, struct d01_error *err)
 	struct d01_http_response resp = {0};
 	d01_http_fn cb = c->cb;
 	void *arg = c->arg;
-	char *body = c->buf;
+	char *body = c->buf, *hdrs = c->hdrs;
+	size_t hlen = c->hlen;
 
 	c->buf = NULL;
+	c->hdrs = NULL;
+	resp.headers = hdrs != NULL ? hdrs : "";
+	resp.headers_len = hdrs != NULL ? hlen : 0;
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp.status);
 	resp.body = body != NULL ? body : "";
 	resp.len = body != NULL ? c->len : 0;
@@ -279,6 +334,9 @@ deliver(struct d01_http_call *c, struct d01_error *err)
 	if (body != NULL)
 		OPENSSL_cleanse(body, resp.len);
 	free(body);
+	if (hdrs != NULL)
+		OPENSSL_cleanse(hdrs, hlen);
+	free(hdrs);
 }
 
 /* An attempt finished: retry, or deliver and free. */
@@ -380,6 +438,8 @@ setup(struct d01_http_call *c, const struct d01_http_request *req)
 		    CURLE_OK;
 	} else if (strcmp(req->method, "GET") == 0) {
 		bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	} else if (strcmp(req->method, "HEAD") == 0) {
+		bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
 	}
 	if (req->ca_bundle != NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_bundle) !=

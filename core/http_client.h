@@ -24,7 +24,7 @@ struct d01_http_call;
  * freed, while URLs may appear in debug logs and error messages.
  */
 struct d01_http_request {
-	const char *method;	    /* "GET", "POST", "PUT", "DELETE" */
+	const char *method;	    /* "GET", "HEAD", "POST", "PUT", "DELETE" */
 	const char *url;	    /* http:// or https:// only */
 	const char *const *headers; /* "Name: value", NULL-terminated */
 	const char *body;	    /* copied; NULL for none */
@@ -42,8 +42,14 @@ struct d01_http_request {
 	size_t max_response;	     /* 0 = 1 MiB; more is an error */
 };
 
+/* Response header lines kept per call (the rest are dropped). */
+#define D01_HTTP_MAX_HEADERS_LEN (32 * 1024)
+
 struct d01_http_response {
-	long status;	  /* HTTP status of the last attempt */
+	long status;	     /* HTTP status of the last attempt */
+	const char *headers; /* "Name: value\r\n" lines of the final response,
+				NUL-terminated; borrowed like body */
+	size_t headers_len;
 	const char *body; /* NUL-terminated; borrowed for the callback, and
 			     wiped after it (bodies may hold Secrets) */
 	size_t len;
@@ -77,6 +83,14 @@ struct d01_http_call *d01_http_start(struct d01_http *h,
 
 /* cb will not run; frees the call. NULL is a no-op. */
 void d01_http_cancel(struct d01_http_call *c);
+
+/*
+ * Copy the value of the first response header called `name` (any case),
+ * trimmed, into out. Returns 1, or 0 when absent or longer than outlen - 1
+ * (a value that long is not genuine for the headers callers ask about).
+ */
+int d01_http_response_header(const struct d01_http_response *r,
+    const char *name, char *out, size_t outlen);
 
 /* Number of calls started and not yet completed or cancelled. */
 size_t d01_http_inflight(const struct d01_http *h);

@@ -48,6 +48,8 @@ struct d01_http_call {
 	struct event *wait; /* between attempts */
 	char *buf;
 	size_t len, cap, max;
+	char *hdrs; /* header lines of the current response */
+	size_t hlen, hcap;
 	int too_big, attempts, max_attempts, in_multi;
 	long timeout_ms;     /* per attempt, before the budget cap */
 	long retry_after_ms; /* from the last response, -1 if none */

@@ -3,11 +3,8 @@
  * The ACME client's HTTP transport: single attempts (retries are ACME
  * decisions: badNonce, rateLimited, 5xx, made in issuer/acme.c) with the
  * response headers ACME needs: Replay-Nonce, Location, Retry-After,
- * Content-Type. libcurl multi on the shared event loop, never blocking.
- *
- * Why not core/http_client: its responses carry status and body only, and
- * ACME cannot work without Replay-Nonce and Location. When that client
- * exposes response headers this file shrinks to a shim over it.
+ * Content-Type, taken from core/http_client's responses (libcurl multi on
+ * the event loop, never blocking).
  */
 #ifndef D01_ACME_HTTP_H
 #define D01_ACME_HTTP_H

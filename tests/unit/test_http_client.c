@@ -67,6 +67,9 @@ handle(struct evhttp_request *req, void *arg)
 		evtimer_add(l->ev, &tv);
 		return;
 	}
+	/* Headers of the last response only reach the caller. */
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Attempt",
+	    strcmp(uri, "/flaky") == 0 && s->flaky > 0 ? "failed" : "  final ");
 	if (strcmp(uri, "/flaky") == 0 && s->flaky-- > 0) {
 		evhttp_send_reply(req, 503, "Unavailable", NULL);
 		return;
@@ -152,6 +155,8 @@ struct probe {
 	int attempts;
 	enum d01_err code;
 	char body[64];
+	char attempt[16]; /* X-Attempt of the response, "-" if absent */
+	int long_hdr;	  /* 1 when a too-long value was refused */
 	struct event_base *base;
 };
 
@@ -168,6 +173,11 @@ probe_cb(
 		p->status = r->status;
 		p->attempts = r->attempts;
 		snprintf(p->body, sizeof(p->body), "%s", r->body);
+		if (!d01_http_response_header(
+			r, "x-ATTEMPT", p->attempt, sizeof(p->attempt)))
+			snprintf(p->attempt, sizeof(p->attempt), "-");
+		p->long_hdr =
+		    !d01_http_response_header(r, "X-Attempt", (char[4]){0}, 4);
 	}
 	if (p->done_target && p->calls == p->done_target)
 		event_base_loopexit(p->base, NULL);
@@ -269,6 +279,20 @@ t_retries(void)
 	run(&s, &p, 1);
 	CHECK_INT(p.status, ==, 200);
 	CHECK_INT(p.attempts, ==, 3);
+	CHECK_STR(p.attempt, "final"); /* trimmed, the 503s' are gone */
+	CHECK_INT(p.long_hdr, ==, 1);
+	memset(&p, 0, sizeof(p));
+	{
+		char url[128];
+		struct d01_http_request head = {.method = "HEAD", .url = url};
+
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+		CHECK(d01_http_start(h, &head, probe_cb, &p, NULL) != NULL);
+		run(&s, &p, 1);
+		CHECK_INT(p.status, ==, 200);
+		CHECK_STR(p.body, ""); /* HEAD: headers only */
+		CHECK_STR(p.attempt, "final");
+	}
 	memset(&p, 0, sizeof(p));
 	CHECK(get(h, &s, "/429", &p, 0) != NULL);
 	run(&s, &p, 1);
