@@ -142,6 +142,35 @@ d01_req_reply(struct d01_req *r, int status, const char *content_type,
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
 }
 
+/*
+ * Has the client sent bytes we have not acted on: in our input buffer,
+ * inside TLS, or still in the socket? During a shutdown such a connection
+ * is not idle: a request that reached us before the signal must be read
+ * and answered, not dropped by closing its connection.
+ */
+static int
+conn_has_input(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	char b;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+	    (ssl != NULL && SSL_has_pending(ssl)))
+		return 1;
+	return recv(bufferevent_getfd(c->bev), &b, 1, MSG_PEEK | MSG_DONTWAIT) >
+	    0;
+}
+
+/* While stopping: nothing in progress, no reply still on its way out (a
+ * keep-alive reply queued this loop turn), nothing received. */
+static int
+conn_idle(struct conn *c)
+{
+	return c->st == C_HEAD && c->req == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    !conn_has_input(c);
+}
+
 void
 d01_http_conn_free(struct conn *c)
 {
@@ -195,8 +224,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		return; /* e.g. a 100 Continue went out */
 	d01_http_tv_ms(&tv, c->srv->lim.idle_timeout_ms);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
-	if (c->srv->stopping &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+	if (c->srv->stopping && !conn_has_input(c)) {
 		d01_http_conn_free(c);
 		return;
 	}
@@ -207,10 +235,17 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
+	if (what & BEV_EVENT_CONNECTED) {
+		/* A handshake kept through a shutdown for the bytes that
+		 * followed it: close once they turn out to hold no request. */
+		if (c->srv->stopping && conn_idle(c))
+			d01_http_conn_free(c);
 		return;
-	d01_http_conn_free(arg);
+	}
+	d01_http_conn_free(c);
 }
 
 static void
@@ -417,7 +452,7 @@ d01_httpd_shutdown(
 	}
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
-		if (c->st == C_HEAD && c->req == NULL)
+		if (conn_idle(c))
 			d01_http_conn_free(c);
 	}
 	d01_http_tv_ms(&tv, deadline_ms);

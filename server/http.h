@@ -80,7 +80,10 @@ void d01_httpd_set_ssl_ctx(struct d01_httpd *srv, SSL_CTX *ctx);
  * Graceful stop: close the listener and idle connections, let requests in
  * progress finish (each reply then closes its connection), and call
  * done(arg) once no connection is left, or after deadline_ms, when pending
- * requests are aborted (their abort hooks run, they get a 503).
+ * requests are aborted (their abort hooks run, they get a 503). A
+ * connection is idle when the client has sent nothing we have not acted
+ * on: a request that has reached the socket (even right behind the TLS
+ * handshake) is read and answered like one in progress.
  */
 void d01_httpd_shutdown(
     struct d01_httpd *srv, int deadline_ms, void (*done)(void *), void *arg);
