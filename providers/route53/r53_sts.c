@@ -47,15 +47,21 @@ wipe(char **p)
 	}
 }
 
-/* ISO 8601 UTC ("2026-11-28T23:00:00Z", fractions ignored) -> Unix. */
+/* ISO 8601 UTC ("2026-11-28T23:00:00Z", fractions ignored) -> Unix, or
+ * 0 when malformed. Field widths keep sscanf from overflowing an int, the
+ * ranges keep the struct tm arithmetic defined. */
 static long long
 iso8601(const char *s)
 {
 	struct tm tm = {0};
 
 	if (s == NULL ||
-	    sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		&tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6 ||
+	    tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 ||
+	    tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+	    tm.tm_sec < 0 || tm.tm_sec > 60)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;

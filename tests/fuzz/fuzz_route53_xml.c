@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
-/* Fuzz target: Route 53 reply parsing (zones, record sets, errors) and the
- * change batch planned from whatever record sets were parsed. */
+/* Fuzz target: Route 53 reply parsing (zones, record sets, errors,
+ * ChangeInfo), STS replies (AssumeRole and AssumeRoleWithWebIdentity
+ * credentials or errors), and the change batch planned from whatever
+ * record sets were parsed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,18 @@
 #include "providers/route53/route53.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A ChangeInfo reply: an id (never more than fits) and a status. */
+static void
+check_change(const char *body, size_t len)
+{
+	char id[64];
+	int insync = -1;
+
+	if (r53_parse_change(body, len, id, sizeof(id), &insync) == 0 &&
+	    (strlen(id) >= sizeof(id) || (insync != 0 && insync != 1)))
+		__builtin_trap();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,6 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s);
 		free(t);
 	}
+	check_change((const char *)data, size);
 	n = r53_parse_sets((const char *)data, size, fqdn, sets, 8, &err);
 	for (present = 0; n >= 0 && present < 2; present++) {
 		batch = r53_change_batch(
