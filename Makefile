@@ -48,6 +48,7 @@ test-valgrind:
 
 # libFuzzer builds (clang) of every tests/fuzz/fuzz_*.c, each run for
 # FUZZ_SECONDS; new inputs land in a scratch corpus, not in the tree.
+# Undefined behaviour stops the run like a crash does.
 FUZZ_SECONDS ?= 30
 fuzz: test-deps
 	CC=clang cmake -S . -B build-fuzz -DD01_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -56,6 +57,7 @@ fuzz: test-deps
 		n=$$(basename $$f .c); s=$${n#fuzz_}; \
 		mkdir -p build-fuzz/corpus/$$s; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		build-fuzz/tests/$$n -max_total_time=$(FUZZ_SECONDS) \
 			build-fuzz/corpus/$$s tests/fuzz/corpus/$$s || exit 1; \
 	done
