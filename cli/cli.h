@@ -23,6 +23,10 @@ int d01_cmd_issue(int argc, char **argv);
  * Returns 0, or -1 when malformed or out of range. */
 int d01_cli_duration_ms(const char *v, long *out);
 
+/* "30d", "12h", "90m", "3600s" or plain seconds -> seconds (0..10 years).
+ * Returns 0, or -1 when malformed or out of range. */
+int d01_cli_age_s(const char *v, long *out);
+
 /* Present (present = 1) or CleanUp with the options of argv; the shared
  * body of `dns01 present` and `dns01 cleanup`. */
 int d01_cli_record(int argc, char **argv, int present);

@@ -27,3 +27,25 @@ d01_cli_duration_ms(const char *v, long *out)
 	*out = (long)(n * mul);
 	return 0;
 }
+
+int
+d01_cli_age_s(const char *v, long *out)
+{
+	char *end;
+	long n = strtol(v, &end, 10), mul = 1;
+
+	if (end == v || n < 0)
+		return -1;
+	if (strcmp(end, "d") == 0)
+		mul = 86400;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600;
+	else if (strcmp(end, "m") == 0)
+		mul = 60;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	if (n > 3650L * 86400 / mul)
+		return -1;
+	*out = n * mul;
+	return 0;
+}

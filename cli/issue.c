@@ -43,29 +43,6 @@ usage(FILE *f, int rc)
 	return rc;
 }
 
-/* "30d", "12h", "90m", "3600s" or seconds -> seconds (up to 10 years). */
-static int
-parse_age(const char *v, long *out)
-{
-	char *end;
-	long n = strtol(v, &end, 10), mul = 1;
-
-	if (end == v || n < 0)
-		return -1;
-	if (strcmp(end, "d") == 0)
-		mul = 86400;
-	else if (strcmp(end, "h") == 0)
-		mul = 3600;
-	else if (strcmp(end, "m") == 0)
-		mul = 60;
-	else if (*end != '\0' && strcmp(end, "s") != 0)
-		return -1;
-	if (n > 3650L * 86400 / mul)
-		return -1;
-	*out = n * mul;
-	return 0;
-}
-
 /* Add `name` to job (normalised, no trailing dot, once). */
 static int
 add_name(struct issue_job *job, const char *name)
@@ -206,7 +183,7 @@ parse_value(struct issue_opts *o, int c, const char *v, const char **why)
 		return d01_key_type_parse(v, &o->key_type);
 	case OPT_RENEW_BEFORE:
 		*why = "--renew-before: a duration such as 30d";
-		return parse_age(v, &o->renew_before_s);
+		return d01_cli_age_s(v, &o->renew_before_s);
 	case OPT_PROPAGATION:
 	case OPT_TIMEOUT:
 		*why = "bad duration (500ms, 90s, 10m)";
