@@ -321,6 +321,13 @@ serve_run(struct serve_opts *o)
 		    "a local trial");
 		goto out;
 	}
+	/* As in the Go webhook: the ConfigMap, when read, says it all. */
+	if (!o->demo && o->client_ca == NULL &&
+	    (o->allowed_csv || o->user_hdrs || o->group_hdrs ||
+		o->extra_prefixes || o->uid_hdrs))
+		d01_log(D01_LOG_WARN, "flags_ignored",
+		    "msg=\"--requestheader-* names apply only with "
+		    "--requestheader-client-ca-file; the ConfigMap's apply\"");
 	if (o->secrets_dir != NULL) {
 		if (d01_secrets_set_dir(env.secrets, o->secrets_dir, &err))
 			goto out;

@@ -321,13 +321,6 @@ d01_serve_check(struct serve_opts *o)
 	}
 	if (o->metrics_bind == NULL)
 		o->metrics_bind = "0.0.0.0";
-	/* As in the Go webhook: the ConfigMap, when read, says it all. */
-	if (!o->demo && o->client_ca == NULL &&
-	    (o->allowed_csv || o->user_hdrs || o->group_hdrs ||
-		o->extra_prefixes || o->uid_hdrs))
-		d01_log(D01_LOG_WARN, "flags_ignored",
-		    "msg=\"--requestheader-* names apply only with "
-		    "--requestheader-client-ca-file; the ConfigMap's apply\"");
 	if (o->nzones > 0 && o->dns_listen == NULL) {
 		fprintf(stderr,
 		    "dns01 serve: --embedded-zone needs "

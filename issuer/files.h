@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "core/file.h"
 
 /* One file of a set; all pointers borrowed. */
 struct d01_file_out {
@@ -36,13 +37,5 @@ enum d01_err d01_file_write_atomic(const char *path, const void *data,
  */
 enum d01_err d01_files_commit(const char *dir, const struct d01_file_out *files,
     size_t n, struct d01_error *err);
-
-/*
- * Read a whole file of at most `max` bytes into a new NUL-terminated buffer
- * (*out, caller frees; *len excludes the NUL). D01_E_NOTFOUND when it does
- * not exist, D01_E_LIMIT when it is larger than `max`.
- */
-enum d01_err d01_file_read(const char *path, size_t max, char **out,
-    size_t *len, struct d01_error *err);
 
 #endif

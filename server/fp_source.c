@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /* Front-proxy trust sources; see fp_source.h. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "server/fp_source.h"
 #include "server/kube.h"
@@ -37,8 +39,13 @@ file_trust(struct d01_fp_source *s, struct d01_error *err)
 	char *pem;
 	size_t len;
 
-	if (d01_kube_read_file(
-		s->ca_file, D01_KUBE_FILE_MAX, &pem, &len, &st, err) != D01_OK)
+	if (stat(s->ca_file, &st) != 0) {
+		d01_error_set(
+		    err, D01_E_CONFIG, "%s: %s", s->ca_file, strerror(errno));
+		return NULL;
+	}
+	if (d01_file_read(s->ca_file, D01_KUBE_FILE_MAX, &pem, &len, err) !=
+	    D01_OK)
 		return NULL;
 	s->seen = st;
 	t = d01_fp_trust_new(pem, len, s->ca_file, err);

@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/file.h"
 #include "core/http_client.h"
 #include "core/log.h"
 #include "server/http.h"
@@ -46,6 +47,7 @@ d01_kube_token_refresh(struct d01_kube *k, int force)
 	char *buf;
 	size_t len;
 
+	memset(&st, 0, sizeof(st));
 	if (k->token_file == NULL)
 		return 0;
 	/* A stat per request is the price of noticing a rotated token at
@@ -57,10 +59,13 @@ d01_kube_token_refresh(struct d01_kube *k, int force)
 	    st.st_size == k->token_st.st_size)
 		return 0;
 	d01_error_clear(&err);
-	if (d01_kube_read_file(
-		k->token_file, TOKEN_MAX, &buf, &len, &st, &err) != D01_OK) {
+	/* stat first: a swap between the two makes the next stat differ,
+	 * and the re-read then finds the same token: harmless. */
+	if ((force && stat(k->token_file, &st) != 0) ||
+	    d01_file_read(k->token_file, TOKEN_MAX, &buf, &len, &err) !=
+		D01_OK) {
 		d01_log(D01_LOG_WARN, "kube_token_unreadable", "msg=\"%s\"",
-		    err.msg);
+		    err.msg[0] ? err.msg : strerror(errno));
 		return -1;
 	}
 	while (len > 0 &&
@@ -128,9 +133,11 @@ d01_kube_new(struct d01_http *http, const char *kubeconfig, const char *sa_dir,
 		}
 		return k;
 	}
-	if (d01_kube_read_file(
-		kubeconfig, D01_KUBE_FILE_MAX, &buf, &len, NULL, err) != D01_OK)
+	if (d01_file_read(kubeconfig, D01_KUBE_FILE_MAX, &buf, &len, err) !=
+	    D01_OK) {
+		err->code = D01_E_CONFIG; /* not "no cluster": a bad flag */
 		return NULL;
+	}
 	if ((dir = strdup(kubeconfig)) == NULL) {
 		wipe_free(buf);
 		d01_error_set(err, D01_E_NOMEM, "out of memory");

@@ -19,59 +19,9 @@
 #include <openssl/x509.h>
 
 #include "core/b64.h"
+#include "core/file.h"
 #include "core/yaml.h"
 #include "server/kube_int.h"
-
-enum d01_err
-d01_kube_read_file(const char *path, size_t max, char **out, size_t *len,
-    struct stat *st, struct d01_error *err)
-{
-	struct stat sb;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return d01_error_set(err, D01_E_CONFIG, "cannot open %s: %s",
-		    path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return d01_error_set(
-		    err, D01_E_CONFIG, "%s is not a regular file", path);
-	}
-	if ((size_t)sb.st_size > max) {
-		close(fd);
-		return d01_error_set(
-		    err, D01_E_LIMIT, "%s is larger than %zu bytes", path, max);
-	}
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
-		close(fd);
-		return d01_error_set(err, D01_E_NOMEM, "out of memory");
-	}
-	/* The file may change under us (a kubelet swap): read what fits. */
-	while (n < (size_t)sb.st_size &&
-	    (r = read(fd, buf + n, (size_t)sb.st_size - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			d01_error_set(err, D01_E_CONFIG, "cannot read %s: %s",
-			    path, strerror(errno));
-			OPENSSL_cleanse(buf, n);
-			free(buf);
-			close(fd);
-			return err->code;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	if (st != NULL)
-		*st = sb;
-	return D01_OK;
-}
 
 /* A string member, or NULL when absent, null or not a non-empty string. */
 static const char *
@@ -146,7 +96,7 @@ pem_field(const json_t *o, const char *field, const char *dir, char **out,
 		return D01_OK;
 	if ((path = resolve(dir, v)) == NULL)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
-	rc = d01_kube_read_file(path, D01_KUBE_FILE_MAX, out, &len, NULL, err);
+	rc = d01_file_read(path, D01_KUBE_FILE_MAX, out, &len, err);
 	free(path);
 	return rc;
 }
@@ -346,8 +296,8 @@ d01_kube_config_incluster(
 	if (set_server(k, url, err) != D01_OK)
 		return err->code;
 	snprintf(path, sizeof(path), "%s/ca.crt", sa_dir);
-	if (d01_kube_read_file(path, D01_KUBE_FILE_MAX, &k->ca_pem, &len, NULL,
-		err) != D01_OK ||
+	if (d01_file_read(path, D01_KUBE_FILE_MAX, &k->ca_pem, &len, err) !=
+		D01_OK ||
 	    pem_check(k->ca_pem, 0, path, err) != D01_OK)
 		return D01_E_CONFIG;
 	snprintf(path, sizeof(path), "%s/token", sa_dir);
@@ -357,7 +307,7 @@ d01_kube_config_incluster(
 		return d01_error_set(err, D01_E_CONFIG,
 		    "cannot read the service account token %s", path);
 	snprintf(path, sizeof(path), "%s/namespace", sa_dir);
-	if (d01_kube_read_file(path, 256, &ns, &len, NULL, err) == D01_OK) {
+	if (d01_file_read(path, 256, &ns, &len, err) == D01_OK) {
 		while (len > 0 && (ns[len - 1] == '\n' || ns[len - 1] == ' '))
 			ns[--len] = '\0';
 		if (len > 0)

@@ -29,11 +29,6 @@ enum d01_err d01_kube_config_kubeconfig(struct d01_kube *k, const char *buf,
 enum d01_err d01_kube_config_incluster(
     struct d01_kube *k, const char *sa_dir, struct d01_error *err);
 
-/* Read a regular file of at most `max` bytes into a new NUL-terminated
- * buffer; the error names the file. */
-enum d01_err d01_kube_read_file(const char *path, size_t max, char **out,
-    size_t *len, struct stat *st, struct d01_error *err);
-
 /* (Re)read the token file when it changed since the last read, or always
  * when `force`. Returns 1 when the token changed, 0 when not, -1 when the
  * file could not be read (the old token is kept). */

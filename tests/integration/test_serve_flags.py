@@ -49,7 +49,7 @@ class Flags(unittest.TestCase):
             (base[:4] + ["--group-name", "g", "--authentication-skip-lookup"],
              "skip-lookup"),
             (base + ["--group-name", "g", "--kubeconfig", "/nonexistent"],
-             "cannot open /nonexistent"),
+             "/nonexistent: No such file"),
             (base + ["--group-name", "g", "--metrics-port", "8443"],
              "metrics-port"),
         ]

@@ -231,7 +231,7 @@ t_refusals(void)
 	    {"current-context: a\ncontexts:\n- name: a\n  context: "
 	     "{cluster: c}\nclusters:\n- name: c\n  cluster: {server: "
 	     "'https://h', certificate-authority: missing.pem}\n",
-		"cannot open"},
+		"No such file"},
 	    {"- just\n- a list\n", "not a mapping"},
 	};
 	struct d01_error err;
