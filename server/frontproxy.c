@@ -88,6 +88,7 @@ d01_fp_trust_set_names(
 {
 	json_t *arr, *v;
 	const char *p, *end;
+	enum d01_err rc;
 	size_t i;
 
 	names_free(list, n);
@@ -106,10 +107,10 @@ d01_fp_trust_set_names(
 				    "not a JSON array of strings");
 			}
 			if (json_string_length(v) > 0 &&
-			    names_add(list, n, json_string_value(v),
-				json_string_length(v), err) != D01_OK) {
+			    (rc = names_add(list, n, json_string_value(v),
+				 json_string_length(v), err)) != D01_OK) {
 				json_decref(arr);
-				return err->code;
+				return rc;
 			}
 		}
 		json_decref(arr);
@@ -119,8 +120,10 @@ d01_fp_trust_set_names(
 		end = p + strcspn(p, ",");
 		while (p < end && *p == ' ')
 			p++;
-		if (p < end && names_add(list, n, p, (size_t)(end - p), err))
-			return err->code;
+		if (p < end &&
+		    (rc = names_add(list, n, p, (size_t)(end - p), err)) !=
+			D01_OK)
+			return rc;
 	}
 	return D01_OK;
 }
