@@ -250,6 +250,41 @@ class InCluster(unittest.TestCase):
                 o = assert_response(self, st, body, False)
                 self.assertIn(want, o["response"]["status"]["message"])
 
+    def test_secret_api_faults(self):
+        """A dropped connection is retried; a persistent 500 becomes a
+        clear failure, never a hang or a 5xx to cert-manager."""
+        self.fake.allow(SA, "get", "secrets", "team-a", "tsig-faults")
+        self.fake.put_secret("team-a", "tsig-faults", {
+            k.rstrip("."): v.encode() for k, v in self.bind.secrets.items()})
+        self.fake.fault("GET", "/api/v1/namespaces/team-a/secrets/tsig-faults", "drop")
+        assert_response(self, *self.rfc2136("Present", "G1", name="tsig-faults"), True)
+        assert_response(self, *self.rfc2136("CleanUp", "G1", name="tsig-faults"), True)
+        self.fake.allow(SA, "get", "secrets", "team-a", "tsig-500")
+        self.fake.put_secret("team-a", "tsig-500", {"x": b"y"})
+        self.fake.fault("GET", "/api/v1/namespaces/team-a/secrets/tsig-500", "status",
+                        count=None, code=500)
+        try:
+            t0 = time.time()
+            st, body = self.rfc2136("Present", "G2", name="tsig-500")
+            o = assert_response(self, st, body, False)
+            self.assertLess(time.time() - t0, 15)
+            msg = o["response"]["status"]["message"]
+            self.assertIn('secret "tsig-500" in namespace "team-a"', msg)
+            self.assertIn("HTTP 500", msg)
+        finally:
+            self.fake.clear_faults()
+
+    def test_review_that_hangs_is_retried(self):
+        """One SubjectAccessReview never answered: the attempt times out
+        (5 s) and the next one decides."""
+        self.decisions["slowpoke"] = True
+        self.fake.fault("POST", "/apis/authorization.k8s.io", "hang")
+        t0 = time.time()
+        st, _, body = self.c.post_challenge(challenge("Present", "H1"), user="slowpoke")
+        assert_response(self, st, body, True)
+        self.assertLess(time.time() - t0, 12)
+        self.assertEqual(self.fake.count("POST", "/apis/authorization.k8s.io"), 2)
+
     # --- metrics ---------------------------------------------------------------
     def test_metrics_port(self):
         self.decisions["m-user"] = True
