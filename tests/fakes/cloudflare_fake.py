@@ -15,9 +15,11 @@ typo cannot pass unnoticed (the real API would ignore it).
 Faults are injected per test through Fake methods or attributes: queued
 error replies (429 with Retry-After, 5xx), optionally only for one method
 and paths containing a substring; latency per request; dropped connections; hung
-requests that never get an answer. Records live in memory so tests can
-assert the exact end state, and every request is logged with the auth
-scheme it used.
+requests that never get an answer. Random faults come from `chaos`, a
+callable (method, path) -> action or None asked for every API request
+(see CHAOS below). Records live in memory so tests can assert the exact
+end state; every request is logged with the auth scheme it used, and
+every record created or deleted through the API in `created`/`deleted`.
 
 Run standalone:
   python3 cloudflare_fake.py [--port P] [--latency S] [--page-size N]
@@ -40,6 +42,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 PAGE = 2  # small on purpose: clients must page
+
+# What Fake.chaos may return for one request (None: answer normally):
+#   ("drop",)                  close the connection, change nothing
+#   ("hang", seconds)          no answer for that long (or until the fake
+#                              stops), then close; change nothing
+#   ("latency", seconds)       wait, then answer normally
+#   ("status", st, code, ra)   error reply st with Cloudflare error `code`
+#                              (Retry-After ra when not None); change nothing
+#   ("applied_drop",)          apply the request, then close with no reply
+#                              (the reply is lost on the way back)
+#   ("slow", seconds)          apply, send the head, then the body a few
+#                              bytes at a time over that long
+#   ("truncate",)              apply, send the head and half the body, close
+CHAOS = ("drop", "hang", "latency", "status", "applied_drop", "slow", "truncate")
 
 
 def env(result=None, errors=(), info=None, success=None):
@@ -66,6 +82,9 @@ class Fake:
         self.hang = 0      # requests left without any answer, ever
         self.stopping = threading.Event()
         self.requests = []  # (method, path) log
+        self.chaos = None   # callable(method, path) -> CHAOS action or None
+        self.created = []   # (name, type, content) per record created by the API
+        self.deleted = []   # (name, type, content) per record deleted by the API
         self.auth_log = []  # "token", "key", "both" or "none" per request
         fake = self
 
@@ -75,7 +94,7 @@ class Fake:
             def log_message(self, *a):
                 pass
 
-            def _send(self, status, obj, headers=()):
+            def _send(self, status, obj, headers=(), how=None):
                 body = json.dumps(obj).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -83,7 +102,26 @@ class Fake:
                 for k, v in headers:
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(body)
+                if how is None:
+                    self.wfile.write(body)
+                elif how[0] == "truncate":
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    self._drop()
+                else:  # ("slow", seconds)
+                    self.wfile.flush()
+                    step = max(1, len(body) // 10)
+                    for i in range(0, len(body), step):
+                        time.sleep(how[1] / 10)
+                        self.wfile.write(body[i:i + step])
+                        self.wfile.flush()
+
+            def _drop(self):
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
 
             def _body(self):
                 n = int(self.headers.get("Content-Length") or 0)
@@ -104,10 +142,21 @@ class Fake:
                     hang = fake.hang > 0
                     fake.hang -= hang
                     fault = fake.take_fault(method, self.path)
+                    act = None
+                    if not hang and fault is None and fake.chaos is not None:
+                        act = fake.chaos(method, self.path)
                 if hang:
                     fake.stopping.wait()
                     self.close_connection = True
                     return
+                if act is not None and act[0] in ("drop", "hang"):
+                    if act[0] == "hang":
+                        fake.stopping.wait(act[1])
+                    return self._drop()
+                if act is not None and act[0] == "latency":
+                    time.sleep(act[1])
+                if act is not None and act[0] == "status":
+                    fault = act[1:]
                 if fake.latency:
                     time.sleep(fake.latency)
                 if fault is not None:
@@ -118,7 +167,10 @@ class Fake:
                 if err:
                     return self._send(err[0], env(errors=[err[1]]))
                 status, obj = fake.route(method, self.path, body, self.headers)
-                self._send(status, obj)
+                if act is not None and act[0] == "applied_drop":
+                    return self._drop()
+                how = act if act is not None and act[0] in ("slow", "truncate") else None
+                self._send(status, obj, how=how)
 
             def do_GET(self):
                 self._handle("GET")
@@ -234,6 +286,7 @@ class Fake:
                     if r is None or r["zone"] != zone:
                         return 404, env(errors=[(81044, "Record does not exist.")])
                     del self.records[parts[3]]
+                    self.deleted.append((r["name"], r["type"], r["content"]))
                 return 200, env({"id": parts[3]})
         return 405, env(errors=[(10000, "Method not allowed")])
 
@@ -289,6 +342,7 @@ class Fake:
             rid = uuid.uuid4().hex
             self.records[rid] = {"id": rid, "zone": zone, "type": o["type"], "name": name,
                                  "content": content, "ttl": ttl, "proxied": False}
+            self.created.append((name, o["type"], content))
         return 200, env({k: v for k, v in self.records[rid].items() if k != "zone"})
 
     # --- for tests ------------------------------------------------------
@@ -315,6 +369,8 @@ class Fake:
                 self.faults.clear()
                 self.requests.clear()
                 self.auth_log.clear()
+                self.created.clear()
+                self.deleted.clear()
                 self.latency, self.drop, self.hang = 0.0, 0, 0
                 return 200, {}
             if method == "POST" and path == "/_fake/fault":
