@@ -191,8 +191,8 @@ record_exec(const struct d01_provider *prov, struct d01_env *env,
 
 	if (prov->config_parse(env, config, &cfg, err) != D01_OK)
 		return D01_EXIT_USAGE;
-	op = (present ? prov->present : prov->cleanup)(
-	    env, cfg, ch, record_done, &run, err);
+	op = d01_provider_start(
+	    prov, env, cfg, ch, present, record_done, &run, err);
 	if (op == NULL) {
 		prov->config_free(cfg);
 		return D01_EXIT_FAIL;

@@ -308,8 +308,8 @@ provider_op(struct d01_solver *s, struct d01_error *err)
 	    .namespace = s->ctx->namespace,
 	};
 
-	return (s->state == S_PRESENT ? p->present : p->cleanup)(
-	    s->ctx->env, s->ctx->provider_cfg, &ch, provider_cb, s, err);
+	return d01_provider_start(p, s->ctx->env, s->ctx->provider_cfg, &ch,
+	    s->state == S_PRESENT, provider_cb, s, err);
 }
 
 /* The TXT checker for this solver's name and value. */

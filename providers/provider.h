@@ -50,10 +50,16 @@ struct d01_provider;
 /*
  * Every provider op starts with this header so callers can cancel without
  * knowing the provider: providers embed it as the first member of their own
- * op struct.
+ * op struct. It also carries what the start/end protocol below needs.
  */
 struct d01_op {
 	const struct d01_provider *provider;
+	d01_done_fn cb;
+	void *arg;
+	int present;		    /* 1 Present, 0 CleanUp */
+	int starting;		    /* the first step runs inside start */
+	int ended;		    /* d01_op_end ran while starting */
+	struct d01_error start_err; /* its outcome */
 };
 
 struct d01_provider {
@@ -74,14 +80,12 @@ struct d01_provider {
 	    void **cfg, struct d01_error *err);
 	void (*config_free)(void *cfg);
 
-	/* Start Present / CleanUp; see the async call shape above. `cfg`
-	 * stays valid until cb has run or the op was cancelled. */
-	struct d01_op *(*present)(struct d01_env *env, void *cfg,
-	    const struct d01_challenge *ch, d01_done_fn cb, void *arg,
-	    struct d01_error *err);
-	struct d01_op *(*cleanup)(struct d01_env *env, void *cfg,
-	    const struct d01_challenge *ch, d01_done_fn cb, void *arg,
-	    struct d01_error *err);
+	/* Start Present (present = 1) or CleanUp (0); see the async call
+	 * shape above. `cfg` stays valid until cb has run or the op was
+	 * cancelled. */
+	struct d01_op *(*start)(struct d01_env *env, void *cfg,
+	    const struct d01_challenge *ch, int present, d01_done_fn cb,
+	    void *arg, struct d01_error *err);
 
 	/* Stop an op whose cb has not run yet; frees it; cb never runs. */
 	void (*cancel)(struct d01_op *op);
@@ -95,5 +99,54 @@ const struct d01_provider *d01_provider_find(const char *name);
 
 /* Cancel any provider op. NULL is a no-op. */
 void d01_provider_cancel(struct d01_op *op);
+
+/*
+ * The start/end protocol, shared by providers whose first step may fail
+ * before start returns (providers/op.c):
+ *
+ *	d01_op_init(&o->op, &d01_provider_x, present, cb, arg);
+ *	return d01_op_begin(&o->op, first_step, o, err);
+ *
+ * and every way the op ends goes through
+ *
+ *	struct d01_op_end end;
+ *	if (d01_op_end(&o->op, err, subject, &end)) {
+ *		(forget finished sub-requests, free o)
+ *		d01_op_deliver(&end);
+ *	}
+ */
+struct d01_op_end {
+	d01_done_fn cb;
+	void *arg;
+	struct d01_error err;
+};
+
+void d01_op_init(struct d01_op *op, const struct d01_provider *p, int present,
+    d01_done_fn cb, void *arg);
+
+/*
+ * Run the op's first step. If the op ended during it, start fails: the op
+ * is freed (the provider's cancel) and NULL returned with its error in err
+ * (NULL accepted); an op cannot succeed before start returns. Otherwise
+ * returns op: cb runs later.
+ */
+struct d01_op *d01_op_begin(struct d01_op *op, void (*first)(void *),
+    void *first_arg, struct d01_error *err);
+
+/*
+ * The op ends with `err` (NULL or D01_OK: success; otherwise the message
+ * gets "<provider>: <present|cleanup> <subject>: " in front). While
+ * starting, the outcome is kept for d01_op_begin and 0 returned: leave
+ * the op alone. Otherwise fills *end and returns 1: release the op, then
+ * d01_op_deliver(end).
+ */
+int d01_op_end(struct d01_op *op, const struct d01_error *err,
+    const char *subject, struct d01_op_end *end);
+void d01_op_deliver(const struct d01_op_end *end);
+
+/* Start through the table: p->start(...). */
+struct d01_op *d01_provider_start(const struct d01_provider *p,
+    struct d01_env *env, void *cfg, const struct d01_challenge *ch, int present,
+    d01_done_fn cb, void *arg, struct d01_error *err);
 
 #endif

@@ -165,8 +165,8 @@ d01_webhook_handle(struct d01_server *srv, struct d01_req *req,
 		call_finish(c, &err);
 		return;
 	}
-	c->op = (c->p.present ? prov->present : prov->cleanup)(
-	    srv->env, c->cfg, &c->p.ch, call_done, c, &err);
+	c->op = d01_provider_start(
+	    prov, srv->env, c->cfg, &c->p.ch, c->p.present, call_done, c, &err);
 	if (c->op == NULL) {
 		if (err.code == D01_OK) /* a provider bug; never succeed */
 			d01_error_set(&err, D01_E_INTERNAL,

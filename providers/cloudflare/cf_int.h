@@ -49,7 +49,6 @@ struct cf_op {
 	struct d01_env *env;
 	const struct cf_cfg *cfg;
 	enum cf_step st;
-	int present;
 	char uid[64];
 	char name[D01_DNAME_BUF]; /* the FQDN without the trailing dot */
 	char zone[D01_DNAME_BUF]; /* resolvedZone without the dot, or "" */
@@ -70,10 +69,6 @@ struct cf_op {
 	struct timespec deadline;
 	struct d01_secret_req *sreq;
 	struct d01_http_call *call;
-	d01_done_fn cb;
-	void *arg;
-	int starting;
-	struct d01_error start_err;
 };
 
 /* cloudflare.c: the state machine's shared steps */

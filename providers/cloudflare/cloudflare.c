@@ -37,28 +37,21 @@ op_free(struct cf_op *o)
 void
 cf_done(struct cf_op *o, struct d01_error *err)
 {
-	struct d01_error ok;
-	d01_done_fn cb = o->cb;
-	void *arg = o->arg;
+	struct d01_op_end end;
+	char subject[2 * D01_DNAME_BUF + 16];
 
-	if (err == NULL) {
-		d01_error_clear(&ok);
-		err = &ok;
-	} else if (err->code != D01_OK) {
-		d01_error_prefix(err, "cloudflare: %s %s%s%s%s: ",
-		    o->present ? "present" : "cleanup", o->name,
-		    o->candidate[0] ? " (zone " : "", o->candidate,
-		    o->candidate[0] ? ")" : "");
+	snprintf(subject, sizeof(subject), "%s%s%s%s", o->name,
+	    o->candidate[0] ? " (zone " : "", o->candidate,
+	    o->candidate[0] ? ")" : "");
+	/* Upstream messages may echo what we sent: never the secret. */
+	if (err != NULL && err->code != D01_OK)
 		cf_redact(err->msg, o->secret);
-	}
-	if (o->starting) { /* never call back before start returns */
-		o->start_err = *err;
+	if (!d01_op_end(&o->op, err, subject, &end))
 		return;
-	}
 	o->sreq = NULL;
 	o->call = NULL;
 	op_free(o);
-	cb(arg, err);
+	d01_op_deliver(&end);
 }
 
 static void
@@ -105,14 +98,14 @@ list_reply(struct cf_op *o, json_t *res, int pages, struct d01_error *err)
 	    res, o->name, o->value, o->ids, CF_MAX_IDS, &o->nids);
 	o->found |= hits > 0;
 	o->truncated |= o->nids == CF_MAX_IDS;
-	if (!(o->present && o->found) && json_array_size(res) > 0 &&
+	if (!(o->op.present && o->found) && json_array_size(res) > 0 &&
 	    o->page < pages) {
 		if (o->page++ >= MAX_PAGES)
 			d01_error_set(err, D01_E_LIMIT,
 			    "more than %d pages of TXT records", MAX_PAGES);
 		return; /* st stays CF_LIST */
 	}
-	o->st = o->present ? CF_CREATE : CF_DELETE;
+	o->st = o->op.present ? CF_CREATE : CF_DELETE;
 }
 
 /* POST answered: created, or 81058 (identical record: ours is there);
@@ -292,6 +285,12 @@ cf_step(struct cf_op *o)
 	}
 }
 
+static void
+first_step(void *arg)
+{
+	cf_step(arg);
+}
+
 static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
@@ -312,12 +311,9 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	o->op.provider = &d01_provider_cloudflare;
+	d01_op_init(&o->op, &d01_provider_cloudflare, present, cb, arg);
 	o->env = env;
 	o->cfg = cfg;
-	o->present = present;
-	o->cb = cb;
-	o->arg = arg;
 	snprintf(o->uid, sizeof(o->uid), "%s", ch->uid ? ch->uid : "");
 	cf_undot(o->name, sizeof(o->name), ch->fqdn);
 	cf_undot(o->zone, sizeof(o->zone), ch->zone);
@@ -328,32 +324,8 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	cf_zone_first(o);
 	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
 	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
-	d01_error_clear(&o->start_err);
 	o->st = CF_SECRET;
-	o->starting = 1;
-	cf_step(o);
-	o->starting = 0;
-	if (o->start_err.code != D01_OK) {
-		if (err != NULL)
-			*err = o->start_err;
-		op_free(o);
-		return NULL;
-	}
-	return &o->op;
-}
-
-static struct d01_op *
-cf_present(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	return start(env, cfg, ch, 1, cb, arg, err);
-}
-
-static struct d01_op *
-cf_cleanup(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	return start(env, cfg, ch, 0, cb, arg, err);
+	return d01_op_begin(&o->op, first_step, o, err);
 }
 
 static void
@@ -367,7 +339,6 @@ const struct d01_provider d01_provider_cloudflare = {
     .summary = "Cloudflare API v4, one TXT record per value",
     .config_parse = cf_config_parse,
     .config_free = cf_config_free,
-    .present = cf_present,
-    .cleanup = cf_cleanup,
+    .start = start,
     .cancel = cf_cancel,
 };

@@ -16,8 +16,6 @@
 struct embedded_op {
 	struct d01_op op; /* first: d01_provider_cancel() casts back */
 	struct event *ev;
-	d01_done_fn cb;
-	void *arg;
 };
 
 static enum d01_err
@@ -48,15 +46,15 @@ embedded_op_fire(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	d01_error_clear(&ok);
-	o->cb(o->arg, &ok);
+	o->op.cb(o->op.arg, &ok);
 	event_free(o->ev);
 	free(o);
 }
 
 /* An op that completes successfully on the next loop iteration. */
 static struct d01_op *
-embedded_op_new(
-    struct d01_env *env, d01_done_fn cb, void *arg, struct d01_error *err)
+embedded_op_new(struct d01_env *env, int present, d01_done_fn cb, void *arg,
+    struct d01_error *err)
 {
 	struct embedded_op *o;
 
@@ -67,9 +65,7 @@ embedded_op_new(
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	o->op.provider = &d01_provider_embedded;
-	o->cb = cb;
-	o->arg = arg;
+	d01_op_init(&o->op, &d01_provider_embedded, present, cb, arg);
 	event_active(o->ev, 0, 0);
 	return &o->op;
 }
@@ -90,31 +86,23 @@ embedded_ready(
 }
 
 static struct d01_op *
-embedded_present(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
+embedded_start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
+    int present, d01_done_fn cb, void *arg, struct d01_error *err)
 {
-	(void)cfg;
-	if (embedded_ready(env, ch, err) != 0)
-		return NULL;
-	if (d01_txtstore_add(env->store, ch->fqdn, ch->key, err) != D01_OK) {
-		d01_error_prefix(err, "embedded: present %s: ", ch->fqdn);
-		return NULL;
-	}
-	return embedded_op_new(env, cb, arg, err);
-}
+	enum d01_err rc;
 
-static struct d01_op *
-embedded_cleanup(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
-{
 	(void)cfg;
 	if (embedded_ready(env, ch, err) != 0)
 		return NULL;
-	if (d01_txtstore_remove(env->store, ch->fqdn, ch->key, err) != D01_OK) {
-		d01_error_prefix(err, "embedded: cleanup %s: ", ch->fqdn);
+	rc = present ? d01_txtstore_add(env->store, ch->fqdn, ch->key, err)
+		     : d01_txtstore_remove(env->store, ch->fqdn, ch->key, err);
+	if (rc != D01_OK) {
+		d01_error_prefix(err,
+		    "embedded: %s %s: ", present ? "present" : "cleanup",
+		    ch->fqdn);
 		return NULL;
 	}
-	return embedded_op_new(env, cb, arg, err);
+	return embedded_op_new(env, present, cb, arg, err);
 }
 
 static void
@@ -131,7 +119,6 @@ const struct d01_provider d01_provider_embedded = {
     .summary = "TXT records served by this process's own authoritative DNS",
     .config_parse = embedded_config_parse,
     .config_free = embedded_config_free,
-    .present = embedded_present,
-    .cleanup = embedded_cleanup,
+    .start = embedded_start,
     .cancel = embedded_cancel,
 };

@@ -26,7 +26,6 @@ struct rfc2136_op {
 	struct d01_env *env;
 	const struct rfc2136_cfg *cfg;
 	enum step st;
-	int present;
 	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], walk[D01_DNAME_BUF];
 	char key[256], ns[254];
 	struct d01_tsig_key tsig;
@@ -34,10 +33,6 @@ struct rfc2136_op {
 	struct d01_dns_resolve *rreq;
 	struct d01_secret_req *sreq;
 	struct d01_dns_req *dreq;
-	d01_done_fn cb;
-	void *arg;
-	int starting;		    /* inside present()/cleanup() */
-	struct d01_error start_err; /* a failure while starting */
 };
 
 static void step(struct rfc2136_op *o);
@@ -52,31 +47,19 @@ op_free(struct rfc2136_op *o)
 	free(o);
 }
 
-/* Finish with err (NULL or D01_OK: success); prefixes the context. */
+/* Finish with err (NULL or D01_OK: success); see d01_op_end. */
 static void
 done(struct rfc2136_op *o, struct d01_error *err)
 {
-	struct d01_error ok;
-	d01_done_fn cb = o->cb;
-	void *arg = o->arg;
+	struct d01_op_end end;
 
-	if (err == NULL) {
-		d01_error_clear(&ok);
-		err = &ok;
-	} else if (err->code != D01_OK) {
-		d01_error_prefix(err,
-		    "rfc2136: %s %s: ", o->present ? "present" : "cleanup",
-		    o->fqdn);
-	}
-	if (o->starting) { /* never call back before start returns */
-		o->start_err = *err;
+	if (!d01_op_end(&o->op, err, o->fqdn, &end))
 		return;
-	}
 	o->rreq = NULL;
 	o->sreq = NULL;
 	o->dreq = NULL;
 	op_free(o);
-	cb(arg, err);
+	d01_op_deliver(&end);
 }
 
 /* Where the key (if any) or else the zone comes next. */
@@ -202,8 +185,8 @@ build_update(const struct rfc2136_op *o)
 	ldns_rr_set_owner(rr, ldns_dname_new_frm_str(o->fqdn));
 	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
 	ldns_rr_set_class(
-	    rr, o->present ? LDNS_RR_CLASS_IN : LDNS_RR_CLASS_NONE);
-	ldns_rr_set_ttl(rr, o->present ? o->cfg->ttl : 0);
+	    rr, o->op.present ? LDNS_RR_CLASS_IN : LDNS_RR_CLASS_NONE);
+	ldns_rr_set_ttl(rr, o->op.present ? o->cfg->ttl : 0);
 	ldns_rr_push_rdf(
 	    rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, data));
 	if (ldns_rr_owner(rr) == NULL || ldns_rr_rd_count(rr) != 1 ||
@@ -278,11 +261,16 @@ step(struct rfc2136_op *o)
 	}
 }
 
+static void
+first_step(void *arg)
+{
+	step(arg);
+}
+
 static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
 {
-	const struct rfc2136_cfg *c = cfg;
 	struct rfc2136_op *o;
 
 	if (env->dns == NULL) {
@@ -293,43 +281,16 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	o->op.provider = &d01_provider_rfc2136;
+	d01_op_init(&o->op, &d01_provider_rfc2136, present, cb, arg);
 	o->env = env;
-	o->cfg = c;
-	o->present = present;
-	o->cb = cb;
-	o->arg = arg;
+	o->cfg = cfg;
 	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
 	snprintf(o->walk, sizeof(o->walk), "%s", ch->fqdn);
 	snprintf(o->zone, sizeof(o->zone), "%s", ch->zone ? ch->zone : "");
 	snprintf(o->key, sizeof(o->key), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
 	o->st = ST_RESOLVE;
-	d01_error_clear(&o->start_err);
-	o->starting = 1;
-	step(o);
-	o->starting = 0;
-	if (o->start_err.code != D01_OK) {
-		if (err != NULL)
-			*err = o->start_err;
-		op_free(o);
-		return NULL;
-	}
-	return &o->op;
-}
-
-static struct d01_op *
-rfc2136_present(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	return start(env, cfg, ch, 1, cb, arg, err);
-}
-
-static struct d01_op *
-rfc2136_cleanup(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	return start(env, cfg, ch, 0, cb, arg, err);
+	return d01_op_begin(&o->op, first_step, o, err);
 }
 
 static void
@@ -343,7 +304,6 @@ const struct d01_provider d01_provider_rfc2136 = {
     .summary = "DNS UPDATE (RFC 2136) with TSIG to an authoritative server",
     .config_parse = rfc2136_config_parse,
     .config_free = rfc2136_config_free,
-    .present = rfc2136_present,
-    .cleanup = rfc2136_cleanup,
+    .start = start,
     .cancel = rfc2136_cancel,
 };

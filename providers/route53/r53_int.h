@@ -23,7 +23,7 @@ struct r53_op {
 	struct d01_env *env;
 	const struct r53_cfg *cfg;
 	enum r53_step st;
-	int present, cas;
+	int cas;
 	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], value[256], ns[254];
 	char zone_id[128];
 	char *akid, *secret, *token;
@@ -41,10 +41,6 @@ struct r53_op {
 	TAILQ_ENTRY(r53_op) lock_link;
 	int wait_sync; /* polling GetChange */
 	char change_id[64];
-	d01_done_fn cb;
-	void *arg;
-	int starting;
-	struct d01_error start_err;
 };
 
 /* r53_creds.c: pick the credential source; sets o->st to the first

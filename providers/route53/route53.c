@@ -50,27 +50,15 @@ op_free(struct r53_op *o)
 static void
 done(struct r53_op *o, struct d01_error *err)
 {
-	struct d01_error ok;
-	d01_done_fn cb = o->cb;
-	void *arg = o->arg;
+	struct d01_op_end end;
 
-	if (err == NULL) {
-		d01_error_clear(&ok);
-		err = &ok;
-	} else if (err->code != D01_OK) {
-		d01_error_prefix(err,
-		    "route53: %s %s: ", o->present ? "present" : "cleanup",
-		    o->fqdn);
-	}
-	if (o->starting) {
-		o->start_err = *err;
+	if (!d01_op_end(&o->op, err, o->fqdn, &end))
 		return;
-	}
 	o->sreq = NULL;
 	o->call = NULL;
 	o->sts = NULL;
 	op_free(o);
-	cb(arg, err);
+	d01_op_deliver(&end);
 }
 
 void
@@ -412,7 +400,7 @@ step(struct r53_op *o)
 		return;
 	case R_CHANGE:
 		body = r53_change_batch(o->fqdn, o->sets, o->nsets, o->value,
-		    o->present, o->cfg->ttl, &noop);
+		    o->op.present, o->cfg->ttl, &noop);
 		if (body == NULL) {
 			if (!noop)
 				d01_error_set(&err, D01_E_LIMIT,
@@ -428,10 +416,17 @@ step(struct r53_op *o)
 	}
 }
 
+static void
+first_step(void *arg)
+{
+	step(arg);
+}
+
 static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
 {
+	struct d01_error cerr;
 	struct r53_op *o;
 
 	if (env->http == NULL || (o = calloc(1, sizeof(*o))) == NULL) {
@@ -443,50 +438,26 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 		d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
 		return NULL;
 	}
-	o->op.provider = &d01_provider_route53;
+	d01_op_init(&o->op, &d01_provider_route53, present, cb, arg);
 	o->env = env;
 	o->cfg = cfg;
-	o->present = present;
-	o->cb = cb;
-	o->arg = arg;
 	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
 	snprintf(o->zone, sizeof(o->zone), "%s", ch->zone ? ch->zone : "");
 	snprintf(o->value, sizeof(o->value), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
 	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
 	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
-	d01_error_clear(&o->start_err);
-	if (r53_credentials(o, ch, &o->start_err) != 0) {
-		if (o->start_err.code == D01_OK)
-			d01_error_set(
-			    &o->start_err, D01_E_NOMEM, "out of memory");
-		d01_error_prefix(&o->start_err, "route53: ");
-	} else {
-		o->starting = 1;
-		step(o);
-		o->starting = 0;
-	}
-	if (o->start_err.code != D01_OK) {
+	d01_error_clear(&cerr);
+	if (r53_credentials(o, ch, &cerr) != 0) {
+		if (cerr.code == D01_OK) /* strdup failed */
+			d01_error_set(&cerr, D01_E_NOMEM, "out of memory");
+		d01_error_prefix(&cerr, "route53: ");
 		if (err != NULL)
-			*err = o->start_err;
+			*err = cerr;
 		op_free(o);
 		return NULL;
 	}
-	return &o->op;
-}
-
-static struct d01_op *
-r53_present(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	return start(env, cfg, ch, 1, cb, arg, err);
-}
-
-static struct d01_op *
-r53_cleanup(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	return start(env, cfg, ch, 0, cb, arg, err);
+	return d01_op_begin(&o->op, first_step, o, err);
 }
 
 static void
@@ -500,7 +471,6 @@ const struct d01_provider d01_provider_route53 = {
     .summary = "AWS Route 53 (SigV4), values kept by compare-and-swap",
     .config_parse = r53_config_parse,
     .config_free = r53_config_free,
-    .present = r53_present,
-    .cleanup = r53_cleanup,
+    .start = start,
     .cancel = r53_cancel,
 };

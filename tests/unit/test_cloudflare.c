@@ -369,8 +369,8 @@ t_shape_ok(void)
 
 	CHECK(fixture_new(&f, "") == 0);
 	pr.base = f.base;
-	op = d01_provider_cloudflare.present(
-	    &f.env, f.cfg, &ch, probe_cb, &pr, NULL);
+	op = d01_provider_cloudflare.start(
+	    &f.env, f.cfg, &ch, 1, probe_cb, &pr, NULL);
 	CHECK(op != NULL);
 	pr.started = 1;
 	CHECK_INT(pr.calls, ==, 0);
@@ -382,8 +382,8 @@ t_shape_ok(void)
 	/* The zone ID is remembered: cleanup needs list (+ nothing). */
 	memset(&pr, 0, sizeof(pr));
 	pr.base = f.base;
-	CHECK(d01_provider_cloudflare.cleanup(
-		  &f.env, f.cfg, &ch, probe_cb, &pr, NULL) != NULL);
+	CHECK(d01_provider_cloudflare.start(
+		  &f.env, f.cfg, &ch, 0, probe_cb, &pr, NULL) != NULL);
 	pr.started = 1;
 	spin(f.base, 5000);
 	CHECK_INT(pr.calls, ==, 1);
@@ -404,8 +404,8 @@ t_shape_errors(void)
 
 	CHECK(fixture_new(&f, "/nl") == 0);
 	pr.base = f.base;
-	CHECK(d01_provider_cloudflare.present(
-		  &f.env, f.cfg, &ch, probe_cb, &pr, NULL) != NULL);
+	CHECK(d01_provider_cloudflare.start(
+		  &f.env, f.cfg, &ch, 1, probe_cb, &pr, NULL) != NULL);
 	pr.started = 1;
 	spin(f.base, 5000);
 	CHECK_INT(pr.calls, ==, 1);
@@ -417,8 +417,8 @@ t_shape_errors(void)
 	memset(&pr, 0, sizeof(pr));
 	none.base = f.base;
 	d01_error_clear(&err);
-	CHECK(d01_provider_cloudflare.present(
-		  &none, f.cfg, &ch, probe_cb, &pr, &err) == NULL);
+	CHECK(d01_provider_cloudflare.start(
+		  &none, f.cfg, &ch, 1, probe_cb, &pr, &err) == NULL);
 	CHECK(err.code != D01_OK);
 	spin(f.base, 100);
 	CHECK_INT(pr.calls, ==, 0);
@@ -437,14 +437,14 @@ t_cancel(void)
 
 	CHECK(fixture_new(&f, "/hold") == 0);
 	pr.base = f.base;
-	op = d01_provider_cloudflare.present(
-	    &f.env, f.cfg, &ch, probe_cb, &pr, NULL);
+	op = d01_provider_cloudflare.start(
+	    &f.env, f.cfg, &ch, 1, probe_cb, &pr, NULL);
 	CHECK(op != NULL);
 	d01_provider_cancel(op);
 	spin(f.base, 100);
 	CHECK_INT(pr.calls, ==, 0);
-	op = d01_provider_cloudflare.cleanup(
-	    &f.env, f.cfg, &ch, probe_cb, &pr, NULL);
+	op = d01_provider_cloudflare.start(
+	    &f.env, f.cfg, &ch, 0, probe_cb, &pr, NULL);
 	CHECK(op != NULL);
 	pr.started = 1;
 	spin(f.base, 300);
@@ -494,8 +494,8 @@ t_coalesce(void)
 		snprintf(names[i], sizeof(names[i]),
 		    "_acme-challenge.h%d.ex.test.", i);
 		c.fqdn = names[i];
-		CHECK((ops[i] = d01_provider_cloudflare.present(
-			   &f.env, f.cfg, &c, many_cb, &m, NULL)) != NULL);
+		CHECK((ops[i] = d01_provider_cloudflare.start(
+			   &f.env, f.cfg, &c, 1, many_cb, &m, NULL)) != NULL);
 	}
 	spin(f.base, 300);
 	CHECK_INT(f.peer.zone_hits, ==, 1);

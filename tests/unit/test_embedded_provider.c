@@ -55,7 +55,7 @@ t_async_shape(void)
 	CHECK(env.base != NULL && env.store != NULL);
 	CHECK_INT(d01_txtstore_add_zone(env.store, "example.test", NULL, NULL),
 	    ==, D01_OK);
-	op = prov->present(&env, NULL, &ch, probe_done, &p, NULL);
+	op = prov->start(&env, NULL, &ch, 1, probe_done, &p, NULL);
 	p.started = 1;
 	CHECK(op != NULL);
 	CHECK_INT(p.calls, ==, 0);
@@ -67,7 +67,7 @@ t_async_shape(void)
 	CHECK_INT(p.calls, ==, 1);
 	/* Cancelled right after start: the callback never runs. */
 	ch = challenge("K2");
-	op = prov->present(&env, NULL, &ch, probe_done, &q, NULL);
+	op = prov->start(&env, NULL, &ch, 1, probe_done, &q, NULL);
 	CHECK(op != NULL);
 	d01_provider_cancel(op);
 	event_base_loop(env.base, EVLOOP_NONBLOCK);
@@ -93,14 +93,14 @@ t_errors_are_synchronous_and_named(void)
 	env.base = event_base_new();
 	CHECK(prov != NULL && env.base != NULL);
 	/* No zones configured: refused up front, callback never runs. */
-	CHECK(prov->present(&env, NULL, &ch, probe_done, &p, &err) == NULL);
+	CHECK(prov->start(&env, NULL, &ch, 1, probe_done, &p, &err) == NULL);
 	CHECK(strstr(err.msg, "embedded") != NULL);
 	CHECK(strstr(err.msg, ch.fqdn) != NULL);
 	env.store = d01_txtstore_new();
 	CHECK_INT(d01_txtstore_add_zone(env.store, "other.test", NULL, NULL),
 	    ==, D01_OK);
-	CHECK(prov->cleanup(&env, NULL, &ch, probe_done, &p, &err) != NULL);
-	CHECK(prov->present(&env, NULL, &ch, probe_done, &p, &err) == NULL);
+	CHECK(prov->start(&env, NULL, &ch, 0, probe_done, &p, &err) != NULL);
+	CHECK(prov->start(&env, NULL, &ch, 1, probe_done, &p, &err) == NULL);
 	CHECK_INT(err.code, ==, D01_E_NOTFOUND);
 	CHECK(strstr(err.msg, ch.fqdn) != NULL);
 	event_base_loop(env.base, EVLOOP_NONBLOCK);

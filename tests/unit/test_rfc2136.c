@@ -198,9 +198,8 @@ run_op(struct d01_env *env, void *cfg, int present, const char *value,
 
 	memset(r, 0, sizeof(*r));
 	r->base = env->base;
-	op = (present ? d01_provider_rfc2136.present
-		      : d01_provider_rfc2136.cleanup)(
-	    env, cfg, &ch, done_cb, r, &r->err);
+	op = d01_provider_rfc2136.start(
+	    env, cfg, &ch, present, done_cb, r, &r->err);
 	if (op == NULL)
 		return;
 	r->started = 1;
@@ -329,8 +328,8 @@ t_shape(void)
 	 * waiting for the (silent) server. */
 	never.base = base;
 	for (i = 0; i < 4; i++) {
-		op = d01_provider_rfc2136.present(
-		    &env, cfg, &ch, done_cb, &never, NULL);
+		op = d01_provider_rfc2136.start(
+		    &env, cfg, &ch, 1, done_cb, &never, NULL);
 		CHECK(op != NULL);
 		for (int k = 0; k < i; k++)
 			event_base_loop(base, EVLOOP_ONCE);
