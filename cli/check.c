@@ -95,26 +95,6 @@ resolve_all(
 	return run->err.code == D01_OK ? 0 : -1;
 }
 
-/* The first nameserver of /etc/resolv.conf, read once at start-up. */
-static const char *
-system_resolver(char *buf, size_t len)
-{
-	FILE *f = fopen("/etc/resolv.conf", "r");
-	char line[256], addr[128];
-
-	snprintf(buf, len, "127.0.0.1");
-	if (f == NULL)
-		return buf;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, " nameserver %127s", addr) == 1) {
-			snprintf(
-			    buf, len, strchr(addr, ':') ? "[%s]" : "%s", addr);
-			break;
-		}
-	fclose(f);
-	return buf;
-}
-
 static int
 usage(FILE *f, int rc)
 {
@@ -206,7 +186,7 @@ d01_cmd_check(int argc, char **argv)
 	} else { /* discovery through one resolver */
 		a.names[a.nnames++] = (char *)(a.resolver != NULL
 			? a.resolver
-			: system_resolver(rbuf, sizeof(rbuf)));
+			: d01_cli_system_resolver(rbuf, sizeof(rbuf)));
 		a.o.resolver = &addrs[0];
 	}
 	if ((run.base = event_base_new()) == NULL ||

@@ -7,6 +7,8 @@
 #ifndef D01_CLI_H
 #define D01_CLI_H
 
+#include <stddef.h>
+
 #define D01_EXIT_OK    0
 #define D01_EXIT_FAIL  1
 #define D01_EXIT_USAGE 2
@@ -30,5 +32,9 @@ int d01_cli_age_s(const char *v, long *out);
 /* Present (present = 1) or CleanUp with the options of argv; the shared
  * body of `dns01 present` and `dns01 cleanup`. */
 int d01_cli_record(int argc, char **argv, int present);
+
+/* The first nameserver of /etc/resolv.conf ("[v6]" bracketed), or
+ * 127.0.0.1; read at start-up, before the loop runs. */
+const char *d01_cli_system_resolver(char *buf, size_t len);
 
 #endif

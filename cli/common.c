@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Small helpers shared by the subcommands. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,4 +49,23 @@ d01_cli_age_s(const char *v, long *out)
 		return -1;
 	*out = n * mul;
 	return 0;
+}
+
+const char *
+d01_cli_system_resolver(char *buf, size_t len)
+{
+	FILE *f = fopen("/etc/resolv.conf", "r");
+	char line[256], addr[128];
+
+	snprintf(buf, len, "127.0.0.1");
+	if (f == NULL)
+		return buf;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, " nameserver %127s", addr) == 1) {
+			snprintf(
+			    buf, len, strchr(addr, ':') ? "[%s]" : "%s", addr);
+			break;
+		}
+	fclose(f);
+	return buf;
 }

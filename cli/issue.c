@@ -287,26 +287,6 @@ parse_opt(struct issue_opts *o, struct issue_job *job, const char **batch,
 	return -1;
 }
 
-/* The first nameserver of /etc/resolv.conf (TXT checker discovery). */
-static const char *
-system_resolver(char *buf, size_t len)
-{
-	FILE *f = fopen("/etc/resolv.conf", "r");
-	char line[256], addr[128];
-
-	snprintf(buf, len, "127.0.0.1");
-	if (f == NULL)
-		return buf;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, " nameserver %127s", addr) == 1) {
-			snprintf(
-			    buf, len, strchr(addr, ':') ? "[%s]" : "%s", addr);
-			break;
-		}
-	fclose(f);
-	return buf;
-}
-
 /* Cross-option checks; NULL when fine, else the reason. */
 static const char *
 check_opts(
@@ -368,7 +348,7 @@ d01_cmd_issue(int argc, char **argv)
 		goto out;
 	}
 	if (o.resolver == NULL)
-		o.resolver = system_resolver(rbuf, sizeof(rbuf));
+		o.resolver = d01_cli_system_resolver(rbuf, sizeof(rbuf));
 	for (i = 0; i < njobs; i++) {
 		if (issue_plan(&o, &jobs[i], &err) != D01_OK) {
 			fprintf(stderr, "dns01 issue: %s\n", err.msg);
