@@ -15,12 +15,12 @@ certbot has no check and waits a fixed time: 0 s here),
 and every run really issues (dns01 --force, lego run, certbot
 --force-renewal).
 
-Usage: python3 bench/issue.py [RESULTS_BASENAME] [RUNS]
-(needs build/dns01, named, pebble, lego, certbot,
-python3-certbot-dns-rfc2136; `scripts/deps.sh bench` installs them)."""
+Usage: python3 bench/issue.py [OUT.json] [RUNS]   (RUNS: ISSUE_RUNS, 7;
+the 20-certificate comparison runs REPEAT, 3, times; bench/report.py
+renders the JSON). Needs build/dns01, named, pebble, lego, certbot,
+python3-certbot-dns-rfc2136; `scripts/deps.sh bench` installs them."""
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -184,44 +184,6 @@ def concurrency(c, tmp, n=20, repeat=3):
             "sequential": summary(seq)}
 
 
-def report(res, base):
-    cmp_, errs, conc = res["compare"], res["errors"], res["concurrency"]
-    lines = [f"# dns01 issue vs lego vs certbot ({res['date']})", "",
-             f"Machine: {res['machine']}, {res['cpus']} CPUs. Pebble "
-             f"{res['pebble']}, lego {res['lego']}, certbot {res['certbot']}.",
-             f"One certificate for {', '.join(NAMES)}; {res['runs']} timed "
-             "runs each after one untimed warm-up.", "",
-             "| client | median s | min s | max s | peak RSS MiB |",
-             "|---|---|---|---|---|"]
-    for k, v in cmp_.items():
-        lines.append(f"| {k} | {v['median_s']:.3f} | {v['min_s']:.3f} | "
-                     f"{v['max_s']:.3f} | {v['peak_rss_kib'] / 1024:.1f} |")
-    peers = [v["median_s"] for k, v in cmp_.items() if k != "dns01"]
-    if "dns01" in cmp_ and peers:
-        ratio = min(peers) / cmp_["dns01"]["median_s"]
-        res["ratio_vs_fastest_peer"] = ratio
-        lines += ["", f"Fastest peer / dns01: **{ratio:.1f}x** "
-                  f"(goal >= 3x: {'met' if ratio >= 3 else 'NOT met'})."]
-    for k, e in errs.items():
-        lines += ["", f"{k} failed:", "```", e.strip()[-800:], "```"]
-    p, s = conc["concurrent_one_process"], conc["sequential"]
-    lines += ["", f"## {conc['certificates']} certificates (apex + wildcard "
-              "each)", "",
-              "| mode | median s | min s | max s | peak RSS MiB |",
-              "|---|---|---|---|---|"]
-    for name, v in (("one dns01 process, --batch", p),
-                    ("sequential dns01 runs", s)):
-        lines.append(f"| {name} | {v['median_s']:.3f} | {v['min_s']:.3f} | "
-                     f"{v['max_s']:.3f} | {v['peak_rss_kib'] / 1024:.1f} |")
-    lines.append("")
-    lines.append(f"Speed-up: {s['median_s'] / p['median_s']:.1f}x.")
-    with open(base + "-issue.md", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    with open(base + "-issue.json", "w") as f:
-        json.dump(res, f, indent=2)
-    print("\n".join(lines))
-
-
 def version(args):
     try:
         return subprocess.run(args, capture_output=True, text=True,
@@ -231,24 +193,31 @@ def version(args):
 
 
 def main():
-    base = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        ROOT, "bench", "results", time.strftime("%Y-%m-%d", time.gmtime()))
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
-    os.makedirs(os.path.dirname(base), exist_ok=True)
+    out = sys.argv[1] if len(sys.argv) > 1 else None
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else int(os.environ.get("ISSUE_RUNS", "7"))
+    repeat = int(os.environ.get("REPEAT", "3"))
     with tempfile.TemporaryDirectory() as tmp:
         with bind.Bind(tmp) as b, \
                 pebble.Pebble(tmp, f"127.0.0.1:{b.port}") as p:
             c = Clients(tmp, b, p)
             cmp_, errors = compare(c, tmp, runs)
-            conc = concurrency(c, tmp)
+            conc = concurrency(c, tmp, repeat=repeat)
     res = {"date": time.strftime("%Y-%m-%d", time.gmtime()),
            "machine": " ".join(os.uname()[i] for i in (0, 2, 4)),
-           "cpus": os.cpu_count(), "runs": runs,
+           "cpus": os.cpu_count(), "runs": runs, "names": NAMES,
            "pebble": version(["dpkg-query", "-W", "-f=${Version}", "pebble"]),
            "lego": version(["dpkg-query", "-W", "-f=${Version}", "lego"]),
            "certbot": version(["certbot", "--version"]),
            "compare": cmp_, "errors": errors, "concurrency": conc}
-    report(res, base)
+    peers = [v["median_s"] for k, v in cmp_.items() if k != "dns01"]
+    if "dns01" in cmp_ and peers:
+        res["ratio_vs_fastest_peer"] = min(peers) / cmp_["dns01"]["median_s"]
+    text = json.dumps(res, indent=2)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    else:
+        print(text)
     return 1 if errors else 0
 
 

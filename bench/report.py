@@ -1,41 +1,404 @@
-"""Summarise bench/run's raw 'name value' lines: median and min-max per
-figure, goals marked met / not met. Writes <out>.md and <out>.json."""
+"""Assemble bench/run's parts into one report: <out>.md (figures as median
+[min-max] over n runs, goals marked met / NOT met, and for each goal not met
+a line saying what limits it), <out>.json (everything, machine-readable)
+and <out>-latency.png (gnuplot: p50 and p99 vs connections, embedded and
+rfc2136), copied to latest-latency.png beside it.
+
+Usage: python3 bench/report.py WORKDIR OUT_BASENAME
+WORKDIR holds what bench/run leaves there: machine, parts, and any of
+webhook.json, rfc2136.json, cloudflare.json, issue.json (a missing part
+is reported as not measured)."""
 import json
-import statistics
+import os
+import shutil
+import subprocess
 import sys
+import time
 
-raw, out, uname, cpus = sys.argv[1:5]
-vals = {}
-for line in open(raw):
-    k, v = line.split()
-    vals.setdefault(k, []).append(float(v))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("DNS01_BIN", os.path.join(ROOT, "build", "dns01"))
+MIB = 1 / 1024
 
-def fig(k):
-    v = vals.get(k, [])
-    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)} if v else None
 
-figs = {k: fig(k) for k in sorted(vals)}
-# Present+CleanUp pairs: two requests per pair.
-goals = [
-    ("pairs/s at 16 connections >= 5000", figs.get("c16_rps"), lambda f: f["median"] / 2 >= 5000, lambda f: f"{f['median']/2:.0f} pairs/s"),
-    ("p99 at 128 connections < 10 ms", figs.get("c128_p99_us"), lambda f: f["median"] < 10000, lambda f: f"{f['median']/1000:.2f} ms"),
-    ("idle RSS <= 8 MiB", figs.get("idle_rss_kib"), lambda f: f["median"] <= 8192, lambda f: f"{f['median']/1024:.1f} MiB"),
-    ("start-up < 50 ms", figs.get("startup_ms"), lambda f: f["median"] < 50, lambda f: f"{f['median']:.1f} ms"),
-]
-lines = [f"# dns01 bench, {out.rsplit('/', 1)[-1]}", "", f"Machine: {uname}, {cpus} CPUs. Median of n runs, [min-max].", "",
-         "| figure | median | spread | n |", "|---|---|---|---|"]
-for k, f in figs.items():
-    lines.append(f"| {k} | {f['median']:.1f} | {f['min']:.1f}-{f['max']:.1f} | {f['n']} |")
-lines += ["", "| goal | measured | met |", "|---|---|---|"]
-result = {"figures": figs, "goals": []}
-for name, f, ok, show in goals:
-    if f is None:
-        lines.append(f"| {name} | not measured | no |")
-        result["goals"].append({"goal": name, "met": False})
-        continue
-    met = ok(f)
-    lines.append(f"| {name} | {show(f)} | {'met' if met else 'NOT met'} |")
-    result["goals"].append({"goal": name, "measured": show(f), "met": met})
-open(out + ".md", "w").write("\n".join(lines) + "\n")
-json.dump(result, open(out + ".json", "w"), indent=1)
-print("\n".join(lines))
+def load(work, name):
+    try:
+        with open(os.path.join(work, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def first_line(args):
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        return ((p.stdout or p.stderr).strip().splitlines() or ["?"])[0]
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def deb(pkg):
+    return first_line(["dpkg-query", "-W", "-f=${Version}", pkg])
+
+
+def machine(work):
+    m = {}
+    with open(os.path.join(work, "machine")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition(" ")
+            m[k] = v
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1])
+    parts = []
+    try:
+        with open(os.path.join(work, "parts")) as f:
+            for line in f:
+                v = line.split()
+                parts.append({"part": v[0], "exit": int(v[1]), "seconds": int(v[2]) / 1000,
+                              "load_start": [float(x) for x in v[3:6]],
+                              "load_end": [float(x) for x in v[6:9]]})
+    except OSError:
+        pass
+    commit = first_line(["git", "-C", ROOT, "describe", "--always", "--dirty"])
+    return {"started": m.get("started"), "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "uname": m.get("uname"), "nproc": int(m.get("nproc", os.cpu_count())),
+            "cpu": model, "mem_mib": mem // 1024,
+            "loadavg_start": [float(x) for x in m.get("loadavg", "0 0 0").split()[:3]],
+            "loadavg_end": list(os.getloadavg()), "parts": parts,
+            "dns01": first_line([BIN, "--version"]), "commit": commit,
+            "linked_libraries": len([ln for ln in first_lines(["ldd", BIN]) if "=>" in ln]),
+            "tools": {"wrk": deb("wrk"), "hyperfine": deb("hyperfine"), "bind9": deb("bind9"),
+                      "pebble": deb("pebble"), "lego": deb("lego"), "certbot": deb("certbot"),
+                      "gnuplot": deb("gnuplot-nox"), "python3": deb("python3")}}
+
+
+def first_lines(args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=30).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+
+
+def f(s, scale=1.0, digits=1):
+    """'median [min-max]' of a stat dict, scaled."""
+    if not s:
+        return "-"
+    m, lo, hi = s["median"] * scale, s["min"] * scale, s["max"] * scale
+    if s["n"] == 1 or lo == hi:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} [{lo:.{digits}f}-{hi:.{digits}f}]"
+
+
+def med(s, scale=1.0):
+    return None if not s else s["median"] * scale
+
+
+def point(series, conns):
+    for p in (series or {}).get("points", []):
+        if p["connections"] == conns:
+            return p
+    return None
+
+
+def part_load(mach, name):
+    for p in mach["parts"]:
+        if p["part"] == name:
+            return f"load average {p['load_start'][0]:.1f} -> {p['load_end'][0]:.1f}"
+    return "load average unknown"
+
+
+def cpu_limit(p, mach, part):
+    """Why a webhook load point went no faster: who had the CPUs."""
+    d, w = med(p["dns01_cpu_pct"]), med(p["wrk_cpu_pct"])
+    pairs = med(p["pairs_per_s"])
+    us = d / 100 * 1e6 / pairs if pairs else 0
+    n = mach["nproc"]
+    if d >= 85:
+        return (f"dns01's one event-loop thread is CPU bound ({d:.0f}% of a CPU, "
+                f"{us:.0f} us of CPU per pair); wrk used {w:.0f}% of a CPU beside it, "
+                f"{n} CPUs in all, {part_load(mach, part)}.")
+    return (f"dns01 was not CPU bound ({d:.0f}% of a CPU, {us:.0f} us per pair): "
+            f"it waited for CPU or for its peers; wrk used {w:.0f}%, "
+            f"{n} CPUs shared with everything else running ({part_load(mach, part)}).")
+
+
+def goals(mach, wh, rf, cf, iss):
+    out = []
+
+    def add(name, measured, met, limit=None):
+        out.append({"goal": name, "measured": measured, "met": met,
+                    "limit": None if met else limit})
+
+    emb = (wh or {}).get("embedded")
+    p16, p128 = point(emb, 16), point(emb, 128)
+    cores = "" if mach["nproc"] == 2 else f" (this machine: {mach['nproc']} CPUs)"
+    name = f"embedded: >= 5,000 Present+CleanUp pairs/s at 16 connections on 2 cores{cores}"
+    if p16:
+        v = med(p16["pairs_per_s"])
+        add(name, f"{f(p16['pairs_per_s'], 1, 0)} pairs/s", v >= 5000, cpu_limit(p16, mach, "webhook"))
+    else:
+        add(name, "-", None)
+    name = "embedded: p99 < 10 ms at 128 connections"
+    if p128:
+        v = med(p128["p99_us"], 1e-3)
+        rps = med(p128["pairs_per_s"]) * 2
+        little = 128 / rps * 1e3 if rps else 0
+        add(name, f"{f(p128['p99_us'], 1e-3, 2)} ms", v < 10,
+            f"p50 {med(p128['p50_us'], 1e-3):.2f} ms. With 128 requests in flight at "
+            f"{rps:.0f} requests/s each waits {little:.2f} ms on average (Little's law: "
+            f"128 / rate); p99 beyond that is the slowest requests' stalls. "
+            + cpu_limit(p128, mach, "webhook"))
+    else:
+        add(name, "-", None)
+    st = (wh or {}).get("startup")
+    name = "idle RSS <= 8 MiB"
+    if st:
+        v = med(st["idle_rss_kib"], MIB)
+        top = ", ".join(f"{k} {kib * MIB:.1f}" for k, kib in st["top_mappings_kib"][:6])
+        add(name, f"{f(st['idle_rss_kib'], MIB)} MiB", v <= 8,
+            f"{med(st['rss_file_kib'], MIB):.1f} MiB of it are file pages (the binary and "
+            f"{mach['linked_libraries']} shared libraries, mapped and touched), "
+            f"{med(st['rss_anon_kib'], MIB):.1f} MiB anonymous (heap, stacks, TLS context); "
+            f"largest, MiB: {top}.")
+        name = "start-up (fork+exec to first /readyz 200) < 50 ms"
+        v = med(st["ready_ms"])
+        ver = ((rf or {}).get("cycle") or {}).get("dns01 --version")
+        add(name, f"{f(st['ready_ms'], 1, 1)} ms", v < 50,
+            f"the port accepted after {med(st['port_ms']):.1f} ms and /readyz answered 200 "
+            f"after {v:.1f} ms (one TLS handshake of the prober included)"
+            + (f"; `dns01 --version` alone takes {ver['median_ms']:.1f} ms "
+               f"(dynamic linking of {mach['linked_libraries']} libraries)" if ver else "")
+            + f"; {part_load(mach, 'webhook')}.")
+    else:
+        add(name, "-", None)
+        add("start-up (fork+exec to first /readyz 200) < 50 ms", "-", None)
+    name = "cloudflare: 500 concurrent Presents, fake API at 200 ms per request, < 2 s"
+    if cf:
+        sc = cf["scenarios"]
+        worst = max(s["wall_s"]["max"] for s in sc)
+        add(name, "; ".join(f"{s['scenario']} {f(s['wall_s'], 1, 2)} s" for s in sc), worst < 2,
+            "; ".join(f"{s['scenario']}: dns01 CPU {f(s['cpu_ms'], 1, 0)} ms per burst, "
+                      f"{f(s['succeeded'], 1, 0)} of {s['presents']} succeeded" for s in sc)
+            + f"; each Present needs 2-3 API calls in series at 200 ms each; {part_load(mach, 'cloudflare')}.")
+        name = "cloudflare: /healthz < 10 ms meanwhile"
+        worst = max(s["healthz_ms_max"]["max"] for s in sc)
+        add(name, "; ".join(f"{s['scenario']} max {f(s['healthz_ms_max'], 1, 2)} ms" for s in sc),
+            worst < 10,
+            "; ".join(f"{s['scenario']}: /healthz p99 {f(s['healthz_ms_p99'], 1, 2)} ms, dns01 "
+                      f"CPU {f(s['cpu_ms'], 1, 0)} ms in {f(s['wall_s'], 1, 2)} s" for s in sc)
+            + ". A /healthz waits for the burst's work queued ahead of it on the one event "
+              "loop, and for the CPU whenever something else runs there; "
+            + (f"dns01 and the sampler ran on CPU {cf['settings']['dns01_cpu']}, the load on "
+               "the others (other processes on the machine were not kept off it)"
+               if cf["settings"]["pinned"] else "dns01 shared the CPUs with the load")
+            + f"; {part_load(mach, 'cloudflare')}.")
+    else:
+        add(name, "-", None)
+        add("cloudflare: /healthz < 10 ms meanwhile", "-", None)
+    name = "rfc2136 CLI: present+check+cleanup no slower than nsupdate+dig"
+    if rf:
+        cy = rf["cycle"]
+        r = rf["ratio_classic_over_dns01"]
+        ver = cy.get("dns01 --version")
+        add(name, f"nsupdate+dig / dns01 = {r:.2f}x ({cy['nsupdate+dig']['median_ms']:.1f} / "
+            f"{cy['dns01']['median_ms']:.1f} ms)", r >= 1.0,
+            "the dns01 cycle is three process start-ups"
+            + (f" of {ver['median_ms']:.1f} ms each (`dns01 --version`)" if ver else "")
+            + f" plus three DNS exchanges; {part_load(mach, 'rfc2136')}.")
+    else:
+        add(name, "-", None)
+    name = "dns01 issue >= 3x faster than the fastest of lego and certbot"
+    ratio = (iss or {}).get("ratio_vs_fastest_peer")
+    if ratio is not None:
+        cmp_ = iss["compare"]
+        add(name, f"{ratio:.1f}x", ratio >= 3,
+            f"dns01 {cmp_['dns01']['median_s']:.3f} s per certificate, most of it the ACME "
+            f"round trips to Pebble and the propagation checks; {part_load(mach, 'issue')}.")
+    else:
+        add(name, "-", None)
+    return out
+
+
+def plot(wh, rf, out, mach, day):
+    """p50/p99 vs connections, median with min-max bars; None if no plot."""
+    rows = {}
+    for name, s in (("embedded", (wh or {}).get("embedded")), ("rfc2136", (rf or {}).get("webhook"))):
+        if s:
+            rows[name] = [(p["connections"], p["p50_us"], p["p99_us"]) for p in s["points"]]
+    if not rows or not shutil.which("gnuplot"):
+        return None
+    data, plots = [], []
+    styles = {"embedded": (1, 1.0), "rfc2136": (2, 1.07)}
+    for name, pts in rows.items():
+        color, shift = styles[name]
+        data.append(f"${name} << EOD")
+        for c, p50, p99 in pts:
+            data.append(f"{c * shift} " + " ".join(f"{s[k] / 1000:.4f}" for s in (p50, p99)
+                                                   for k in ("median", "min", "max")))
+        data.append("EOD")
+        plots.append(f"${name} using 1:2:3:4 with yerrorlines lc {color} dt 1 pt 7 "
+                     f"title '{name} p50'")
+        plots.append(f"${name} using 1:5:6:7 with yerrorlines lc {color} dt 2 pt 5 "
+                     f"title '{name} p99'")
+    plots.append("10 with lines lc rgb 'red' dt 4 lw 1.5 title 'goal: p99 < 10 ms at 128'")
+    png = out + "-latency.png"
+    script = "\n".join(data + [
+        "set terminal pngcairo size 900,560 font 'sans,10'",
+        f"set output '{png}'",
+        f"set title \"dns01 webhook Present+CleanUp latency vs connections, {day}\\n"
+        f"{mach['nproc']} CPUs, keep-alive HTTPS (wrk); points: median, bars: min-max\"",
+        "set logscale xy", "set xrange [0.7:180]", "set xtics ('1' 1, '16' 16, '128' 128)",
+        "set xlabel 'connections'", "set ylabel 'latency (ms)'", "set grid",
+        "set key top left", "plot " + ", ".join(plots), ""])
+    p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if p.returncode != 0 or not os.path.exists(png):
+        print("report: gnuplot failed: " + p.stderr[-500:], file=sys.stderr)
+        return None
+    shutil.copyfile(png, os.path.join(os.path.dirname(png), "latest-latency.png"))
+    return os.path.basename(png)
+
+
+def webhook_table(wh, rf):
+    lines = ["| provider | connections | pairs/s | p50 ms | p99 ms | peak RSS MiB | "
+             "dns01 CPU % | wrk CPU % | failed |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, s in (("embedded", (wh or {}).get("embedded")), ("rfc2136 to BIND", (rf or {}).get("webhook"))):
+        for p in (s or {}).get("points", []):
+            fails = sum((r.get("errors") or 0) + (r.get("failed_calls") or 0) for r in p["runs"])
+            lines.append(f"| {name} | {p['connections']} | {f(p['pairs_per_s'], 1, 0)} | "
+                         f"{f(p['p50_us'], 1e-3, 2)} | {f(p['p99_us'], 1e-3, 2)} | "
+                         f"{f(p['peak_rss_kib'], MIB)} | {f(p['dns01_cpu_pct'], 1, 0)} | "
+                         f"{f(p['wrk_cpu_pct'], 1, 0)} | {fails:.0f} |")
+    emb, rfc = (wh or {}).get("embedded"), (rf or {}).get("webhook")
+    if emb and rfc:
+        lines += ["", "Same run, side by side (ratios of medians): embedded pairs/s / rfc2136 "
+                  "pairs/s; rfc2136 p99 / embedded p99.", ""]
+        for c in (1, 16, 128):
+            a, b = point(emb, c), point(rfc, c)
+            if a and b:
+                lines.append(f"- {c} connections: throughput {med(a['pairs_per_s']) / med(b['pairs_per_s']):.2f}x, "
+                             f"p99 {med(b['p99_us']) / med(a['p99_us']):.2f}x")
+    return lines
+
+
+def main():
+    work, out = sys.argv[1:3]
+    day = os.path.basename(out)
+    mach = machine(work)
+    wh, rf = load(work, "webhook.json"), load(work, "rfc2136.json")
+    cf, iss = load(work, "cloudflare.json"), load(work, "issue.json")
+    gl = goals(mach, wh, rf, cf, iss)
+    png = plot(wh, rf, out, mach, day)
+    settings = (wh or rf or {}).get("settings", {})
+
+    L = [f"# dns01 bench, {day}", "",
+         f"Machine: `{mach['uname']}`; {mach['nproc']} CPUs ({mach['cpu']}), "
+         f"{mach['mem_mib']} MiB. Load average (1/5/15 min) at the start "
+         f"{'/'.join(f'{x:.2f}' for x in mach['loadavg_start'])}, at the end "
+         f"{'/'.join(f'{x:.2f}' for x in mach['loadavg_end'])}; {mach['started']} to {mach['finished']}.",
+         f"dns01 `{mach['dns01']}` at `{mach['commit']}` ({mach['linked_libraries']} shared libraries). "
+         "Tools: " + ", ".join(f"{k} {v}" for k, v in mach["tools"].items()) + ".", "",
+         "Every figure: median of n runs [min-max]. "
+         + (f"Webhook loads: {settings.get('repeat')} runs of {settings.get('duration')} per point "
+            f"after a 1 s warm-up, a fresh server per point; "
+            + (f"dns01 on CPU {settings['dns01_cpu']}, wrk on CPUs {settings['load_cpus']}. "
+               if settings.get("pinned") else "dns01 and wrk not pinned. ") if settings else ""),
+         "", "| part | exit | seconds | load average at start -> end |", "|---|---|---|---|"]
+    for p in mach["parts"]:
+        L.append(f"| {p['part']} | {p['exit']} | {p['seconds']:.0f} | "
+                 f"{p['load_start'][0]:.2f} -> {p['load_end'][0]:.2f} |")
+    L += ["", "## Goals", "", "| goal | measured | met |", "|---|---|---|"]
+    for g in gl:
+        L.append(f"| {g['goal']} | {g['measured']} | "
+                 f"{'not measured' if g['met'] is None else 'met' if g['met'] else '**NOT met**'} |")
+    limits = [g for g in gl if g["met"] is False]
+    if limits:
+        L += ["", "What limits the goals not met:", ""]
+        L += [f"- {g['goal']}: {g['limit']}" for g in limits]
+
+    if (wh or {}).get("embedded") or (rf or {}).get("webhook"):
+        L += ["", "## Webhook Present+CleanUp over keep-alive HTTPS (bench/webhook.py, bench/rfc2136.py)", "",
+              "wrk with bench/wrk_pair.lua: each wrk thread presents new values and cleans each "
+              "up once its Present is answered, over 8 names per thread; pairs/s = requests/s / 2. "
+              "failed = wrk errors + calls the server counted as failed, over all runs. Peak RSS: "
+              "VmHWM during each run (reset before it). CPU: % of one CPU.", ""]
+        L += webhook_table(wh, rf)
+    if png:
+        L += ["", f"![p50 and p99 latency vs connections]({png})"]
+    st = (wh or {}).get("startup")
+    if st:
+        L += ["", "## Start-up and idle memory (bench/webhook.py)", "",
+              f"{st['port_ms']['n']} fresh `dns01 serve --demo`: fork+exec to the port accepting "
+              f"{f(st['port_ms'], 1, 1)} ms, to the first /readyz 200 {f(st['ready_ms'], 1, 1)} ms. "
+              f"Idle RSS 0.5 s later {f(st['idle_rss_kib'], MIB)} MiB: file-backed "
+              f"{f(st['rss_file_kib'], MIB)}, anonymous {f(st['rss_anon_kib'], MIB)} MiB. Largest "
+              "mappings (MiB): " + ", ".join(f"{k} {v * MIB:.2f}" for k, v in st["top_mappings_kib"]) + "."]
+    if rf:
+        cy = rf["cycle"]
+        L += ["", "## rfc2136 CLI against BIND 9 (bench/rfc2136.py)", "",
+              f"present + check + cleanup of one TXT value, hyperfine, side by side in one run "
+              f"({rf['bind']}).", "",
+              "| command | median ms | min-max ms | runs |", "|---|---|---|---|"]
+        for k, v in cy.items():
+            L.append(f"| {k} | {v['median_ms']:.2f} | {v['min_ms']:.2f}-{v['max_ms']:.2f} | {v['n']} |")
+        L += ["", f"nsupdate+dig / dns01 = {rf['ratio_classic_over_dns01']:.2f}x."]
+    if cf:
+        s0 = cf["settings"]
+        L += ["", "## Cloudflare concurrency (bench/cloudflare_concurrency.py)", "",
+              f"{s0['presents']} concurrent Presents through the webhook to the Cloudflare fake "
+              f"answering every API request after {s0['fake_latency_s'] * 1000:.0f} ms, "
+              f"{s0['repeat']} runs per scenario after a 50-Present warm-up; /healthz sampled every "
+              f"5 ms from a separate process. dns01 and the sampler "
+              f"{'at nice -10' if s0['niced'] else 'at normal priority'}"
+              f"{' on CPU ' + str(s0['dns01_cpu']) + ', the load on the others' if s0['pinned'] else ''}.", "",
+              "| scenario | succeeded | wall s | dns01 CPU ms | /healthz median ms | p99 ms | max ms | peak RSS MiB |",
+              "|---|---|---|---|---|---|---|---|"]
+        for s in cf["scenarios"]:
+            L.append(f"| {s['scenario']} | {f(s['succeeded'], 1, 0)} of {s['presents']} | "
+                     f"{f(s['wall_s'], 1, 2)} | {f(s['cpu_ms'], 1, 0)} | "
+                     f"{f(s['healthz_ms_median'], 1, 2)} | {f(s['healthz_ms_p99'], 1, 2)} | "
+                     f"{f(s['healthz_ms_max'], 1, 2)} | {f(s['peak_rss_kib'], MIB)} |")
+        L += ["", "pinned: config.zoneID set, every value at one name (list, create); lookup: no "
+              "zoneID, a name per call (one zone lookup for the whole burst, then the memo). "
+              f"Server errors logged: {cf['errors_logged']}."]
+        for s in cf["scenarios"]:
+            L += [f"- {s['scenario']} failure: {e[:300]}" for e in s["errors"]]
+    if iss:
+        L += ["", "## dns01 issue vs lego vs certbot (bench/issue.py)", "",
+              f"One certificate for {', '.join(iss.get('names', []))} from Pebble {iss['pebble']} "
+              f"over DNS-01 to BIND; {iss['runs']} timed runs each, interleaved, after one untimed "
+              f"warm-up (accounts exist). lego {iss['lego']}, {iss['certbot']}.", "",
+              "| client | median s | min-max s | peak RSS MiB |", "|---|---|---|---|"]
+        cmp_ = iss["compare"]
+        for k, v in cmp_.items():
+            L.append(f"| {k} | {v['median_s']:.3f} | {v['min_s']:.3f}-{v['max_s']:.3f} | "
+                     f"{v['peak_rss_kib'] * MIB:.1f} |")
+        if "dns01" in cmp_:
+            L += [""] + [f"- {k} / dns01 = {v['median_s'] / cmp_['dns01']['median_s']:.1f}x"
+                         for k, v in cmp_.items() if k != "dns01"]
+        for k, e in iss["errors"].items():
+            L += ["", f"{k} failed:", "```", e.strip()[-800:], "```"]
+        c = iss["concurrency"]
+        p, s = c["concurrent_one_process"], c["sequential"]
+        L += ["", f"{c['certificates']} certificates (apex + wildcard each):", "",
+              "| mode | median s | min-max s | peak RSS MiB |", "|---|---|---|---|",
+              f"| one dns01 process, --batch | {p['median_s']:.3f} | {p['min_s']:.3f}-{p['max_s']:.3f} | "
+              f"{p['peak_rss_kib'] * MIB:.1f} |",
+              f"| sequential dns01 runs | {s['median_s']:.3f} | {s['min_s']:.3f}-{s['max_s']:.3f} | "
+              f"{s['peak_rss_kib'] * MIB:.1f} |", "",
+              f"Sequential / batch = {s['median_s'] / p['median_s']:.1f}x."]
+    text = "\n".join(L) + "\n"
+    with open(out + ".md", "w") as fh:
+        fh.write(text)
+    with open(out + ".json", "w") as fh:
+        json.dump({"date": day, "machine": mach, "goals": gl, "plot": png, "webhook": wh,
+                   "rfc2136": rf, "cloudflare": cf, "issue": iss}, fh, indent=1)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
