@@ -70,7 +70,10 @@ format-check:
 		clang-format --dry-run -Werror $$f >/dev/null 2>&1 || echo $$f; done); \
 	if [ -n "$$bad" ]; then echo "not clang-formatted: $$bad"; exit 1; fi
 
-bench:
+# Every benchmark in bench/, end to end, on the binary just built; writes
+# bench/results/<date>.md, .json and -latency.png (see bench/README.md).
+# Settings pass through: make bench REPEAT=5 DUR=10s PARTS=webhook
+bench: build
 	@scripts/deps.sh bench
 	bench/run
 
