@@ -164,7 +164,10 @@ def goals(mach, wh, rf, cf, iss):
             f"{med(st['rss_file_kib'], MIB):.1f} MiB of it are file pages (the binary and "
             f"{mach['linked_libraries']} shared libraries, mapped and touched), "
             f"{med(st['rss_anon_kib'], MIB):.1f} MiB anonymous (heap, stacks, TLS context); "
-            f"largest, MiB: {top}.")
+            f"largest, MiB: {top}. "
+            + (f"Counted as the machine pays for it (PSS: shared pages divided among the "
+               f"processes that map them) {med(st['pss_kib'], MIB):.1f} MiB; private to "
+               f"dns01 {med(st['private_kib'], MIB):.1f} MiB." if st.get("pss_kib") else ""))
         name = "start-up (fork+exec to first /readyz 200) < 50 ms"
         v = med(st["ready_ms"])
         ver = ((rf or {}).get("cycle") or {}).get("dns01 --version")
@@ -335,7 +338,9 @@ def main():
               f"{st['port_ms']['n']} fresh `dns01 serve --demo`: fork+exec to the port accepting "
               f"{f(st['port_ms'], 1, 1)} ms, to the first /readyz 200 {f(st['ready_ms'], 1, 1)} ms. "
               f"Idle RSS 0.5 s later {f(st['idle_rss_kib'], MIB)} MiB: file-backed "
-              f"{f(st['rss_file_kib'], MIB)}, anonymous {f(st['rss_anon_kib'], MIB)} MiB. Largest "
+              f"{f(st['rss_file_kib'], MIB)}, anonymous {f(st['rss_anon_kib'], MIB)} MiB"
+              + (f"; PSS {f(st['pss_kib'], MIB)}, private {f(st['private_kib'], MIB)} MiB"
+                 if st.get("pss_kib") else "") + ". Largest "
               "mappings (MiB): " + ", ".join(f"{k} {v * MIB:.2f}" for k, v in st["top_mappings_kib"]) + "."]
     if rf:
         cy = rf["cycle"]

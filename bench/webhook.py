@@ -77,6 +77,19 @@ def status_kib(pid, *keys):
     return out
 
 
+def rollup_kib(pid):
+    """Pss and private pages (smaps_rollup): what this process costs the
+    machine once the shared libraries' pages are divided among their users."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Pss", "Private_Clean", "Private_Dirty"):
+                out[k] = int(v.split()[0])
+    return {"pss_kib": out.get("Pss"),
+            "private_kib": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
+
+
 def top_mappings(pid, n=8):
     """The n largest contributors to RSS, by mapped file or [heap]/[anon]."""
     rss, name = {}, None
@@ -182,9 +195,10 @@ def startup():
             runs.append({"port_ms": s.port_ms, "ready_ms": s.ready_ms,
                          "idle_rss_kib": r["VmRSS"], "rss_anon_kib": r.get("RssAnon"),
                          "rss_file_kib": r.get("RssFile"), "rss_shmem_kib": r.get("RssShmem"),
-                         "top_mappings_kib": top_mappings(s.pid)})
+                         "top_mappings_kib": top_mappings(s.pid), **rollup_kib(s.pid)})
     out = {k: stat([r[k] for r in runs]) for k in
-           ("port_ms", "ready_ms", "idle_rss_kib", "rss_anon_kib", "rss_file_kib", "rss_shmem_kib")}
+           ("port_ms", "ready_ms", "idle_rss_kib", "rss_anon_kib", "rss_file_kib", "rss_shmem_kib",
+            "pss_kib", "private_kib")}
     out["top_mappings_kib"] = runs[len(runs) // 2]["top_mappings_kib"]
     out["runs"] = runs
     return out
