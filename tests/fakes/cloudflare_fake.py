@@ -45,8 +45,8 @@ PAGE = 2  # small on purpose: clients must page
 
 # What Fake.chaos may return for one request (None: answer normally):
 #   ("drop",)                  close the connection, change nothing
-#   ("hang", seconds)          no answer for that long (or until the fake
-#                              stops), then close; change nothing
+#   ("hang", seconds)          no answer for that long (None: until the
+#                              fake stops), then close; change nothing
 #   ("latency", seconds)       wait, then answer normally
 #   ("status", st, code, ra)   error reply st with Cloudflare error `code`
 #                              (Retry-After ra when not None); change nothing

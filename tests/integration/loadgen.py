@@ -8,7 +8,7 @@ test_fault_upstream.py, test_shutdown_load.py, test_fault_handshakes.py).
   a request's last byte left (send() returns that time) and reads exactly
   one reply per request; anything the server sends beyond it is visible.
 - check_payload(): a 201 ChallengePayload echoing the uid.
-- rss_kib() and fd_count() of a running process from /proc.
+- rss_kib(), fd_count() and open_conns() of a running process from /proc.
 """
 import json
 import os
@@ -57,6 +57,39 @@ def rss_kib(pid):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def open_conns(pid, port):
+    """Established (or closing) TCP connections of process `pid` whose
+    local port is `port`: the server's accepted connections."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    n = 0
+    with open(f"/proc/{pid}/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            local, state, inode = parts[1], parts[3], parts[9]
+            if inode in inodes and int(local.split(":")[1], 16) == port and state != "0A":
+                n += 1
+    return n
+
+
+def wait_conns(pid, port, seconds):
+    """Poll until the server holds no accepted connection; returns the last
+    count."""
+    deadline = time.time() + seconds
+    while True:
+        n = open_conns(pid, port)
+        if n == 0 or time.time() > deadline:
+            return n
+        time.sleep(0.05)
 
 
 def wait_fds(pid, at_most, seconds):

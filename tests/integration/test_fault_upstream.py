@@ -2,12 +2,13 @@
 provider against the strict fake (HTTPS) while the fake answers a random
 share of its requests with a fault: 429 + Retry-After, 5xx, a dropped
 connection (before or after applying the change: the reply is lost), a
-hang past the client's per-attempt timeout, latency, a reply dribbled
-slowly, a reply cut half way.
+request never answered (only dns01's per-attempt timeout ends it),
+latency, a reply dribbled slowly, a reply cut half way.
 
 Every webhook request must get a 201 ChallengePayload for its uid (success
 true, or false with a message), within the operation's 20 s budget; never
-a non-2xx, never a hang. Once the faults stop, a CleanUp of every value
+a non-2xx, never a hang; and a success is true (the value is there after
+a Present, gone after a CleanUp). Once the faults stop, a CleanUp of every value
 ever presented succeeds, and the fake holds exactly the records it held
 before: no TXT value of ours is left, and the unrelated records at the
 same names (an SPF TXT, another ACME value, an A record) are the very same
@@ -79,7 +80,7 @@ class Chaos:
                 return ("slow", self.rng.uniform(0.3, 1.0))
             if kind == "hang":
                 self.hangs += 1
-                return ("hang", 12)  # past the 10 s per-attempt timeout
+                return ("hang", None)  # until the fake stops
             return (kind,)
 
 
@@ -106,6 +107,7 @@ class UpstreamFaults(unittest.TestCase):
                 before = {rid: dict(r) for rid, r in fake.records.items()}
                 chaos = fake.chaos = Chaos(SEED)
                 presented, errors, outcomes = set(), [], {"ok": 0, "failed": 0}
+                present_ok = set()
                 lock = threading.Lock()
 
                 def call(conn, action, fqdn, key, uid):
@@ -118,6 +120,18 @@ class UpstreamFaults(unittest.TestCase):
                     r = loadgen.check_payload(st, body, uid, None)
                     if took > BUDGET_S + LATE_S:
                         raise AssertionError(f"{uid}: answered after {took:.1f} s")
+                    # A success is true: only this thread touches this value.
+                    # (After a Present that failed, a POST abandoned when its
+                    # budget ran out may still land: no CleanUp check then.)
+                    there = f'"{key}"' in fake.txt(fqdn)
+                    if r["success"] and action == "Present":
+                        present_ok.add(key)
+                        if not there:
+                            raise AssertionError(f"{uid}: Present succeeded, yet the value "
+                                                 "is not there")
+                    if r["success"] and action == "CleanUp" and key in present_ok and there:
+                        raise AssertionError(f"{uid}: CleanUp succeeded, yet the value is "
+                                             "still there")
                     with lock:
                         outcomes["ok" if r["success"] else "failed"] += 1
                     return r
@@ -158,7 +172,10 @@ class UpstreamFaults(unittest.TestCase):
                     self.assertGreater(chaos.counts.get(kind, 0), 0, kind)
                 self.assertGreater(outcomes["ok"], 0)
 
-                # Faults over: every value ever presented is cleaned up.
+                # Faults over: every value ever presented is cleaned up, once
+                # the fake has applied what it was still holding (an attempt
+                # cut short by the budget during a latency of at most 1 s).
+                time.sleep(1.5)
                 conn = loadgen.Conn(srv)
                 for i, (n, v) in enumerate(sorted(presented)):
                     r = call(conn, "CleanUp", n, v, f"final{i}")
