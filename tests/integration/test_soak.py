@@ -28,7 +28,7 @@ import loadgen
 import pki
 from harness import challenge
 
-REQUESTS = loadgen.env_int("D01_SOAK_REQUESTS", loadgen.scaled(100000, valgrind=25))
+REQUESTS = loadgen.env_int("D01_SOAK_REQUESTS", loadgen.scaled(100000, valgrind=10))
 THREADS = 4
 BATCH = 50        # pairs per connection
 NAMES = [f"_acme-challenge.s{i}.example.test." for i in range(8)]
