@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,7 +272,7 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	SSL *ssl = NULL;
 	struct timeval idle, wr;
 	char addr[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
+	int port = 0, one = 1;
 
 	(void)lis;
 	(void)salen;
@@ -281,6 +282,10 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 		    srv->nconns);
 		return;
 	}
+	/* A reply is one write, but a 100 Continue, the TLS handshake's
+	 * flights and pipelined replies are several: none may wait for the
+	 * peer's delayed ACK (40 ms). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (sa->sa_family == AF_INET) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
 		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
