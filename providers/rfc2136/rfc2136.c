@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <openssl/crypto.h>
 
 #include "core/dname.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "providers/rfc2136/rfc2136.h"
+#include "providers/rfc2136/rfc2136_gate.h"
 
 enum step { ST_RESOLVE, ST_SECRET, ST_ZONE, ST_UPDATE, ST_DONE };
 
@@ -33,6 +35,8 @@ struct rfc2136_op {
 	struct d01_dns_resolve *rreq;
 	struct d01_secret_req *sreq;
 	struct d01_dns_req *dreq;
+	struct rfc2136_waiter gate; /* the nameserver's UPDATE gate */
+	struct event *wake;	    /* our turn at the gate came */
 };
 
 static void step(struct rfc2136_op *o);
@@ -43,6 +47,9 @@ op_free(struct rfc2136_op *o)
 	d01_dns_resolve_cancel(o->rreq);
 	d01_secret_cancel(o->sreq);
 	d01_dns_cancel(o->dreq);
+	rfc2136_gate_leave(&o->gate);
+	if (o->wake != NULL)
+		event_free(o->wake);
 	d01_tsig_key_clear(&o->tsig);
 	free(o);
 }
@@ -153,6 +160,7 @@ update_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
 	ldns_pkt_rcode rc;
 
 	o->dreq = NULL;
+	rfc2136_gate_leave(&o->gate); /* the next UPDATE may go */
 	if (err.code == D01_OK &&
 	    (rc = ldns_pkt_get_rcode(reply)) != LDNS_RCODE_NOERROR) {
 		d01_error_set(&err,
@@ -254,7 +262,20 @@ step(struct rfc2136_op *o)
 		op_send(o, q, zone_reply);
 		break;
 	case ST_UPDATE:
-		op_send(o, build_update(o), update_reply);
+		switch (rfc2136_gate_enter(&o->gate, o->srv.label)) {
+		case 1:
+			op_send(o, build_update(o), update_reply);
+			break;
+		case 0:
+			break; /* gate_resume() wakes us */
+		default:
+			d01_error_clear(&err);
+			d01_error_set(&err, D01_E_LIMIT,
+			    "more than %d UPDATEs queued for %s",
+			    RFC2136_GATE_QUEUE, o->srv.label);
+			err.retryable = 1;
+			done(o, &err);
+		}
 		break;
 	case ST_DONE:
 		break;
@@ -267,6 +288,25 @@ first_step(void *arg)
 	step(arg);
 }
 
+/* Our turn at the gate: from the loop, never inside another op's end. */
+static void
+gate_resume(void *arg)
+{
+	struct rfc2136_op *o = arg;
+
+	event_active(o->wake, 0, 0);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rfc2136_op *o = arg;
+
+	(void)fd;
+	(void)what;
+	op_send(o, build_update(o), update_reply);
+}
+
 static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
@@ -277,10 +317,14 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 		d01_error_set(err, D01_E_INTERNAL, "rfc2136: no DNS client");
 		return NULL;
 	}
-	if ((o = calloc(1, sizeof(*o))) == NULL) {
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->wake = event_new(env->base, -1, 0, wake_cb, o)) == NULL) {
+		free(o);
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return NULL;
 	}
+	o->gate.resume = gate_resume;
+	o->gate.arg = o;
 	d01_op_init(&o->op, &d01_provider_rfc2136, present, cb, arg);
 	o->env = env;
 	o->cfg = cfg;

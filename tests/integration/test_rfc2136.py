@@ -3,6 +3,7 @@ conformance flow (webhook-api.md §7.3) with an unrelated TXT value at the
 same name that must survive every step, every TSIG algorithm, TCP, and
 the failures users hit (wrong secret, unknown key, refused zone, nothing
 listening), each with a message naming the cause and never the secret."""
+import concurrent.futures
 import json
 import os
 import socket
@@ -56,6 +57,33 @@ class RFC2136(unittest.TestCase):
     def fails(self, *a, **kw):
         o = assert_response(self, *self.call(*a, **kw), False)
         return o["response"]["status"]["message"]
+
+    def test_burst_within_the_servers_update_quota(self):
+        """160 Presents at once, then their CleanUps: BIND drops, without
+        an answer, every UPDATE past its update-quota (100 at once), so
+        dns01 keeps at most 32 in flight per server and queues the rest:
+        every call succeeds at the first attempt and BIND never logs the
+        quota."""
+        names = [f"_acme-challenge.q{i}.example.test." for i in range(160)]
+        cfg = self.bind.config()
+
+        def call(action, fqdn):
+            c = self.srv.client("proxy")
+            try:
+                st, _, body = c.post_challenge(
+                    challenge(action, "Q", fqdn=fqdn, zone="example.test.", config=cfg),
+                    solver="rfc2136")
+            finally:
+                c.close()
+            return st, body
+
+        for action in ("Present", "CleanUp"):
+            with concurrent.futures.ThreadPoolExecutor(len(names)) as ex:
+                results = list(ex.map(lambda n: call(action, n), names))
+            for st, body in results:
+                assert_response(self, st, body, True)
+        self.assertNotIn("too many DNS UPDATEs", self.bind.logtext())
+        self.assertEqual(self.bind.dig(names[0]), ("NXDOMAIN", []))
 
     def txt(self, name=FQDN):
         return self.bind.dig(name)

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: ISC */
+/* Per-nameserver UPDATE concurrency; see rfc2136_gate.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "providers/rfc2136/rfc2136_gate.h"
+
+/* Servers tracked at once; a gate is free again when nobody uses it. */
+#define GATES 64
+
+static struct gate {
+	char server[96];
+	int inside;
+	int waiting;
+	TAILQ_HEAD(, rfc2136_waiter) queue;
+} gates[GATES];
+
+int
+rfc2136_gate_enter(struct rfc2136_waiter *w, const char *server)
+{
+	struct gate *g, *free_gate = NULL;
+	int i;
+
+	for (i = 0; i < GATES; i++) {
+		g = &gates[i];
+		if (g->inside == 0 && g->waiting == 0) {
+			if (free_gate == NULL)
+				free_gate = g;
+			continue;
+		}
+		if (strcmp(g->server, server) == 0)
+			break;
+	}
+	if (i == GATES) {
+		if (free_gate == NULL)
+			return 1; /* 64 busy servers: let it through */
+		g = free_gate;
+		snprintf(g->server, sizeof(g->server), "%s", server);
+		TAILQ_INIT(&g->queue);
+	}
+	if (g->inside < RFC2136_GATE_INFLIGHT) {
+		g->inside++;
+		w->slot = (int)(g - gates) + 1;
+		w->queued = 0;
+		return 1;
+	}
+	if (g->waiting >= RFC2136_GATE_QUEUE)
+		return -1;
+	g->waiting++;
+	w->slot = (int)(g - gates) + 1;
+	w->queued = 1;
+	TAILQ_INSERT_TAIL(&g->queue, w, link);
+	return 0;
+}
+
+void
+rfc2136_gate_leave(struct rfc2136_waiter *w)
+{
+	struct gate *g;
+	struct rfc2136_waiter *next;
+
+	if (w->slot == 0)
+		return;
+	g = &gates[w->slot - 1];
+	w->slot = 0;
+	if (w->queued) { /* cancelled while waiting */
+		w->queued = 0;
+		TAILQ_REMOVE(&g->queue, w, link);
+		g->waiting--;
+		return;
+	}
+	g->inside--;
+	if ((next = TAILQ_FIRST(&g->queue)) == NULL)
+		return;
+	TAILQ_REMOVE(&g->queue, next, link);
+	g->waiting--;
+	g->inside++;
+	next->queued = 0;
+	next->resume(next->arg);
+}
