@@ -456,6 +456,9 @@ setup(struct d01_http_call *c, const struct d01_http_request *req)
 		bad |=
 		    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK;
 	}
+	if (req->http1)
+		bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+			   (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
 	if (req->insecure) {
 		bad |=
 		    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;

@@ -36,6 +36,7 @@ struct d01_http_request {
 	const char *client_key_pem;  /* and its key (wiped from our copy) */
 	int insecure;		     /* skip server verification (kubeconfig's
 					insecure-skip-tls-verify only) */
+	int http1;		     /* HTTP/1.1 only: no HTTP/2 multiplexing */
 	long timeout_ms;	     /* per attempt; 0 = 10 s */
 	long budget_ms;		     /* all attempts and waits; 0 = 20 s */
 	int max_attempts;	     /* 0 = 4 */

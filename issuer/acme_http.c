@@ -137,6 +137,7 @@ d01_acme_http_start(struct d01_acme_http *h, const char *method,
 	req.budget_ms = XFER_TIMEOUT_MS;
 	req.max_attempts = 1;
 	req.max_response = MAX_RESPONSE;
+	req.http1 = 1;
 	if ((x->call = d01_http_start(h->http, &req, done, x, err)) == NULL) {
 		free(x);
 		return NULL;

@@ -262,11 +262,25 @@ fetched(void *arg, const struct d01_error *kerr, json_t *obj)
 	answer(l, c);
 }
 
+/* Ask the API for l's Secret; fetched() answers. 0, or -1 with err. */
+static int
+fetch(struct lookup *l, struct d01_error *err)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", l->ns,
+	    l->name);
+	l->ks->fetches++;
+	l->call = d01_kube_request(l->ks->k, path, NULL, fetched, l, err);
+	return l->call != NULL ? 0 : -1;
+}
+
 static void
 hit(evutil_socket_t fd, short what, void *arg)
 {
 	struct lookup *l = arg;
 	const struct cached *c = find(l->ks, l->ns, l->name);
+	struct d01_error err;
 
 	(void)fd;
 	(void)what;
@@ -275,19 +289,10 @@ hit(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* Expired between start and now: ask the API after all. */
-	{
-		struct d01_error err;
-		char path[512];
-
-		d01_error_clear(&err);
-		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
-		    l->ns, l->name);
-		l->ks->fetches++;
-		if ((l->call = d01_kube_request(
-			 l->ks->k, path, NULL, fetched, l, &err)) == NULL) {
-			l->cb(l->arg, &err, NULL, 0);
-			lookup_free(l);
-		}
+	d01_error_clear(&err);
+	if (fetch(l, &err) != 0) {
+		l->cb(l->arg, &err, NULL, 0);
+		lookup_free(l);
 	}
 }
 
@@ -297,7 +302,6 @@ ks_start(void *ctx, const char *ns, const struct d01_secret_ref *ref,
 {
 	struct d01_kube_secrets *ks = ctx;
 	struct lookup *l;
-	char path[512];
 
 	/* Names go into the URL path: only what Kubernetes itself allows. */
 	if (!d01_kube_name_ok(ns) || strlen(ns) >= sizeof(l->ns) ||
@@ -329,11 +333,7 @@ ks_start(void *ctx, const char *ns, const struct d01_secret_ref *ref,
 		event_active(l->ev, 0, 0);
 		return l;
 	}
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", ns,
-	    ref->name);
-	ks->fetches++;
-	if ((l->call = d01_kube_request(ks->k, path, NULL, fetched, l, err)) ==
-	    NULL) {
+	if (fetch(l, err) != 0) {
 		free(l);
 		return NULL;
 	}
