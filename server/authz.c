@@ -43,6 +43,7 @@ struct flight {
 	struct d01_kube_call *kc;
 	unsigned char key[32];
 	struct d01_authz_call *waiters;
+	int delivering; /* reviewed() owns it and frees it */
 };
 
 struct d01_authz_call {
@@ -252,6 +253,7 @@ reviewed(void *arg, const struct d01_error *kerr, json_t *obj)
 	int allowed = 0;
 
 	f->kc = NULL;
+	f->delivering = 1;
 	flight_unlink(f);
 	if (obj == NULL) {
 		a->st.errors++;
@@ -367,8 +369,9 @@ d01_authz_cancel(struct d01_authz_call *c)
 			break;
 		}
 	free(c);
-	/* Nobody left to tell: stop asking. */
-	if (f->waiters == NULL) {
+	/* Nobody left to tell: stop asking (unless the answer is being
+	 * handed out right now: reviewed() frees the flight then). */
+	if (f->waiters == NULL && !f->delivering) {
 		flight_unlink(f);
 		d01_kube_cancel(f->kc);
 		free(f);
