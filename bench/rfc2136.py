@@ -74,12 +74,7 @@ def main():
     ratio = hf["nsupdate+dig"]["median_ms"] / hf["dns01"]["median_ms"]
     res = {"settings": dict(webhook.settings(), hyperfine_runs=HF_RUNS), "bind": named,
            "cycle": hf, "ratio_classic_over_dns01": ratio, "webhook": wh}
-    text = json.dumps(res, indent=1)
-    if out:
-        with open(out, "w") as f:
-            f.write(text)
-    else:
-        print(text)
+    webhook.emit(res, out)
 
 
 if __name__ == "__main__":

@@ -263,15 +263,19 @@ def settings():
             "load_cpus": CPUS[1:] if PIN else None}
 
 
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else None
-    res = {"settings": settings(), "startup": startup(), "embedded": series("embedded")}
+def emit(res, out):
+    """A part's results as JSON: into `out`, or on stdout when None."""
     text = json.dumps(res, indent=1)
     if out:
         with open(out, "w") as f:
             f.write(text)
     else:
         print(text)
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else None
+    emit({"settings": settings(), "startup": startup(), "embedded": series("embedded")}, out)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,16 @@ def _payload(request, envelope):
     return json.dumps(o)
 
 
+def write_secret(root, namespace, name, key, value):
+    """Lay one Secret value out as --secrets-dir reads it
+    (<root>/<namespace>/<name>/<key>); returns root."""
+    d = os.path.join(root, namespace, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, key), "w") as f:
+        f.write(value)
+    return root
+
+
 def assert_status_object(body, code):
     """`body` is a Kubernetes Status for HTTP `code`; returns it decoded.
     Raises AssertionError otherwise (usable outside a TestCase)."""

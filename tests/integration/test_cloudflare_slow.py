@@ -18,10 +18,7 @@ class Slow(unittest.TestCase):
     def test_never_answers(self):
         with tempfile.TemporaryDirectory() as d:
             p = pki.PKI(d)
-            sec = os.path.join(d, "s", "default", "cf")
-            os.makedirs(sec)
-            with open(os.path.join(sec, "token"), "w") as f:
-                f.write("test-token")
+            harness.write_secret(os.path.join(d, "s"), "default", "cf", "token", "test-token")
             with cloudflare_fake.Fake() as fake, \
                     harness.Server(p, zones=(), extra=["--secrets-dir", os.path.join(d, "s")]) as srv:
                 fake.hang = 1000  # every request, until the fake stops

@@ -37,10 +37,7 @@ class HostileHandshakes(unittest.TestCase):
     def test_hostile_connections_under_load(self):
         with tempfile.TemporaryDirectory() as d:
             p = pki.PKI(d)
-            sec = os.path.join(d, "s", "default", "cf")
-            os.makedirs(sec)
-            with open(os.path.join(sec, "token"), "w") as f:
-                f.write("test-token")
+            harness.write_secret(os.path.join(d, "s"), "default", "cf", "token", "test-token")
             with cloudflare_fake.Fake(zones=("cf.test",)) as fake, \
                     harness.Server(p, extra=["--secrets-dir", os.path.join(d, "s"),
                                              "--log-level", "warn"]) as srv:

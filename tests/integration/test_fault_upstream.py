@@ -89,10 +89,7 @@ class UpstreamFaults(unittest.TestCase):
         print(f"fault seed {SEED} (D01_FAULT_SEED={SEED} to replay)", flush=True)
         with tempfile.TemporaryDirectory() as d:
             p = pki.PKI(d)
-            sec = os.path.join(d, "s", "default", "cf")
-            os.makedirs(sec)
-            with open(os.path.join(sec, "token"), "w") as f:
-                f.write("test-token")
+            harness.write_secret(os.path.join(d, "s"), "default", "cf", "token", "test-token")
             with cloudflare_fake.Fake(tls=p.cert("serving")) as fake, \
                     harness.Server(p, zones=(), extra=["--secrets-dir", os.path.join(d, "s"),
                                                        "--log-level", "warn"]) as srv:

@@ -44,10 +44,7 @@ class ShutdownUnderLoad(unittest.TestCase):
     def test_sigterm_mid_load(self):
         with tempfile.TemporaryDirectory() as d:
             p = pki.PKI(d)
-            sec = os.path.join(d, "s", "default", "cf")
-            os.makedirs(sec)
-            with open(os.path.join(sec, "token"), "w") as f:
-                f.write("test-token")
+            harness.write_secret(os.path.join(d, "s"), "default", "cf", "token", "test-token")
             rng = random.Random()
             rng_lock = threading.Lock()
 

@@ -11,23 +11,7 @@
 #include "harness.h"
 #include "providers/embedded/dnsd.h"
 #include "providers/embedded/store.h"
-
-#define ACME "_acme-challenge.www.example.test."
-
-static struct d01_txtstore *
-fixture(void)
-{
-	struct d01_txtstore *s = d01_txtstore_new();
-
-	if (s == NULL ||
-	    d01_txtstore_add_zone(s, "example.test", NULL, NULL) != D01_OK ||
-	    d01_txtstore_add(s, ACME, "K1", NULL) != D01_OK ||
-	    d01_txtstore_add(s, ACME, "K2", NULL) != D01_OK) {
-		d01_txtstore_free(s);
-		return NULL;
-	}
-	return s;
-}
+#include "dnsd_fixture.h"
 
 /* Send query q through d01_dnsd_answer; the parsed reply or NULL. */
 static ldns_pkt *

@@ -20,24 +20,7 @@
 #include "harness.h"
 #include "providers/embedded/dnsd.h"
 #include "providers/embedded/store.h"
-
-#define ACME "_acme-challenge.www.example.test."
-
-/* A zone with two TXT values at ACME. */
-static struct d01_txtstore *
-fixture(void)
-{
-	struct d01_txtstore *s = d01_txtstore_new();
-
-	if (s == NULL ||
-	    d01_txtstore_add_zone(s, "example.test", NULL, NULL) != D01_OK ||
-	    d01_txtstore_add(s, ACME, "K1", NULL) != D01_OK ||
-	    d01_txtstore_add(s, ACME, "K2", NULL) != D01_OK) {
-		d01_txtstore_free(s);
-		return NULL;
-	}
-	return s;
-}
+#include "dnsd_fixture.h"
 
 /* A port the kernel just handed out for UDP; TCP may still be taken. */
 static int
