@@ -5,10 +5,12 @@
  * then the event loop until SIGTERM/SIGINT drains it. Flags are in
  * serve_flags.c.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -30,16 +32,21 @@
 
 #define DRAIN_DEADLINE_MS 25000
 
+/*
+ * The demo prints commands a newcomer pastes into another shell. They use
+ * only curl (installed by `make run`, scripts/deps.sh) and dns01 itself:
+ * a fresh Debian machine has no dig.
+ */
 static void
 print_demo(const struct serve_opts *o)
 {
-	const char *port = strrchr(o->dns_listen, ':');
 	const char *body = "{\"request\":{\"uid\":\"demo\",\"action\":\"%s\","
 			   "\"type\":\"dns-01\",\"dnsName\":\"www.%s\","
 			   "\"key\":\"dns01-demo-challenge-value\","
 			   "\"resolvedFQDN\":\"_acme-challenge.www.%s.\","
 			   "\"resolvedZone\":\"%s.\"}}";
-	char zone[256];
+	char zone[256], self[PATH_MAX];
+	ssize_t n;
 	size_t zl;
 	int i;
 
@@ -47,6 +54,12 @@ print_demo(const struct serve_opts *o)
 	zl = strlen(zone);
 	if (zl > 0 && zone[zl - 1] == '.')
 		zone[zl - 1] = '\0';
+	/* The path of this binary, so the printed check runs from any
+	 * directory; "dns01" (from PATH) if /proc is not there. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || memchr(self, '\'', (size_t)n) != NULL)
+		n = (ssize_t)strlen(strcpy(self, "dns01"));
+	self[n] = '\0';
 	printf("\ndns01 demo: webhook on https://%s:%ld, DNS for %s. on %s\n",
 	    o->bind, o->port, zone, o->dns_listen);
 	printf("No client authentication in demo mode. Try, in another "
@@ -54,15 +67,17 @@ print_demo(const struct serve_opts *o)
 	for (i = 0; i < 2; i++) {
 		const char *action = i == 0 ? "Present" : "CleanUp";
 
-		printf("# %s the TXT record, then look at it:\n", action);
+		printf("# %s the TXT record, then see that the DNS server %s "
+		       "it:\n",
+		    action, i == 0 ? "serves" : "no longer serves");
 		printf("curl -sk -X POST -H 'Content-Type: application/json' "
 		       "https://%s:%ld/apis/%s/v1alpha1/embedded -d '",
 		    o->bind, o->port, o->group);
 		printf(body, action, zone, zone, zone);
 		printf("'\n");
-		printf("dig @%.*s -p %s +norec +short TXT "
-		       "_acme-challenge.www.%s\n\n",
-		    (int)(port - o->dns_listen), o->dns_listen, port + 1, zone);
+		printf("'%s' check --nameserver %s --timeout 5s%s "
+		       "_acme-challenge.www.%s dns01-demo-challenge-value\n\n",
+		    self, o->dns_listen, i == 0 ? "" : " --absent", zone);
 	}
 	fflush(stdout);
 }
@@ -386,6 +401,15 @@ serve_run(struct serve_opts *o)
 		d01_error_set(&err, D01_E_INTERNAL, "cannot handle signals");
 		goto out;
 	}
+	/* After every start-up check, so a refusal stays one line. */
+	if (!o->demo && o->secrets_dir == NULL && ks.core == NULL)
+		/* --authentication/authorization-kubeconfig reach an API, but
+		 * only --kubeconfig (or the pod's) is used for Secrets. */
+		d01_log(D01_LOG_WARN, "secrets_off",
+		    "msg=\"no source for Secret references: no --secrets-dir "
+		    "and no Kubernetes API for Secrets (not in a cluster, no "
+		    "--kubeconfig); providers that need credentials will "
+		    "fail\"");
 	/* on_trust starts listening once the first trust is there: at once
 	 * from a CA file, from the loop when read from the ConfigMap. */
 	if (!o->demo && (trust = trust_setup(&run, &ks, &err)) == NULL)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Secret references: directory and in-memory back ends; see secret.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -35,6 +36,47 @@ struct d01_secret_req {
 	size_t len;
 };
 
+/* A Secret's name: an RFC 1123 subdomain, as the API server checks it:
+ * dot-separated labels of [a-z0-9-] that start and end alphanumeric. */
+static int
+secret_name_ok(const char *n, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i < len; i++) {
+		int alnum = (n[i] >= 'a' && n[i] <= 'z') ||
+		    (n[i] >= '0' && n[i] <= '9');
+		int edge = i == 0 || i == len - 1 || n[i - 1] == '.' ||
+		    n[i + 1] == '.';
+
+		if (alnum || (n[i] == '-' && !edge))
+			continue;
+		if (n[i] == '.' && i > 0 && i < len - 1 && n[i - 1] != '.')
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/* A key of a Secret's data: [-._a-zA-Z0-9]+, at most 253, not "." or
+ * "..", as the API server checks it. */
+static int
+secret_key_ok(const char *k, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 253 || strcmp(k, ".") == 0 ||
+	    strcmp(k, "..") == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)k[i]) &&
+		    strchr("-._", k[i]) == NULL)
+			return 0;
+	return 1;
+}
+
 enum d01_err
 d01_secret_ref_parse(const json_t *config, const char *field,
     struct d01_secret_ref *ref, struct d01_error *err)
@@ -47,6 +89,18 @@ d01_secret_ref_parse(const json_t *config, const char *field,
 	    json_string_length(n) == 0 || json_string_length(k) == 0)
 		return d01_error_set(err, D01_E_CONFIG,
 		    "%s must be {\"name\": ..., \"key\": ...}", field);
+	/* Said here, precisely: otherwise such a reference fails later
+	 * as "not found", or with a message about another field. */
+	if (!secret_name_ok(json_string_value(n), json_string_length(n)))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "%s.name is not a valid Secret name (at most 253 "
+		    "characters: a-z, 0-9, '-' and '.')",
+		    field);
+	if (!secret_key_ok(json_string_value(k), json_string_length(k)))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "%s.key is not a valid Secret key (at most 253 "
+		    "characters: a-z, A-Z, 0-9, '-', '_' and '.')",
+		    field);
 	ref->name = json_string_value(n);
 	ref->key = json_string_value(k);
 	return D01_OK;
@@ -303,9 +357,16 @@ d01_secret_get(struct d01_secrets *s, const char *ns,
 			return NULL;
 		}
 		return r;
-	} else {
+	} else if (s->mem != NULL) {
 		d01_error_set(&r->err, D01_E_NOTFOUND,
 		    "secret %s/%s key %s: not found", ns, ref->name, ref->key);
+	} else {
+		/* Not "not found": nothing was looked at. */
+		d01_error_set(&r->err, D01_E_CONFIG,
+		    "secret %s/%s key %s: Secret references have no source "
+		    "(no --secrets-dir, and no Kubernetes API: not in a "
+		    "cluster, no --kubeconfig)",
+		    ns, ref->name, ref->key);
 	}
 	event_active(r->ev, 0, 0);
 	return r;

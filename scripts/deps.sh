@@ -6,8 +6,9 @@
 set -eu
 
 build="build-essential cmake pkg-config libevent-dev libssl-dev libjansson-dev \
-libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev openssl ca-certificates"
-test="clang libclang-rt-14-dev python3 curl bind9 bind9-utils bind9-dnsutils \
+libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev openssl ca-certificates \
+curl"
+test="clang libclang-rt-14-dev python3 bind9 bind9-utils bind9-dnsutils \
 knot-dnsutils clang-format python3-botocore python3-dnspython hyperfine valgrind \
 pebble"
 # The Helm chart tests render charts/ with tests/chart/render.go (Debian 12

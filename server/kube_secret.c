@@ -19,9 +19,11 @@ struct cached {
 	char ns[64], name[254];
 	size_t nkeys;
 	char *keys[MAX_KEYS];
-	unsigned char *vals[MAX_KEYS]; /* NUL-terminated; wiped on drop */
+	unsigned char *vals[MAX_KEYS]; /* NUL-terminated; wiped on drop;
+					  NULL when the value was unusable */
 	size_t lens[MAX_KEYS];
-	struct timespec expires; /* CLOCK_MONOTONIC; 0: empty slot */
+	const char *why[MAX_KEYS]; /* with a NULL value: why (static) */
+	struct timespec expires;   /* CLOCK_MONOTONIC; 0: empty slot */
 };
 
 struct d01_kube_secrets {
@@ -62,7 +64,8 @@ drop(struct cached *c)
 
 	for (i = 0; i < c->nkeys; i++) {
 		free(c->keys[i]);
-		OPENSSL_cleanse(c->vals[i], c->lens[i]);
+		if (c->vals[i] != NULL)
+			OPENSSL_cleanse(c->vals[i], c->lens[i]);
 		free(c->vals[i]);
 	}
 	memset(c, 0, sizeof(*c));
@@ -132,22 +135,32 @@ store(struct d01_kube_secrets *ks, const char *ns, const char *name,
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	json_object_foreach(data, key, v)
 	{
-		if (!json_is_string(v))
-			continue;
-		if (c->nkeys == MAX_KEYS ||
-		    json_string_length(v) > 4 * (D01_SECRET_MAX / 3 + 1))
+		const char *why = NULL;
+
+		if (c->nkeys == MAX_KEYS)
 			continue; /* asked for, such a key reports missing */
-		c->vals[c->nkeys] = d01_b64_decode_new(
-		    json_string_value(v), json_string_length(v), &len);
-		OPENSSL_cleanse((char *)(uintptr_t)json_string_value(v),
-		    json_string_length(v));
-		if (c->vals[c->nkeys] == NULL)
-			continue;
+		/* A key whose value cannot be used is kept with the reason:
+		 * "has no key" would send the user looking for a typo. */
+		len = 0;
+		if (!json_is_string(v))
+			why = "is not a string";
+		else if (json_string_length(v) > 4 * (D01_SECRET_MAX / 3 + 1))
+			why = "is too large";
+		else if ((c->vals[c->nkeys] =
+				 d01_b64_decode_new(json_string_value(v),
+				     json_string_length(v), &len)) == NULL)
+			why = "is not valid base64";
+		if (json_is_string(v))
+			OPENSSL_cleanse((char *)(uintptr_t)json_string_value(v),
+			    json_string_length(v));
 		if ((c->keys[c->nkeys] = strdup(key)) == NULL) {
-			OPENSSL_cleanse(c->vals[c->nkeys], len);
+			if (c->vals[c->nkeys] != NULL)
+				OPENSSL_cleanse(c->vals[c->nkeys], len);
 			free(c->vals[c->nkeys]);
+			c->vals[c->nkeys] = NULL;
 			continue;
 		}
+		c->why[c->nkeys] = why;
 		c->lens[c->nkeys++] = len;
 	}
 	now(&c->expires);
@@ -179,6 +192,11 @@ answer(struct lookup *l, const struct cached *c)
 		d01_error_set(&err, D01_E_NOTFOUND,
 		    "secret \"%s\" in namespace \"%s\" has no key \"%s\"",
 		    l->name, l->ns, l->key);
+	} else if (c->vals[i] == NULL) {
+		d01_error_set(&err, D01_E_CONFIG,
+		    "secret \"%s\" in namespace \"%s\" key \"%s\": the "
+		    "value %s",
+		    l->name, l->ns, l->key, c->why[i]);
 	} else {
 		v = c->vals[i];
 		len = c->lens[i];

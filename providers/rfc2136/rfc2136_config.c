@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "core/dname.h"
+#include "core/secret.h"
 #include "core/tsig.h"
 #include "providers/rfc2136/rfc2136.h"
 
@@ -29,8 +30,7 @@ parse_tsig(struct rfc2136_cfg *c, const json_t *config, const char *key,
 	char name[D01_DNAME_BUF];
 	const char *alg, *w;
 	json_t *ref = json_object_get(config, "tsigSecretSecretRef");
-	json_t *rn = json_object_get(ref, "name"),
-	       *rk = json_object_get(ref, "key");
+	struct d01_secret_ref sr;
 	int bad = 0;
 
 	if (d01_dname_normalise(name, sizeof(name), key) != 0)
@@ -43,17 +43,17 @@ parse_tsig(struct rfc2136_cfg *c, const json_t *config, const char *key,
 		    "rfc2136: tsigAlgorithm must be HMACMD5, HMACSHA1, "
 		    "HMACSHA256 or HMACSHA512");
 	snprintf(c->algorithm, sizeof(c->algorithm), "%s", w);
-	if (!json_is_string(rn) || !json_is_string(rk) ||
-	    json_string_length(rn) == 0 || json_string_length(rk) == 0 ||
-	    json_string_length(rn) >= sizeof(c->secret_name) ||
-	    json_string_length(rk) >= sizeof(c->secret_key))
+	if (ref == NULL)
 		return d01_error_set(err, D01_E_CONFIG,
 		    "rfc2136: tsigKeyName needs tsigSecretSecretRef "
 		    "{\"name\": ..., \"key\": ...}");
-	snprintf(c->secret_name, sizeof(c->secret_name), "%s",
-	    json_string_value(rn));
-	snprintf(
-	    c->secret_key, sizeof(c->secret_key), "%s", json_string_value(rk));
+	if (d01_secret_ref_parse(config, "tsigSecretSecretRef", &sr, err) !=
+	    D01_OK) {
+		d01_error_prefix(err, "rfc2136: ");
+		return err->code;
+	}
+	snprintf(c->secret_name, sizeof(c->secret_name), "%s", sr.name);
+	snprintf(c->secret_key, sizeof(c->secret_key), "%s", sr.key);
 	return D01_OK;
 }
 

@@ -250,6 +250,19 @@ class InCluster(unittest.TestCase):
                 o = assert_response(self, st, body, False)
                 self.assertIn(want, o["response"]["status"]["message"])
 
+    def test_secret_value_errors_say_what_is_wrong(self):
+        """A key that is there but unusable is not reported as missing:
+        "has no key" sends the user looking for a typo in the key name."""
+        key = self.bind.config()["tsigSecretSecretRef"]["key"]
+        self.fake.allow(SA, "get", "secrets", "team-a", "tsig-bad64")
+        obj = self.fake.put_secret("team-a", "tsig-bad64", {key: b"x"})
+        obj["data"][key] = "!!not base64!!"
+        st, body = self.rfc2136("Present", "B1", name="tsig-bad64")
+        msg = assert_response(self, st, body, False)["response"]["status"]["message"]
+        self.assertIn(f'secret "tsig-bad64" in namespace "team-a" key "{key}"', msg)
+        self.assertIn("not valid base64", msg)
+        self.assertNotIn("has no key", msg)
+
     def test_secret_api_faults(self):
         """A dropped connection is retried; a persistent 500 becomes a
         clear failure, never a hang or a 5xx to cert-manager."""

@@ -6,6 +6,7 @@ import tempfile
 import unittest
 
 import harness
+import kube_files
 import pki
 from harness import assert_response, challenge
 
@@ -80,6 +81,31 @@ class Flags(unittest.TestCase):
             for f in ("--v", "--cert-dir", "--audit-log-path",
                       "--profiling", "--tls-min-version"):
                 self.assertIn(f"event=flag_ignored flag={f}", log)
+
+    def test_secrets_without_source_warned(self):
+        """Outside a pod, --authentication-kubeconfig reaches an API but is
+        not used for Secrets: start-up says that Secret references have no
+        source, and a provider that needs one says so, not "not found"."""
+        kc = os.path.join(self.tmp.name, "authn.kubeconfig")
+        kube_files.write_kubeconfig(kc, "https://127.0.0.1:1", token="t")
+        env = {k: v for k, v in os.environ.items()
+               if k != "KUBERNETES_SERVICE_HOST"}
+        with harness.Server(self.pki, env=env,
+                            extra=["--authentication-kubeconfig", kc]) as srv:
+            self.assertRegex(srv.log(), r"level=warn event=secrets_off .*no source")
+            cfg = {"nameserver": "127.0.0.1:1", "tsigKeyName": "k",
+                   "tsigAlgorithm": "HMACSHA256",
+                   "tsigSecretSecretRef": {"name": "tsig", "key": "k"}}
+            c = srv.client("proxy")
+            st, _, body = c.post_challenge(challenge("Present", "N1", config=cfg),
+                                           solver="rfc2136")
+            c.close()
+            msg = assert_response(self, st, body, False)["response"]["status"]["message"]
+            self.assertIn("Secret references have no source", msg)
+        # With --secrets-dir there is a source: no warning.
+        with harness.Server(self.pki, env=env,
+                            extra=["--secrets-dir", self.tmp.name]) as srv:
+            self.assertNotIn("secrets_off", srv.log())
 
 
 if __name__ == "__main__":

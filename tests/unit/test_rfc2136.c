@@ -180,6 +180,24 @@ t_config(void)
 		CHECK_INT(err.code, ==, D01_E_CONFIG);
 		CHECK(strncmp(err.msg, "rfc2136: ", 9) == 0);
 	}
+	/* A reference that is there but invalid is named as such, not as
+	 * a missing tsigSecretSecretRef. */
+	{
+		char json[600], name[260];
+
+		memset(name, 'n', 254);
+		name[254] = '\0';
+		snprintf(json, sizeof(json),
+		    "{\"nameserver\": \"192.0.2.1\", \"tsigKeyName\": \"k\", "
+		    "\"tsigSecretSecretRef\": {\"name\": \"%s\", \"key\": "
+		    "\"k\"}}",
+		    name);
+		CHECK(parse(&env, json, &err) == NULL);
+		CHECK(strstr(err.msg,
+			  "tsigSecretSecretRef.name is not a valid "
+			  "Secret name") != NULL);
+		CHECK(strstr(err.msg, "needs") == NULL);
+	}
 end:
 	rfc2136_config_free(c);
 }
@@ -316,11 +334,13 @@ t_shape(void)
 	    "\"tsigSecretSecretRef\": {\"name\": \"tsig\", \"key\": \"s\"}}",
 	    f.port);
 	CHECK((cfg = parse(&env, json, &r.err)) != NULL);
-	/* The secret is missing: reported through the callback, later. */
+	/* The secret cannot be read (the store has no source at all):
+	 * reported through the callback, later. */
 	run_op(&env, cfg, 1, "v", &r);
 	CHECK_INT(r.calls, ==, 1);
 	CHECK_INT(r.early, ==, 0);
-	CHECK_INT(r.err.code, ==, D01_E_NOTFOUND);
+	CHECK_INT(r.err.code, ==, D01_E_CONFIG);
+	CHECK(strstr(r.err.msg, "no source") != NULL);
 	CHECK(strstr(r.err.msg, "ns/tsig") != NULL);
 	CHECK_INT(d01_secrets_put(env.secrets, "ns", "tsig", "s", SECRET, NULL),
 	    ==, D01_OK);

@@ -240,11 +240,76 @@ end:
 	json_decref(c);
 }
 
+/* Names and keys as the API server accepts them; anything else is said
+ * to be a bad name or key, never "not found" or another field's fault. */
+static void
+t_ref_names(void)
+{
+	static const struct {
+		const char *name, *key;
+		const char *want; /* NULL: accepted; else in the message */
+	} cases[] = {
+	    {"tsig", "tls.crt", NULL},
+	    {"a-b.c-d.e1", "A_b-c.d", NULL},
+	    {"0", "..x", NULL}, /* the API allows a key starting ".." */
+	    {"Tsig", "k", "ref.name is not a valid Secret name"},
+	    {"a..b", "k", "ref.name"},
+	    {"-a", "k", "ref.name"},
+	    {"a-", "k", "ref.name"},
+	    {"a.-b", "k", "ref.name"},
+	    {"a/b", "k", "ref.name"},
+	    {"..", "k", "ref.name"},
+	    {"tsig", ".", "ref.key is not a valid Secret key"},
+	    {"tsig", "..", "ref.key"},
+	    {"tsig", "a/b", "ref.key"},
+	    {"tsig", "a b", "ref.key"},
+	};
+	char big[300];
+	struct d01_secret_ref ref;
+	struct d01_error err;
+	json_t *c = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c = json_pack("{s:{s:s,s:s}}", "ref", "name", cases[i].name,
+		    "key", cases[i].key);
+		CHECK(c != NULL);
+		if (cases[i].want == NULL) {
+			CHECK_INT(d01_secret_ref_parse(c, "ref", &ref, &err),
+			    ==, D01_OK);
+			CHECK_STR(ref.name, cases[i].name);
+		} else {
+			CHECK_INT(d01_secret_ref_parse(c, "ref", &ref, &err),
+			    ==, D01_E_CONFIG);
+			if (strstr(err.msg, cases[i].want) == NULL) {
+				fprintf(stderr, "  case %zu: %s\n", i, err.msg);
+				CHECK(0);
+			}
+		}
+		json_decref(c);
+		c = NULL;
+	}
+	/* 253 characters is the limit, 254 is over it (and says so). */
+	memset(big, 'a', sizeof(big));
+	big[253] = '\0';
+	c = json_pack("{s:{s:s,s:s}}", "ref", "name", big, "key", "k");
+	CHECK_INT(d01_secret_ref_parse(c, "ref", &ref, &err), ==, D01_OK);
+	json_decref(c);
+	big[253] = 'a';
+	big[254] = '\0';
+	c = json_pack("{s:{s:s,s:s}}", "ref", "name", big, "key", "k");
+	CHECK_INT(d01_secret_ref_parse(c, "ref", &ref, &err), ==, D01_E_CONFIG);
+	CHECK(strstr(err.msg, "at most 253") != NULL);
+end:
+	json_decref(c);
+}
+
 int
 main(void)
 {
 	RUN(t_directory);
 	RUN(t_memory_and_shape);
 	RUN(t_ref_parse);
+	RUN(t_ref_names);
 	return harness_done();
 }
