@@ -506,3 +506,17 @@ r53_sts_cancel(struct r53_sts_wait *w)
 	}
 	sweep();
 }
+
+void
+r53_sts_count(size_t *entries, size_t *idle_kept)
+{
+	const struct sess *e;
+
+	*entries = *idle_kept = 0;
+	TAILQ_FOREACH(e, &sessions, link)
+	{
+		++*entries;
+		if (idle(e) && servable(e))
+			++*idle_kept;
+	}
+}

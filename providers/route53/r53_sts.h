@@ -44,6 +44,10 @@ struct r53_sts_wait *r53_sts_get(struct d01_env *env,
     struct d01_error *err);
 void r53_sts_cancel(struct r53_sts_wait *w);
 
+/* For tests: entries held (in flight or cached), and of those the idle
+ * sessions kept for reuse. */
+void r53_sts_count(size_t *entries, size_t *idle);
+
 /* HMAC-SHA256 under a random per-process key of the length-prefixed
  * strings fields[0..n) (NULL allowed, distinct from ""): a cache key that
  * covers secrets without keeping them, nor a plain hash of them. */
