@@ -192,10 +192,10 @@ class Route53Tenants(unittest.TestCase):
         msg = self.fails("team-b", "E1", self.cfg(
             accessKeyIDSecretRef=None, accessKeyID=self.fake.akid,
             endpoint=self.evil.url))
+        with self.evil.lock:  # no session (token) went to team-b's endpoint
+            self.assertEqual(self.evil.creds_seen, [])
         self.assertIn("SignatureDoesNotMatch", msg)
         self.assertEqual(self.fake.sts_posts(), 2)
-        with self.evil.lock:
-            self.assertEqual(self.evil.creds_seen, [])
         self.assertEqual(self.fake.values(NAME), ['"C1"'])
 
     def test_zone_memo_not_shared_with_a_wrong_secret(self):
