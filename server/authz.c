@@ -214,6 +214,10 @@ fail:
 	return NULL;
 }
 
+/* The whole spec (user, uid, groups, extra, resource or path attributes)
+ * is hashed, so a cached decision answers only the very review it came
+ * from: another user, group set or extra never shares it (issue 12
+ * audit). */
 static int
 spec_key(const json_t *body, unsigned char key[32])
 {

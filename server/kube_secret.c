@@ -71,6 +71,9 @@ drop(struct cached *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Keyed on namespace and name, exactly the API path a miss would GET, so
+ * a hit never answers for another namespace's Secret (issue 12 audit);
+ * names too long to compare whole are refused in ks_start. */
 static struct cached *
 find(struct d01_kube_secrets *ks, const char *ns, const char *name)
 {

@@ -16,7 +16,11 @@
 #define ZONE_TTL_MS   300000 /* zone IDs are remembered 5 minutes */
 #define NOZONE_TTL_MS 60000  /* and names that are no zone, 1 minute */
 
-/* Memo key of a zone: per API, per credential, per zone name. */
+/* Memo key of a zone: per API, per credential, per zone name. Safe across
+ * tenants (issue 12 audit): cred_tag digests the WHOLE credential (email
+ * and key, or the token), so knowing another tenant's email or token
+ * prefix finds nothing, and a hit only saves the lookup: every later
+ * request is still sent with the caller's own credential. */
 static void
 zone_key(const struct cf_op *o, const char *zone, char *key, size_t n)
 {

@@ -126,6 +126,7 @@ r53_credentials(
 		return -1;
 	}
 	o->st = o->cfg->role ? R_STS : R_ZONE;
+	o->ambient = 1;
 	if (id != NULL && sec != NULL && *id != '\0' && *sec != '\0') {
 		if ((o->akid = strdup(id)) == NULL ||
 		    (o->secret = strdup(sec)) == NULL ||
@@ -145,4 +146,20 @@ r53_credentials(
 	    "and AWS_SECRET_ACCESS_KEY, the shared credentials file, "
 	    "AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE)");
 	return -1;
+}
+
+int
+r53_cred_tag(const struct r53_op *o, char out[2 * R53_DIGEST_LEN + 1])
+{
+	const char *f[] = {"r53-cred-v1", o->ambient ? "ambient" : "config",
+	    o->akid, o->secret, o->token};
+	unsigned char md[R53_DIGEST_LEN];
+	int i;
+
+	if (r53_digest(f, sizeof(f) / sizeof(f[0]), md) != 0)
+		return -1;
+	for (i = 0; i < R53_DIGEST_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	OPENSSL_cleanse(md, sizeof(md));
+	return 0;
 }

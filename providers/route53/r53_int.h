@@ -28,6 +28,7 @@ struct r53_op {
 	char zone_id[128];
 	char *akid, *secret, *token;
 	char *web_token, *web_role; /* ambient web identity (IRSA) */
+	int ambient; /* keys from the server's environment, not the config */
 	struct r53_sts_wait *sts;
 	struct r53_set sets[8];
 	int nsets;
@@ -56,6 +57,11 @@ int r53_credentials(
  */
 int r53_lock_acquire(struct r53_op *o);
 void r53_lock_release(struct r53_op *o);
+
+/* r53_creds.c: hex of r53_digest() over the signing keys in use and the
+ * ambient flag, for cache keys (the zone memo) that must never be shared
+ * between different credentials. 0, or -1. */
+int r53_cred_tag(const struct r53_op *o, char out[2 * R53_DIGEST_LEN + 1]);
 
 /* route53.c */
 void r53_wipe(char **p);

@@ -1,5 +1,16 @@
 /* SPDX-License-Identifier: ISC */
-/* STS temporary credentials with a shared, expiring cache; see r53_sts.h. */
+/*
+ * STS temporary credentials with a shared, expiring cache; see r53_sts.h.
+ *
+ * Sessions live in a list, not a fixed table: an entry in flight never
+ * keeps another key out (one tenant stalling calls against a black hole
+ * must not lock the others out), idle completed sessions are bounded by
+ * LRU, and askers are bounded per key. An entry is found by an HMAC of
+ * everything that decides which session STS would hand out, the base
+ * credentials included, so a session is only ever reused for
+ * byte-identical credentials on the same side of the ambient line.
+ */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,35 +18,46 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "core/http_client.h"
 #include "core/sigv4.h"
 #include "core/xml.h"
 #include "providers/route53/r53_sts.h"
 
-#define SLOTS	      16
 #define REFRESH_AHEAD 300 /* seconds before expiry */
+#define MAX_IDLE      64  /* completed sessions kept; LRU beyond */
+#define MAX_WAITERS   256 /* askers queued on one key */
 
 struct r53_sts_wait {
 	TAILQ_ENTRY(r53_sts_wait) link;
-	struct slot *slot;
+	struct sess *sess;
 	struct event *ev; /* deferred delivery of a cached hit */
 	r53_keys_fn cb;
 	void *arg;
+	int marked; /* among those the current delivery answers */
 };
 
-struct slot {
-	char key[700];
-	char *akid, *secret, *token;
+struct sess {
+	TAILQ_ENTRY(sess) link; /* most recently used first */
+	unsigned char key[R53_DIGEST_LEN];
+	char *akid, *secret, *token; /* NULL until STS answered */
 	long long expires;
 	struct d01_http_call *call; /* the one STS call in flight */
 	TAILQ_HEAD(, r53_sts_wait) waiters;
-	int used;
+	unsigned nwaiters;
+	int busy; /* answering its waiters: not to be freed under them */
 };
 
-static struct slot slots[SLOTS];
+static TAILQ_HEAD(sessq, sess) sessions = TAILQ_HEAD_INITIALIZER(sessions);
+
+/* The HMAC key: random per process, so a digest kept in memory is no
+ * offline guessing oracle for the secret it covers. */
+static unsigned char mac_key[32];
+static int mac_ready;
 
 static void
 wipe(char **p)
@@ -45,6 +67,52 @@ wipe(char **p)
 		free(*p);
 		*p = NULL;
 	}
+}
+
+int
+r53_digest(
+    const char *const *fields, size_t n, unsigned char out[R53_DIGEST_LEN])
+{
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	unsigned char len[9];
+	size_t i, l, outl = 0;
+	int rc = -1;
+
+	if (!mac_ready) {
+		if (RAND_bytes(mac_key, sizeof(mac_key)) != 1)
+			return -1;
+		mac_ready = 1;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(ctx, mac_key, sizeof(mac_key), params) != 1)
+		goto out;
+	/* Each field length-prefixed (a NULL one marked apart from ""), so
+	 * no two different field lists feed the MAC the same bytes. */
+	for (i = 0; i < n; i++) {
+		l = fields[i] != NULL ? strlen(fields[i]) : 0;
+		len[0] = fields[i] != NULL;
+		for (int b = 0; b < 8; b++)
+			len[1 + b] =
+			    (unsigned char)((uint64_t)l >> (56 - 8 * b));
+		if (EVP_MAC_update(ctx, len, sizeof(len)) != 1 ||
+		    (l > 0 &&
+			EVP_MAC_update(
+			    ctx, (const unsigned char *)fields[i], l) != 1))
+			goto out;
+	}
+	if (EVP_MAC_final(ctx, out, &outl, R53_DIGEST_LEN) == 1 &&
+	    outl == R53_DIGEST_LEN)
+		rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
 }
 
 /* ISO 8601 UTC ("2026-11-28T23:00:00Z", fractions ignored) -> Unix, or
@@ -104,26 +172,94 @@ r53_sts_parse(const char *body, size_t len, char **akid, char **secret,
 	return *akid && *secret && *token ? 0 : -1;
 }
 
+static long long
+now_s(void)
+{
+	return (long long)time(NULL);
+}
+
+/* A session still good enough to hand out. */
+static int
+servable(const struct sess *e)
+{
+	return e->akid != NULL && e->expires - REFRESH_AHEAD > now_s();
+}
+
+static int
+idle(const struct sess *e)
+{
+	return e->call == NULL && TAILQ_EMPTY(&e->waiters) && !e->busy;
+}
+
 static void
-deliver(struct slot *s, const struct d01_error *err)
+sess_free(struct sess *e)
+{
+	TAILQ_REMOVE(&sessions, e, link);
+	wipe(&e->akid);
+	wipe(&e->secret);
+	wipe(&e->token);
+	OPENSSL_cleanse(e->key, sizeof(e->key));
+	free(e);
+}
+
+/*
+ * Drop idle entries with nothing worth keeping (a failed call, a session
+ * past its refresh point: wiped, not left to linger), then the least
+ * recently used idle sessions beyond MAX_IDLE. Entries in flight or
+ * answering never count and are never dropped here.
+ */
+static void
+sweep(void)
+{
+	struct sess *e, *prev;
+	unsigned kept = 0;
+
+	TAILQ_FOREACH(e, &sessions, link)
+	if (idle(e) && servable(e))
+		kept++;
+	for (e = TAILQ_LAST(&sessions, sessq); e != NULL; e = prev) {
+		prev = TAILQ_PREV(e, sessq, link);
+		if (!idle(e))
+			continue;
+		if (!servable(e)) {
+			sess_free(e);
+		} else if (kept > MAX_IDLE) {
+			sess_free(e);
+			kept--;
+		}
+	}
+}
+
+/* Answer the waiters queued when the call ended. Askers arriving from
+ * inside a callback queue behind them unmarked: they wait for their own
+ * answer (a cache hit or a new call), not this one. */
+static void
+deliver(struct sess *e, const struct d01_error *err)
 {
 	struct r53_sts_wait *w;
-	struct r53_keys k = {s->akid, s->secret, s->token};
+	struct r53_keys k;
 
-	while ((w = TAILQ_FIRST(&s->waiters)) != NULL) {
-		TAILQ_REMOVE(&s->waiters, w, link);
+	TAILQ_FOREACH(w, &e->waiters, link)
+	w->marked = 1;
+	e->busy++;
+	while ((w = TAILQ_FIRST(&e->waiters)) != NULL && w->marked) {
+		TAILQ_REMOVE(&e->waiters, w, link);
+		e->nwaiters--;
 		if (w->ev != NULL)
 			event_free(w->ev);
+		k = (struct r53_keys){e->akid, e->secret, e->token};
 		w->cb(w->arg, err, err->code == D01_OK ? &k : NULL);
 		free(w);
 	}
+	e->busy--;
+	sweep();
 }
 
 static void
 sts_done(
     void *arg, const struct d01_error *e, const struct d01_http_response *resp)
 {
-	struct slot *s = arg;
+	struct sess *s = arg;
 	struct d01_error err = *e;
 	char *a = NULL, *sec = NULL, *t = NULL;
 	long long exp = 0;
@@ -154,7 +290,7 @@ static void
 hit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct r53_sts_wait *w = arg;
-	struct slot *s = w->slot;
+	struct sess *s = w->sess;
 	struct r53_keys k = {s->akid, s->secret, s->token};
 	struct d01_error ok;
 
@@ -162,9 +298,13 @@ hit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	d01_error_clear(&ok);
 	TAILQ_REMOVE(&s->waiters, w, link);
+	s->nwaiters--;
 	event_free(w->ev);
+	s->busy++; /* k points into s */
 	w->cb(w->arg, &ok, &k);
+	s->busy--;
 	free(w);
+	sweep();
 }
 
 static char *
@@ -173,9 +313,9 @@ form_enc(const char *s)
 	return d01_sigv4_uri_encode(s, strlen(s), 0);
 }
 
-/* Start the STS call for slot s. */
+/* Start the STS call for entry s. */
 static int
-sts_call(struct d01_env *env, struct slot *s, const struct r53_sts_req *r,
+sts_call(struct d01_env *env, struct sess *s, const struct r53_sts_req *r,
     struct d01_error *err)
 {
 	char body[8192], url[600], date[64], auth[700], tok[2200], host[300];
@@ -251,104 +391,111 @@ out:
 	return rc;
 }
 
-static void
-slot_key(const struct r53_sts_req *r, char *key, size_t len)
+/*
+ * What decides the session STS hands out: the action, the STS endpoint
+ * and the trust used to reach it, the role, and the caller's identity in
+ * full: the web identity token, or the base key ID, secret and session
+ * token. Ambient credentials are marked apart, so even the very same
+ * keys given in an issuer's config never share a session with them.
+ */
+static int
+sess_key(const struct r53_sts_req *r, unsigned char key[R53_DIGEST_LEN])
 {
-	unsigned char md[32];
-	char hex[17];
-	const char *who = r->web_token ? r->web_token : r->base->akid;
-	int i;
+	const struct r53_keys *b = r->base;
+	const char *f[] = {"r53-sts-v1", r->web_token ? "web" : "role",
+	    r->ambient ? "ambient" : "config", r->endpoint, r->ca_bundle,
+	    r->role_arn, r->web_token, b ? b->akid : NULL, b ? b->secret : NULL,
+	    b ? b->token : NULL};
 
-	/* The web identity token rotates: a new one is a new entry. */
-	EVP_Digest(who, strlen(who), md, NULL, EVP_sha256(), NULL);
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	snprintf(key, len, "%s|%.300s|%.300s|%s", r->web_token ? "web" : "role",
-	    r->endpoint, r->role_arn, hex);
+	return r53_digest(f, sizeof(f) / sizeof(f[0]), key);
 }
 
-static struct slot *
-slot_find(const char *key)
+static struct sess *
+sess_find(const unsigned char key[R53_DIGEST_LEN])
 {
-	struct slot *free_slot = NULL, *oldest = NULL;
-	int i;
+	struct sess *e;
 
-	for (i = 0; i < SLOTS; i++) {
-		struct slot *s = &slots[i];
-
-		if (s->used && strcmp(s->key, key) == 0)
-			return s;
-		if (!s->used && free_slot == NULL)
-			free_slot = s;
-		if (s->used && s->call == NULL && TAILQ_EMPTY(&s->waiters) &&
-		    (oldest == NULL || s->expires < oldest->expires))
-			oldest = s;
-	}
-	if (free_slot == NULL && (free_slot = oldest) != NULL) {
-		wipe(&free_slot->akid);
-		wipe(&free_slot->secret);
-		wipe(&free_slot->token);
-	}
-	if (free_slot != NULL) {
-		memset(free_slot, 0, sizeof(*free_slot));
-		TAILQ_INIT(&free_slot->waiters);
-		free_slot->used = 1;
-		snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
-	}
-	return free_slot;
+	TAILQ_FOREACH(e, &sessions, link)
+	if (CRYPTO_memcmp(e->key, key, R53_DIGEST_LEN) == 0)
+		return e;
+	return NULL;
 }
 
 struct r53_sts_wait *
 r53_sts_get(struct d01_env *env, const struct r53_sts_req *r, r53_keys_fn cb,
     void *arg, struct d01_error *err)
 {
-	struct r53_sts_wait *w;
-	struct slot *s;
-	char key[700];
+	unsigned char key[R53_DIGEST_LEN];
+	struct r53_sts_wait *w = NULL;
+	struct sess *s;
 
-	slot_key(r, key, sizeof(key));
-	if ((s = slot_find(key)) == NULL) {
-		d01_error_set(
-		    err, D01_E_LIMIT, "STS: too many credential sets");
+	if (r->web_token == NULL && r->base == NULL) {
+		d01_error_set(err, D01_E_INTERNAL, "STS: no credentials");
 		return NULL;
 	}
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if (sess_key(r, key) != 0) {
+		d01_error_set(err, D01_E_INTERNAL, "STS: cannot derive a key");
 		return NULL;
 	}
-	w->slot = s;
+	sweep();
+	if ((s = sess_find(key)) == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			goto nomem;
+		memcpy(s->key, key, sizeof(key));
+		TAILQ_INIT(&s->waiters);
+		TAILQ_INSERT_HEAD(&sessions, s, link);
+	} else {
+		/* Used: to the head of the LRU order. */
+		TAILQ_REMOVE(&sessions, s, link);
+		TAILQ_INSERT_HEAD(&sessions, s, link);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	if (s->nwaiters >= MAX_WAITERS) {
+		d01_error_set(err, D01_E_LIMIT,
+		    "STS: %d calls already wait for this session", MAX_WAITERS);
+		return NULL;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		goto nomem;
+	w->sess = s;
 	w->cb = cb;
 	w->arg = arg;
-	if (s->call == NULL && s->akid != NULL &&
-	    s->expires - REFRESH_AHEAD > (long long)time(NULL)) {
-		if ((w->ev = event_new(env->base, -1, 0, hit_cb, w)) == NULL) {
-			free(w);
-			d01_error_set(err, D01_E_NOMEM, "out of memory");
-			return NULL;
-		}
+	if (s->call == NULL && servable(s)) {
+		if ((w->ev = event_new(env->base, -1, 0, hit_cb, w)) == NULL)
+			goto nomem;
 		TAILQ_INSERT_TAIL(&s->waiters, w, link);
+		s->nwaiters++;
 		event_active(w->ev, 0, 0);
 		return w;
 	}
 	TAILQ_INSERT_TAIL(&s->waiters, w, link);
+	s->nwaiters++;
 	/* The first asker starts the call; the others just wait on it. */
 	if (s->call == NULL && sts_call(env, s, r, err) != 0) {
 		TAILQ_REMOVE(&s->waiters, w, link);
+		s->nwaiters--;
 		free(w);
+		sweep();
 		return NULL;
 	}
 	return w;
+nomem:
+	free(w);
+	sweep(); /* a new entry nobody waits on goes again */
+	d01_error_set(err, D01_E_NOMEM, "out of memory");
+	return NULL;
 }
 
 void
 r53_sts_cancel(struct r53_sts_wait *w)
 {
-	struct slot *s;
+	struct sess *s;
 
 	if (w == NULL)
 		return;
-	s = w->slot;
+	s = w->sess;
 	TAILQ_REMOVE(&s->waiters, w, link);
+	s->nwaiters--;
 	if (w->ev != NULL)
 		event_free(w->ev);
 	free(w);
@@ -356,5 +503,20 @@ r53_sts_cancel(struct r53_sts_wait *w)
 	if (TAILQ_EMPTY(&s->waiters) && s->call != NULL) {
 		d01_http_cancel(s->call);
 		s->call = NULL;
+	}
+	sweep();
+}
+
+void
+r53_sts_count(size_t *entries, size_t *idle_kept)
+{
+	const struct sess *e;
+
+	*entries = *idle_kept = 0;
+	TAILQ_FOREACH(e, &sessions, link)
+	{
+		++*entries;
+		if (idle(e) && servable(e))
+			++*idle_kept;
 	}
 }

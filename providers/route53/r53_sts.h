@@ -4,12 +4,20 @@
  * IRSA sets it up, and AssumeRole for `role`), cached process-wide until
  * five minutes before they expire. Concurrent requests for the same
  * credentials share one STS call: later askers wait on the first one.
+ *
+ * A cached session is handed only to a request with byte-identical inputs:
+ * action, STS endpoint and CA bundle, role, web identity token or base
+ * key ID + secret + session token, and the same ambient flag. Knowing
+ * another tenant's key ID (no secret) gets nothing; nor does naming the
+ * server's ambient keys in an issuer that may not use them.
  */
 #ifndef D01_R53_STS_H
 #define D01_R53_STS_H
 
 #include "core/env.h"
 #include "core/err.h"
+
+#include <stddef.h>
 
 struct r53_sts_wait;
 
@@ -27,6 +35,7 @@ struct r53_sts_req {
 	const char *role_arn;
 	const char *web_token;	     /* AssumeRoleWithWebIdentity when set */
 	const struct r53_keys *base; /* AssumeRole: signing credentials */
+	int ambient; /* the credentials came from the server's environment */
 };
 
 /* Async shape of DESIGN.md; strings are copied. */
@@ -34,6 +43,17 @@ struct r53_sts_wait *r53_sts_get(struct d01_env *env,
     const struct r53_sts_req *req, r53_keys_fn cb, void *arg,
     struct d01_error *err);
 void r53_sts_cancel(struct r53_sts_wait *w);
+
+/* For tests: entries held (in flight or cached), and of those the idle
+ * sessions kept for reuse. */
+void r53_sts_count(size_t *entries, size_t *idle);
+
+/* HMAC-SHA256 under a random per-process key of the length-prefixed
+ * strings fields[0..n) (NULL allowed, distinct from ""): a cache key that
+ * covers secrets without keeping them, nor a plain hash of them. */
+#define R53_DIGEST_LEN 32
+int r53_digest(
+    const char *const *fields, size_t n, unsigned char out[R53_DIGEST_LEN]);
 
 /* Parse an STS reply's Credentials (for tests and the fuzz target):
  * fills the four strings (malloc'ed) and the expiry; 0 or -1. */

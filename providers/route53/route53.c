@@ -184,12 +184,20 @@ pause_then_step(struct r53_op *o)
 	evtimer_add(o->retry, &tv);
 }
 
-/* Zone IDs are remembered per endpoint, credential and name. */
+/* Zone IDs are remembered per endpoint, name and credential: the whole
+ * credential (a digest of key ID, secret and token, see r53_cred_tag), so
+ * a caller with someone else's key ID but not the secret never skips the
+ * zone lookup with an ID found for the owner. */
 static void
 zone_memo_key(const struct r53_op *o, char *key, size_t len)
 {
-	snprintf(key, len, "route53|%s|%s|%s", o->cfg->endpoint,
-	    o->akid ? o->akid : "", o->zone[0] ? o->zone : o->fqdn);
+	static unsigned long long never; /* a key no one else can have */
+	char tag[2 * R53_DIGEST_LEN + 1];
+
+	if (r53_cred_tag(o, tag) != 0)
+		snprintf(tag, sizeof(tag), "none-%llu", ++never);
+	snprintf(key, len, "route53|%s|%s|%s", o->cfg->endpoint, tag,
+	    o->zone[0] ? o->zone : o->fqdn);
 }
 
 /* GetChange again in 2 s (cert-manager and lego poll every 4 s). */
@@ -333,7 +341,8 @@ sts_step(struct r53_op *o)
 {
 	struct r53_keys base = {o->akid, o->secret, o->token};
 	struct r53_sts_req req = {o->cfg->sts_endpoint, o->cfg->ca_bundle,
-	    o->web_token ? o->web_role : o->cfg->role, o->web_token, &base};
+	    o->web_token ? o->web_role : o->cfg->role, o->web_token, &base,
+	    o->ambient};
 	struct d01_error err;
 
 	d01_error_clear(&err);

@@ -51,6 +51,9 @@ class Fake:
         self.lock = threading.Lock()
         self.faults = []
         self.requests = []
+        # (access key ID, X-Amz-Security-Token or None) of every request,
+        # so a test can tell whose credentials reached this endpoint.
+        self.creds_seen = []
         fake = self
 
         class H(BaseHTTPRequestHandler):
@@ -131,6 +134,9 @@ class Fake:
     def handle(self, method, path, headers, body):
         with self.lock:
             self.requests.append((method, path))
+            m = re.search(r"Credential=([^/]+)/", headers.get("Authorization", ""))
+            self.creds_seen.append((m.group(1) if m else None,
+                                    headers.get("X-Amz-Security-Token")))
             if self.faults:
                 return err(*self.faults.pop(0))
         if method == "POST" and urlsplit(path).path == "/":
@@ -266,6 +272,11 @@ class Fake:
                      f"<Expiration>{iso}</Expiration></Credentials></{action}Result></{action}Response>")
 
     # for tests
+    def sts_posts(self):
+        """STS calls received, whether they were granted or refused."""
+        with self.lock:
+            return sum(1 for m, p in self.requests if m == "POST" and urlsplit(p).path == "/")
+
     def values(self, name):
         with self.lock:
             out = []
