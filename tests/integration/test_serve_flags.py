@@ -79,7 +79,7 @@ class Flags(unittest.TestCase):
             log = srv.log()
             for f in ("--v", "--cert-dir", "--audit-log-path",
                       "--profiling", "--tls-min-version"):
-                self.assertIn(f"event=flag_ignored flag={f}", log)
+                self.assertIn(f"event=flag_ignored flag=\"{f}\"", log)
 
 
 if __name__ == "__main__":
