@@ -89,6 +89,7 @@ enum d01_err
 issue_plan(
     const struct issue_opts *o, struct issue_job *job, struct d01_error *err)
 {
+	char qm[600], qp[300];
 	char path[1100], *pem = NULL;
 	size_t len = 0;
 	struct d01_error e;
@@ -100,9 +101,9 @@ issue_plan(
 	if (rc == D01_OK &&
 	    d01_cert_info_parse(pem, len, &job->have, &e) != D01_OK)
 		d01_log(D01_LOG_WARN, "issue",
-		    "path=%s unreadable, replacing "
-		    "it: %s",
-		    path, e.msg);
+		    "path=%s unreadable, replacing it: %s",
+		    d01_log_quote(qp, sizeof(qp), path),
+		    d01_log_quote(qm, sizeof(qm), e.msg));
 	else if (rc != D01_OK && rc != D01_E_NOTFOUND) {
 		free(pem);
 		*err = e;

@@ -115,6 +115,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 static void
 order_done(void *arg, const struct d01_error *err, const char *pem, size_t len)
 {
+	char qm[600], qo[300];
 	struct issue_job *job = arg;
 	struct issue_run *run = job->run;
 	const struct d01_acme_dir *d = d01_acme_directory(run->acme);
@@ -129,7 +130,8 @@ order_done(void *arg, const struct d01_error *err, const char *pem, size_t len)
 		printf("%s: issued for %s (%s)\n", job->out, job->names[0],
 		    d01_renew_why_text(job->why));
 	d01_log(e.code ? D01_LOG_ERR : D01_LOG_INFO, "issue",
-	    "out=%s result=%s", job->out, e.code ? e.msg : "issued");
+	    "out=%s result=%s", d01_log_quote(qo, sizeof(qo), job->out),
+	    d01_log_quote(qm, sizeof(qm), e.code ? e.msg : "issued"));
 	if (--run->orders_pending == 0)
 		event_base_loopexit(run->base, NULL);
 }
@@ -359,6 +361,7 @@ after_plan(struct issue_run *run)
 static void
 ari_done(void *arg, const struct d01_error *err, const struct d01_acme_reply *r)
 {
+	char qo[300];
 	struct issue_job *job = arg;
 	struct issue_run *run = job->run;
 	struct d01_ari_window w;
@@ -371,9 +374,9 @@ ari_done(void *arg, const struct d01_error *err, const struct d01_acme_reply *r)
 	} else {
 		/* No window: fall back to --renew-before. */
 		d01_log(D01_LOG_WARN, "issue",
-		    "out=%s renewalInfo=unavailable "
-		    "status=%ld",
-		    job->out, r ? r->status : 0L);
+		    "out=%s renewalInfo=unavailable status=%ld",
+		    d01_log_quote(qo, sizeof(qo), job->out),
+		    r ? r->status : 0L);
 		issue_plan_ari(run->o, job, NULL);
 	}
 	if (--run->ari_pending == 0)

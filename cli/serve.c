@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -126,6 +127,7 @@ reload_ctx(SSL_CTX *ctx, void *arg)
 static int
 start_listening(struct serve_run *run, struct d01_error *err)
 {
+	char qgroup[300];
 	struct serve_opts *o = run->o;
 
 	if (d01_server_listen(run->srv, o->bind, (int)o->port, err) != D01_OK)
@@ -138,7 +140,8 @@ start_listening(struct serve_run *run, struct d01_error *err)
 	d01_log(D01_LOG_INFO, "ready",
 	    "version=%s addr=%s port=%ld group=%s auth=%s zones=%zu dns=%s "
 	    "metrics_port=%ld",
-	    D01_VERSION, o->bind, o->port, o->group,
+	    D01_VERSION, o->bind, o->port,
+	    d01_log_quote(qgroup, sizeof(qgroup), o->group),
 	    o->demo ? "none" : "front-proxy", o->nzones,
 	    o->dns_listen ? o->dns_listen : "-", o->metrics_port);
 	return 0;
@@ -152,6 +155,7 @@ start_listening(struct serve_run *run, struct d01_error *err)
 static void
 on_trust(void *arg, struct d01_fp_trust *t, const struct d01_error *err)
 {
+	char qmsg[600];
 	struct serve_run *run = arg;
 	struct d01_error lerr;
 
@@ -159,7 +163,8 @@ on_trust(void *arg, struct d01_fp_trust *t, const struct d01_error *err)
 		d01_server_set_trust(run->srv, t);
 	else if (run->listening || run->o->tolerate_lookup_failure)
 		d01_log(D01_LOG_WARN, "requestheader_lookup_failed",
-		    "reason=\"%s\" action=%s", err->msg,
+		    "reason=%s action=%s",
+		    d01_log_quote(qmsg, sizeof(qmsg), err->msg),
 		    run->listening ? "keep_old" : "start_without");
 	if (run->listening)
 		return;
@@ -200,6 +205,7 @@ static int
 kube_setup(struct serve_opts *o, struct d01_http *http, struct kube_set *ks,
     struct d01_error *err)
 {
+	char qn[300], qs[300];
 	if (o->demo)
 		return 0;
 	if (kube_one(http, o->kubeconfig, o->sa_dir, &ks->core, err) != 0)
@@ -213,7 +219,9 @@ kube_setup(struct serve_opts *o, struct d01_http *http, struct kube_set *ks,
 		return -1;
 	if (ks->core != NULL)
 		d01_log(D01_LOG_INFO, "kube_api", "server=%s namespace=%s",
-		    d01_kube_server(ks->core), d01_kube_namespace(ks->core));
+		    d01_log_quote(qs, sizeof(qs), d01_kube_server(ks->core)),
+		    d01_log_quote(
+			qn, sizeof(qn), d01_kube_namespace(ks->core)));
 	return 0;
 }
 
@@ -287,6 +295,36 @@ lists_setup(struct serve_opts *o, struct serve_lists *l)
 		     l->groups_csv, l->groups, D01_SERVE_MAX_LIST)) < 0))
 		return -1;
 	return 0;
+}
+
+/*
+ * Every connection is a file descriptor: take the hard limit rather than
+ * the (often 1024) soft one, so --max-connections is not cut short by
+ * accept() failing first.
+ */
+static void
+raise_nofile(const struct serve_opts *o)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max;
+
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	d01_log(D01_LOG_INFO, "nofile_limit", "soft=%llu hard=%llu",
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)o->max_conns + 64)
+		d01_log(D01_LOG_WARN, "nofile_limit_low",
+		    "msg=\"fewer file descriptors than --max-connections "
+		    "needs; accept() will fail first (and back off)\" "
+		    "soft=%llu max_connections=%ld",
+		    (unsigned long long)rl.rlim_cur, o->max_conns);
 }
 
 static int
@@ -388,6 +426,9 @@ serve_run(struct serve_opts *o)
 	cfg.limits.request_timeout_ms = (int)o->request_ms;
 	cfg.limits.idle_timeout_ms = (int)o->idle_ms;
 	cfg.limits.max_inflight = (size_t)o->max_inflight;
+	cfg.limits.max_conns = (size_t)o->max_conns;
+	cfg.limits.max_body_total = (size_t)o->max_body_total;
+	cfg.limits.head_timeout_ms = (int)o->head_ms;
 	if ((run.srv = d01_server_new(&env, ctx, &cfg, &err)) == NULL)
 		goto out;
 	if (o->cert != NULL &&
@@ -421,6 +462,9 @@ serve_run(struct serve_opts *o)
 			goto out;
 		print_demo(o);
 	}
+	/* Here, once the configuration has been accepted: a usage error
+	 * stays a single line. */
+	raise_nofile(o);
 	event_base_dispatch(run.base);
 out:
 	if (err.code != D01_OK) {
@@ -459,7 +503,10 @@ d01_cmd_serve(int argc, char **argv)
 	    .trust_refresh_ms = 60000,
 	    .request_ms = 30000,
 	    .idle_ms = 60000,
-	    .max_inflight = 512};
+	    .max_inflight = 512,
+	    .max_conns = 1024,
+	    .max_body_total = 64L << 20,
+	    .head_ms = 10000};
 	int rc;
 
 	if ((rc = d01_serve_parse(&o, argc, argv)) >= 0)

@@ -37,6 +37,7 @@ struct serve_opts {
 	long reload_ms;
 	long request_ms, idle_ms;
 	long max_inflight;
+	long max_conns, max_body_total, head_ms; /* HTTP layer limits */
 	int demo;
 };
 

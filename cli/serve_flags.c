@@ -83,6 +83,15 @@ static const struct serve_flag {
 	"keep-alive idle and TLS handshake limit (60s)"},
     {"max-requests-inflight", O_INT, OFF(max_inflight),
 	"requests handled at once before 503 (512)"},
+    {"max-connections", O_INT, OFF(max_conns),
+	"open HTTPS connections; at the cap the oldest unauthenticated one "
+	"is closed for a new one (1024)"},
+    {"max-body-bytes-total", O_INT, OFF(max_body_total),
+	"request body bytes buffered at once, all connections; 503 past it "
+	"(67108864)"},
+    {"head-timeout", O_DURATION, OFF(head_ms),
+	"accept to end of the first request head, TLS handshake included "
+	"(10s)"},
     {"tls-reload-interval", O_DURATION, OFF(reload_ms),
 	"how often to look for a renewed serving certificate (10s)"},
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
@@ -170,6 +179,7 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 int
 d01_serve_parse(struct serve_opts *o, int argc, char **argv)
 {
+	char name[128], qname[300];
 	const size_t nflags = sizeof(serve_flags) / sizeof(serve_flags[0]);
 	const struct serve_flag *f;
 	const char *arg, *eq, *val;
@@ -211,8 +221,9 @@ d01_serve_parse(struct serve_opts *o, int argc, char **argv)
 				    argv[a]);
 				return D01_EXIT_USAGE;
 			}
-			d01_log(D01_LOG_WARN, "flag_ignored", "flag=--%.*s",
-			    (int)len, arg);
+			snprintf(name, sizeof(name), "--%.*s", (int)len, arg);
+			d01_log(D01_LOG_WARN, "flag_ignored", "flag=%s",
+			    d01_log_quote(qname, sizeof(qname), name));
 			if (val == NULL &&
 			    !in_list(arg, len, go_bools,
 				sizeof(go_bools) / sizeof(go_bools[0]), 0) &&
@@ -290,6 +301,23 @@ d01_serve_check(struct serve_opts *o)
 		fprintf(stderr,
 		    "dns01 serve: --max-requests-inflight must be "
 		    "1-100000\n");
+		return -1;
+	}
+	if (o->max_conns < 1 || o->max_conns > 1000000) {
+		fprintf(stderr,
+		    "dns01 serve: --max-connections must be 1-1000000\n");
+		return -1;
+	}
+	/* At least one whole body (1 MiB) must fit. */
+	if (o->max_body_total < (1L << 20)) {
+		fprintf(stderr,
+		    "dns01 serve: --max-body-bytes-total must be at least "
+		    "1048576\n");
+		return -1;
+	}
+	if (o->head_ms < 1) {
+		fprintf(
+		    stderr, "dns01 serve: --head-timeout must be positive\n");
 		return -1;
 	}
 	if (o->group == NULL || *o->group == '\0') {

@@ -343,6 +343,7 @@ deliver(struct d01_http_call *c, struct d01_error *err)
 void
 d01_http_attempt_done(struct d01_http_call *c, CURLcode rc)
 {
+	char qurl[256];
 	struct d01_error err;
 	struct timeval tv;
 	long status = 0, delay;
@@ -354,10 +355,10 @@ d01_http_attempt_done(struct d01_http_call *c, CURLcode rc)
 	    retryable(rc, status) && (delay = next_delay(c)) >= 0) {
 		/* URLs never carry credentials (http_client.h). */
 		d01_log(D01_LOG_DEBUG, "http_retry",
-		    "method=%s url=%.200s status=%ld curl=%d attempt=%d "
+		    "method=%s url=%s status=%ld curl=%d attempt=%d "
 		    "delay_ms=%ld",
-		    c->method, url ? url : "", status, (int)rc, c->attempts,
-		    delay);
+		    c->method, d01_log_quote(qurl, sizeof(qurl), url), status,
+		    (int)rc, c->attempts, delay);
 		tv.tv_sec = delay / 1000;
 		tv.tv_usec = (delay % 1000) * 1000;
 		evtimer_add(c->wait, &tv);

@@ -109,7 +109,10 @@ d01_log_quote(char *dst, size_t n, const char *src)
 		if (*p == '"' || *p == '\\') {
 			esc[elen++] = '\\';
 			esc[elen++] = (char)*p;
-		} else if (*p < 0x20 || *p == 0x7f) {
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			/* Control bytes and anything not ASCII: a log reader
+			 * must not be fooled by terminal escapes or by
+			 * look-alike characters. */
 			esc[elen++] = '\\';
 			esc[elen++] = 'x';
 			esc[elen++] = hex[*p >> 4];

@@ -34,9 +34,9 @@ void d01_log(enum d01_log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
- * Write `src` into `dst` (size `n` > 2) as a double-quoted value with `"`,
- * `\` and control bytes escaped, truncated with "..." if it does not fit.
- * Returns dst. NULL src is written as "".
+ * Write `src` into `dst` (size `n` > 2) as a double-quoted value with `"`
+ * and `\` backslash-escaped, control and non-ASCII bytes as \xNN, truncated
+ * with "..." if it does not fit. Returns dst. NULL src is written as "".
  */
 char *d01_log_quote(char *dst, size_t n, const char *src);
 

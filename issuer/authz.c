@@ -224,6 +224,7 @@ acme_cb(void *arg, const struct d01_error *err, const struct d01_acme_resp *r)
 static void
 provider_cb(void *arg, const struct d01_error *err)
 {
+	char qi[300], qm[600];
 	struct d01_solver *s = arg;
 
 	s->pop = NULL;
@@ -237,8 +238,9 @@ provider_cb(void *arg, const struct d01_error *err)
 	} else {
 		if (err->code != D01_OK)
 			d01_log(D01_LOG_WARN, "acme-authz",
-			    "ident=%s cleanup failed: %s", s->az.ident,
-			    err->msg);
+			    "ident=%s cleanup failed: %s",
+			    d01_log_quote(qi, sizeof(qi), s->az.ident),
+			    d01_log_quote(qm, sizeof(qm), err->msg));
 		s->state = S_DONE;
 	}
 	step(s);
@@ -247,6 +249,7 @@ provider_cb(void *arg, const struct d01_error *err)
 static void
 check_cb(void *arg, const struct d01_error *err, const char *summary)
 {
+	char qi[300], qm[600];
 	struct d01_solver *s = arg;
 	struct d01_error e = *err;
 
@@ -258,7 +261,8 @@ check_cb(void *arg, const struct d01_error *err, const char *summary)
 		s->state = S_CLEANUP;
 	} else {
 		d01_log(D01_LOG_DEBUG, "acme-authz", "ident=%s seen: %s",
-		    s->az.ident, summary ? summary : "");
+		    d01_log_quote(qi, sizeof(qi), s->az.ident),
+		    d01_log_quote(qm, sizeof(qm), summary));
 		s->state = S_RESPOND;
 	}
 	step(s);
@@ -328,12 +332,14 @@ start_check(struct d01_solver *s, struct d01_error *err)
 static void
 deliver(struct d01_solver *s)
 {
+	char qi[300], qm[600];
 	d01_solver_fn cb = s->cb;
 	void *arg = s->arg;
 
 	d01_log(s->result.code ? D01_LOG_WARN : D01_LOG_INFO, "acme-authz",
-	    "ident=%s result=%s", s->az.ident,
-	    s->result.code ? s->result.msg : "valid");
+	    "ident=%s result=%s", d01_log_quote(qi, sizeof(qi), s->az.ident),
+	    d01_log_quote(
+		qm, sizeof(qm), s->result.code ? s->result.msg : "valid"));
 	cb(arg, &s->result, s);
 	d01_solver_cancel(s);
 }
@@ -343,6 +349,7 @@ deliver(struct d01_solver *s)
 static void
 step(struct d01_solver *s)
 {
+	char qi[300], qm[600];
 	struct d01_error err;
 
 	for (;;) {
@@ -388,8 +395,9 @@ step(struct d01_solver *s)
 			if ((s->pop = provider_op(s, &err)) != NULL)
 				return;
 			d01_log(D01_LOG_WARN, "acme-authz",
-			    "ident=%s cleanup failed: %s", s->az.ident,
-			    err.msg);
+			    "ident=%s cleanup failed: %s",
+			    d01_log_quote(qi, sizeof(qi), s->az.ident),
+			    d01_log_quote(qm, sizeof(qm), err.msg));
 			s->state = S_DONE;
 			break;
 		case S_DONE:

@@ -248,6 +248,7 @@ flight_unlink(struct flight *f)
 static void
 reviewed(void *arg, const struct d01_error *kerr, json_t *obj)
 {
+	char qerr[300];
 	struct flight *f = arg;
 	struct d01_authz *a = f->a;
 	struct d01_authz_call *c;
@@ -269,7 +270,7 @@ reviewed(void *arg, const struct d01_error *kerr, json_t *obj)
 		snprintf(why, sizeof(why), "%s", reason ? reason : "");
 		if (everr != NULL && *everr != '\0')
 			d01_log(D01_LOG_WARN, "authz_evaluation_error",
-			    "msg=\"%.200s\"", everr);
+			    "msg=%s", d01_log_quote(qerr, sizeof(qerr), everr));
 		cache_put(a, f->key, allowed, why);
 		allowed ? a->st.allowed++ : a->st.denied++;
 	}

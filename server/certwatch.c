@@ -60,6 +60,7 @@ fileid_same(const struct fileid *a, const struct fileid *b)
 static void
 certwatch_tick(evutil_socket_t fd, short what, void *arg)
 {
+	char qm[600], qp[300];
 	struct d01_certwatch *w = arg;
 	struct fileid now[NFILES];
 	struct d01_error err;
@@ -81,11 +82,13 @@ certwatch_tick(evutil_socket_t fd, short what, void *arg)
 	if ((ctx = d01_tls_server_ctx(
 		 w->path[0], w->path[1], w->client_certs, &err)) == NULL) {
 		d01_log(D01_LOG_ERR, "tls_reload_failed",
-		    "cert=%s reason=\"%s\" action=keep_serving_old", w->path[0],
-		    err.msg);
+		    "cert=%s reason=%s action=keep_serving_old",
+		    d01_log_quote(qp, sizeof(qp), w->path[0]),
+		    d01_log_quote(qm, sizeof(qm), err.msg));
 		return;
 	}
-	d01_log(D01_LOG_INFO, "tls_reloaded", "cert=%s", w->path[0]);
+	d01_log(D01_LOG_INFO, "tls_reloaded", "cert=%s",
+	    d01_log_quote(qp, sizeof(qp), w->path[0]));
 	w->fn(ctx, w->arg);
 	SSL_CTX_free(ctx);
 }

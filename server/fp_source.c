@@ -82,6 +82,7 @@ file_trust(struct d01_fp_source *s, struct d01_error *err)
 static void
 file_tick(evutil_socket_t fd, short what, void *arg)
 {
+	char qm[600], qp[300];
 	struct d01_fp_source *s = arg;
 	struct d01_fp_trust *t;
 	struct d01_error err;
@@ -97,12 +98,14 @@ file_tick(evutil_socket_t fd, short what, void *arg)
 	d01_error_clear(&err);
 	if ((t = file_trust(s, &err)) == NULL) {
 		d01_log(D01_LOG_ERR, "requestheader_reload_failed",
-		    "file=%s reason=\"%s\" action=keep_old", s->ca_file,
-		    err.msg);
+		    "file=%s reason=%s action=keep_old",
+		    d01_log_quote(qp, sizeof(qp), s->ca_file),
+		    d01_log_quote(qm, sizeof(qm), err.msg));
 		s->fn(s->arg, NULL, &err);
 		return;
 	}
-	d01_log(D01_LOG_INFO, "requestheader_reloaded", "file=%s", s->ca_file);
+	d01_log(D01_LOG_INFO, "requestheader_reloaded", "file=%s",
+	    d01_log_quote(qp, sizeof(qp), s->ca_file));
 	s->fn(s->arg, t, NULL);
 }
 

@@ -354,7 +354,13 @@ prefixed(const char *name, char *const *list, size_t n)
 	return NULL;
 }
 
-/* First non-empty value of the first listed header that has one. */
+/*
+ * The kube-apiserver's rule (headerValue in its requestheader
+ * authenticator): for each listed name in order, the *first* line with
+ * that name decides; an empty value there moves on to the next name, never
+ * to a later line of the same name. So "X-Remote-User:" followed by
+ * "X-Remote-User: admin" is no user at all.
+ */
 static const char *
 first_value(const struct d01_http_head *h, char *const *list, size_t n)
 {
@@ -362,10 +368,31 @@ first_value(const struct d01_http_head *h, char *const *list, size_t n)
 
 	for (i = 0; i < n; i++)
 		for (j = 0; j < h->nheaders; j++)
-			if (strcasecmp(h->headers[j].name, list[i]) == 0 &&
-			    h->headers[j].value[0] != '\0')
-				return h->headers[j].value;
+			if (strcasecmp(h->headers[j].name, list[i]) == 0) {
+				if (h->headers[j].value[0] != '\0')
+					return h->headers[j].value;
+				break;
+			}
 	return NULL;
+}
+
+/* Groups accumulate, as in the apiserver (allHeaderValues): every
+ * non-empty line of each listed name, name by name in list order. */
+static int
+add_groups(
+    const struct d01_http_head *h, const struct d01_fp_trust *t, json_t *groups)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->ngroup; i++)
+		for (j = 0; j < h->nheaders; j++)
+			if (h->headers[j].value[0] != '\0' &&
+			    strcasecmp(h->headers[j].name, t->group_hdrs[i]) ==
+				0 &&
+			    json_array_append_new(
+				groups, json_string(h->headers[j].value)) != 0)
+				return -1;
+	return 0;
 }
 
 int
@@ -407,16 +434,13 @@ d01_fp_authenticate(const struct d01_fp_trust *t, struct d01_req *req,
 	if ((id->groups = json_array()) == NULL ||
 	    (id->extra = json_object()) == NULL)
 		goto nomem;
+	if (add_groups(h, t, id->groups) != 0)
+		goto nomem;
 	for (j = 0; j < h->nheaders; j++) {
 		const struct d01_http_header *hd = &h->headers[j];
 
-		if (hd->value[0] != '\0' &&
-		    listed(hd->name, t->group_hdrs, t->ngroup)) {
-			if (json_array_append_new(
-				id->groups, json_string(hd->value)) != 0)
-				goto nomem;
+		if (listed(hd->name, t->group_hdrs, t->ngroup))
 			continue;
-		}
 		if ((suffix = prefixed(
 			 hd->name, t->extra_prefixes, t->nextra)) == NULL)
 			continue;

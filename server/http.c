@@ -33,11 +33,13 @@ void
 d01_http_limits_default(struct d01_http_limits *lim)
 {
 	lim->max_body = 1u << 20;
+	lim->max_body_total = 64u << 20;
 	lim->max_head = 16u << 10;
 	lim->max_line = 8u << 10;
 	lim->max_conns = 1024;
 	lim->max_inflight = 512;
 	lim->idle_timeout_ms = 60000;
+	lim->head_timeout_ms = 10000;
 	lim->request_timeout_ms = 30000;
 	lim->write_timeout_ms = 10000;
 }
@@ -123,18 +125,26 @@ d01_req_reply(struct d01_req *r, int status, const char *content_type,
 		d01_http_check_stopped(srv);
 		return;
 	}
+	c->served++;
 	keep = r->head.keep_alive && !r->close_linger && !srv->stopping;
 	out = bufferevent_get_output(c->bev);
-	evbuffer_add_printf(out,
-	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "%.*s%s\r\n",
-	    status, d01_http_reason(status), content_type, len,
-	    (int)r->extralen, r->extra,
-	    !keep		     ? "Connection: close\r\n"
-		: r->head.minor == 0 ? "Connection: keep-alive\r\n"
-				     : "");
-	if (strcmp(r->head.method, "HEAD") != 0)
-		evbuffer_add(out, body, len);
+	if (evbuffer_add_printf(out,
+		"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		"%.*s%s\r\n",
+		status, d01_http_reason(status), content_type, len,
+		(int)r->extralen, r->extra,
+		!keep			 ? "Connection: close\r\n"
+		    : r->head.minor == 0 ? "Connection: keep-alive\r\n"
+					 : "") < 0 ||
+	    (strcmp(r->head.method, "HEAD") != 0 &&
+		evbuffer_add(out, body, len) != 0)) {
+		/* Out of memory: a reply that cannot be queued would leave
+		 * the connection waiting for a write that never comes. */
+		c->req = NULL;
+		d01_http_req_free(r);
+		d01_http_conn_free(c);
+		return;
+	}
 	c->req = NULL;
 	c->st = keep ? C_HEAD : C_CLOSING;
 	c->linger = r->close_linger;
@@ -256,11 +266,85 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->st == C_LINGER)
+	/* Nothing of a request yet (the TLS handshake or the first byte
+	 * still due): nobody to answer, close. */
+	if (c->st == C_LINGER || (c->st == C_HEAD && c->req == NULL))
 		d01_http_conn_free(c);
 	else
 		d01_http_conn_error_reply(
 		    c, 408, "request not received in time");
+}
+
+int
+d01_ratelog_ok(struct d01_ratelog *rl, unsigned long *suppressed)
+{
+	time_t now = time(NULL);
+
+	if (now == rl->last) {
+		rl->suppressed++;
+		return 0;
+	}
+	rl->last = now;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return 1;
+}
+
+/*
+ * At the cap: the oldest connection no authenticated client has used, not
+ * busy in a handler. Idle and half-open connections cost an attacker
+ * nothing to hold, so they make room rather than the newcomer being
+ * refused; the kube-apiserver's pooled connections are trusted and stay.
+ */
+static struct conn *
+eviction_victim(struct d01_httpd *srv)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &srv->conns, link)
+	if (!c->trusted && c->st != C_HANDLER)
+		return c;
+	return NULL;
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct d01_httpd *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (srv->lis != NULL && !srv->stopping)
+		evconnlistener_enable(srv->lis);
+}
+
+/*
+ * accept() failed for a reason other than "try again": out of file
+ * descriptors, or memory. The pending connection stays queued and the
+ * listener readable, so retrying at once spins: pause the listener,
+ * 100 ms doubling to 1 s while the failures go on, with one log line a
+ * second at most.
+ */
+static void
+accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+	struct d01_httpd *srv = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	unsigned long skipped;
+	struct timeval tv;
+
+	srv->accept_errors++;
+	evconnlistener_disable(lis);
+	srv->accept_backoff_ms = srv->accept_backoff_ms == 0 ? 100
+	    : srv->accept_backoff_ms >= 500		     ? 1000
+					    : srv->accept_backoff_ms * 2;
+	d01_http_tv_ms(&tv, srv->accept_backoff_ms);
+	evtimer_add(srv->accept_timer, &tv);
+	if (d01_ratelog_ok(&srv->accept_log, &skipped))
+		d01_log(D01_LOG_WARN, "http_accept_failed",
+		    "error=\"%s\" conns=%zu retry_ms=%d suppressed=%lu",
+		    evutil_socket_error_to_string(e), srv->nconns,
+		    srv->accept_backoff_ms, skipped);
 }
 
 static void
@@ -268,18 +352,30 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
 	struct d01_httpd *srv = arg;
-	struct conn *c = NULL;
+	struct conn *c = NULL, *victim;
 	SSL *ssl = NULL;
-	struct timeval idle, wr;
+	struct timeval idle, wr, head;
 	char addr[INET6_ADDRSTRLEN] = "?";
 	int port = 0, one = 1;
+	unsigned long skipped;
 
 	(void)lis;
 	(void)salen;
+	srv->accept_backoff_ms = 0;
+	if (!srv->stopping && srv->nconns >= srv->lim.max_conns &&
+	    (victim = eviction_victim(srv)) != NULL) {
+		srv->evicted++;
+		if (d01_ratelog_ok(&srv->cap_log, &skipped))
+			d01_log(D01_LOG_WARN, "http_conn_evicted",
+			    "peer=%s conns=%zu suppressed=%lu", victim->peer,
+			    srv->nconns, skipped);
+		d01_http_conn_free(victim);
+	}
 	if (srv->stopping || srv->nconns >= srv->lim.max_conns) {
 		evutil_closesocket(fd);
-		d01_log(D01_LOG_WARN, "http_conn_refused", "conns=%zu",
-		    srv->nconns);
+		if (!srv->stopping && d01_ratelog_ok(&srv->cap_log, &skipped))
+			d01_log(D01_LOG_WARN, "http_conn_refused",
+			    "conns=%zu suppressed=%lu", srv->nconns, skipped);
 		return;
 	}
 	/* A reply is one write, but a 100 Continue, the TLS handshake's
@@ -318,6 +414,10 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	srv->nconns++;
 	d01_http_tv_ms(&idle, srv->lim.idle_timeout_ms);
 	d01_http_tv_ms(&wr, srv->lim.write_timeout_ms);
+	/* Handshake and first head within head_timeout_ms, however slowly
+	 * the bytes trickle in (the idle timeout is per read). */
+	d01_http_tv_ms(&head, srv->lim.head_timeout_ms);
+	evtimer_add(c->timer, &head);
 	bufferevent_setcb(
 	    c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &wr);
@@ -333,7 +433,11 @@ d01_httpd_new(struct event_base *base, SSL_CTX *ctx,
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
 	    (srv->stop_timer = evtimer_new(base, stop_deadline_cb, srv)) ==
+		NULL ||
+	    (srv->accept_timer = evtimer_new(base, accept_resume_cb, srv)) ==
 		NULL) {
+		if (srv != NULL && srv->stop_timer != NULL)
+			event_free(srv->stop_timer);
 		free(srv);
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return NULL;
@@ -380,6 +484,7 @@ d01_httpd_listen(
 		return d01_error_set(err, D01_E_NETWORK,
 		    "cannot listen on %s:%d: %s", addr, port,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_set_error_cb(srv->lis, accept_error_cb);
 	return D01_OK;
 }
 
@@ -455,6 +560,7 @@ d01_httpd_shutdown(
 		evconnlistener_free(srv->lis);
 		srv->lis = NULL;
 	}
+	evtimer_del(srv->accept_timer);
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (conn_idle(c))
@@ -479,6 +585,7 @@ d01_httpd_free(struct d01_httpd *srv)
 	if (srv->lis != NULL)
 		evconnlistener_free(srv->lis);
 	event_free(srv->stop_timer);
+	event_free(srv->accept_timer);
 	SSL_CTX_free(srv->ctx);
 	free(srv);
 }
@@ -487,6 +594,28 @@ void
 d01_httpd_set_observer(struct d01_httpd *srv, d01_req_observe_fn fn)
 {
 	srv->observe = fn;
+}
+
+void
+d01_httpd_set_head_check(struct d01_httpd *srv, d01_req_head_fn fn)
+{
+	srv->head_fn = fn;
+}
+
+void
+d01_httpd_stats(const struct d01_httpd *srv, struct d01_httpd_stats *st)
+{
+	st->conns = srv->nconns;
+	st->body_bytes = srv->body_bytes;
+	st->evicted = srv->evicted;
+	st->accept_errors = srv->accept_errors;
+}
+
+void
+d01_req_trust_conn(struct d01_req *r)
+{
+	if (r->conn != NULL)
+		r->conn->trusted = 1;
 }
 
 void
@@ -530,13 +659,24 @@ d01_req_body(struct d01_req *r, size_t *len)
 {
 	size_t n;
 
+	const char *p;
+
 	if (!r->body_done) { /* rejected before the body was complete */
-		evbuffer_add(r->body, "", 1);
+		if (evbuffer_add(r->body, "", 1) != 0) {
+			*len = 0;
+			return "";
+		}
 		r->body_done = 1;
 	}
 	n = evbuffer_get_length(r->body);
+	/* Made contiguous by dispatch(); only a partial body of a rejected
+	 * request may need memory here. */
+	if ((p = (const char *)evbuffer_pullup(r->body, -1)) == NULL) {
+		*len = 0;
+		return "";
+	}
 	*len = n - 1;
-	return (const char *)evbuffer_pullup(r->body, -1);
+	return p;
 }
 
 SSL *

@@ -33,11 +33,16 @@ struct d01_req;
 
 struct d01_http_limits {
 	size_t max_body;	/* 413 past it */
+	size_t max_body_total;	/* all buffered bodies together; 503 past it
+				   (0: no cap) */
 	size_t max_head;	/* 431 past it (request line + headers) */
 	size_t max_line;	/* 414 past it */
-	size_t max_conns;	/* further connections are closed at once */
+	size_t max_conns;	/* at the cap, the oldest connection not trusted
+				   (d01_req_trust_conn) is closed for a new one */
 	size_t max_inflight;	/* requests in handlers; 503 past it */
-	int idle_timeout_ms;	/* keep-alive idle and TLS handshake */
+	int idle_timeout_ms;	/* keep-alive idle, per read */
+	int head_timeout_ms;	/* accept (or first byte) to end of head:
+				   TLS handshake included */
 	int request_timeout_ms; /* first byte of a head to end of body */
 	int write_timeout_ms;	/* a reply that cannot be delivered */
 };
@@ -59,6 +64,15 @@ typedef void (*d01_req_handler)(struct d01_req *req, void *arg);
  */
 typedef void (*d01_req_error_fn)(
     struct d01_req *req, int status, const char *why, void *arg);
+
+/*
+ * Called once a request head is parsed, before any byte of its body is
+ * read and before a 100 Continue is sent: returns 0 to go on (read the
+ * body, then call the handler), or an HTTP status (401, 403) to reject the
+ * request through the error function; its connection is then closed
+ * without the body being read. May call d01_req_trust_conn().
+ */
+typedef int (*d01_req_head_fn)(struct d01_req *req, void *arg);
 
 /*
  * Create a server; `ctx` is up-referenced (the caller keeps its own
@@ -91,11 +105,23 @@ void d01_httpd_shutdown(
 /* Free everything, aborting what is left. NULL is a no-op. */
 void d01_httpd_free(struct d01_httpd *srv);
 
+/* Check every head before its body is read (NULL: none). */
+void d01_httpd_set_head_check(struct d01_httpd *srv, d01_req_head_fn fn);
+
 /* Observe every reply (NULL to stop). */
 void d01_httpd_set_observer(struct d01_httpd *srv, d01_req_observe_fn fn);
 
 /* Number of requests currently in handlers. */
 size_t d01_httpd_inflight(const struct d01_httpd *srv);
+
+/* Live counters for /metrics. */
+struct d01_httpd_stats {
+	size_t conns;		/* open connections */
+	size_t body_bytes;	/* reserved by bodies being read or handled */
+	uint64_t evicted;	/* closed at the cap for a newer connection */
+	uint64_t accept_errors; /* accept() failures (EMFILE, ENOMEM...) */
+};
+void d01_httpd_stats(const struct d01_httpd *srv, struct d01_httpd_stats *st);
 
 /* Request accessors; strings are valid until the reply. */
 const char *d01_req_method(const struct d01_req *req);
@@ -108,6 +134,12 @@ const char *d01_req_body(struct d01_req *req, size_t *len);
 SSL *d01_req_ssl(const struct d01_req *req);
 /* "ip:port" of the client. */
 const char *d01_req_peer(const struct d01_req *req);
+
+/*
+ * The connection of `req` belongs to an authenticated client: it is never
+ * closed to make room at the connection cap. Call from the head check.
+ */
+void d01_req_trust_conn(struct d01_req *req);
 
 /* Tag the request for the observer (default -1). */
 void d01_req_set_tag(struct d01_req *req, int tag);

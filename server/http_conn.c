@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -27,15 +30,66 @@ d01_http_tv_ms(struct timeval *tv, int ms)
 	tv->tv_usec = (ms % 1000) * 1000;
 }
 
+/* Peak of buffered bodies past which their memory is handed back to the
+ * system once they are all gone. */
+#define TRIM_PEAK (8u << 20)
+
 void
 d01_http_req_free(struct d01_req *r)
 {
+	struct d01_httpd *srv;
+
 	if (r == NULL)
 		return;
+	srv = r->srv;
 	free(r->headbuf);
 	if (r->body != NULL)
 		evbuffer_free(r->body);
+	srv->body_bytes -= r->reserved;
 	free(r);
+#ifdef __GLIBC__
+	/* Bodies arrive as many small evbuffer chains spread over the
+	 * heap; glibc keeps freed pages below the top of the heap mapped,
+	 * so a burst would hold its peak for good. Hand them back once the
+	 * burst is over (rare: needs TRIM_PEAK of bodies first). */
+	if (srv->body_bytes == 0 && srv->body_peak >= TRIM_PEAK) {
+		srv->body_peak = 0;
+		malloc_trim(0);
+	}
+#endif
+}
+
+/*
+ * Count `n` more body bytes against max_body_total. Returns 0, or -1 (and
+ * nothing counted) when that would pass the cap.
+ */
+static int
+body_reserve(struct d01_req *r, size_t n)
+{
+	struct d01_httpd *srv = r->srv;
+	size_t cap = srv->lim.max_body_total;
+
+	if (cap != 0 && (n > cap || srv->body_bytes > cap - n))
+		return -1;
+	srv->body_bytes += n;
+	r->reserved += n;
+	if (srv->body_bytes > srv->body_peak)
+		srv->body_peak = srv->body_bytes;
+	return 0;
+}
+
+/* Arm the connection's timer `ms` after the head's first byte. */
+static void
+arm_from_start(struct conn *c, int ms)
+{
+	struct timeval now, tv;
+	long elapsed;
+
+	event_base_gettimeofday_cached(c->srv->base, &now);
+	elapsed = (now.tv_sec - c->req->t0.tv_sec) * 1000L +
+	    (now.tv_usec - c->req->t0.tv_usec) / 1000L;
+	d01_http_tv_ms(&tv, elapsed >= ms ? 1 : (int)(ms - elapsed));
+	evtimer_add(c->timer, &tv);
 }
 
 struct d01_req *
@@ -50,6 +104,7 @@ d01_http_req_new(struct conn *c)
 		return NULL;
 	}
 	r->srv = c->srv;
+	event_base_gettimeofday_cached(c->srv->base, &r->t0);
 	r->tag = -1;
 	r->conn = c;
 	r->head.method = r->head.path = r->head.target = r->head.query = "";
@@ -80,7 +135,13 @@ dispatch(struct conn *c)
 	evtimer_del(c->timer);
 	bufferevent_disable(c->bev, EV_READ);
 	c->st = C_HANDLER;
-	evbuffer_add(r->body, "", 1); /* NUL for d01_req_body() */
+	/* NUL-terminated and contiguous for d01_req_body(), which then
+	 * cannot fail; out of memory drops the connection, never retries. */
+	if (evbuffer_add(r->body, "", 1) != 0 ||
+	    evbuffer_pullup(r->body, -1) == NULL) {
+		d01_http_conn_free(c);
+		return;
+	}
 	r->body_done = 1;
 	if (srv->inflight >= srv->lim.max_inflight) {
 		d01_http_conn_error_reply(
@@ -101,7 +162,6 @@ read_head(struct conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t avail = evbuffer_get_length(in), len;
 	struct d01_req *r;
-	struct timeval tv;
 	const char *why = NULL;
 	int rc;
 
@@ -112,8 +172,14 @@ read_head(struct conn *c)
 			d01_http_conn_free(c);
 			return -1;
 		}
-		d01_http_tv_ms(&tv, lim->request_timeout_ms);
-		evtimer_add(c->timer, &tv);
+		/* The first head is due head_timeout_ms after accept (timer
+		 * armed there, TLS handshake included); later ones after
+		 * their first byte. */
+		if (c->served > 0)
+			arm_from_start(c,
+			    lim->head_timeout_ms < lim->request_timeout_ms
+				? lim->head_timeout_ms
+				: lim->request_timeout_ms);
 	}
 	r = c->req;
 	if ((len = head_length(in)) == 0) {
@@ -145,6 +211,15 @@ read_head(struct conn *c)
 		d01_http_conn_error_reply(c, rc, why);
 		return -1;
 	}
+	/* The body, if any, is not read before the head is judged: a
+	 * client that may not send it gets neither a 100 Continue nor a
+	 * buffer for it. */
+	if (c->srv->head_fn != NULL &&
+	    (rc = c->srv->head_fn(r, c->srv->arg)) != 0) {
+		r->head.keep_alive = 0;
+		d01_http_conn_error_reply(c, rc, NULL);
+		return -1;
+	}
 	if (r->head.chunked) {
 		c->st = C_CHUNK_SIZE;
 	} else if (r->head.content_length > 0) {
@@ -153,12 +228,18 @@ read_head(struct conn *c)
 			    c, 413, "request body too large");
 			return -1;
 		}
+		if (body_reserve(r, (size_t)r->head.content_length) != 0) {
+			d01_http_conn_error_reply(c, 503,
+			    "too much request body data buffered; retry");
+			return -1;
+		}
 		r->remaining = r->head.content_length;
 		c->st = C_BODY;
 	} else {
 		dispatch(c);
 		return -1;
 	}
+	arm_from_start(c, lim->request_timeout_ms);
 	if (r->head.expect_continue && evbuffer_get_length(in) == 0)
 		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	return 1;
@@ -176,7 +257,10 @@ read_data(struct conn *c)
 		return 0;
 	if ((int64_t)n > r->remaining)
 		n = (size_t)r->remaining;
-	evbuffer_remove_buffer(in, r->body, n);
+	if (evbuffer_remove_buffer(in, r->body, n) != (int)n) {
+		d01_http_conn_free(c); /* out of memory: drop, never retry */
+		return -1;
+	}
 	if ((r->remaining -= (int64_t)n) > 0)
 		return 0;
 	if (c->st == C_CHUNK_DATA) {
@@ -252,6 +336,11 @@ read_chunk_size(struct conn *c)
 	if (size > c->srv->lim.max_body ||
 	    evbuffer_get_length(r->body) + size > c->srv->lim.max_body) {
 		d01_http_conn_error_reply(c, 413, "request body too large");
+		return -1;
+	}
+	if (body_reserve(r, (size_t)size) != 0) {
+		d01_http_conn_error_reply(
+		    c, 503, "too much request body data buffered; retry");
 		return -1;
 	}
 	r->remaining = (int64_t)size;
@@ -346,8 +435,11 @@ d01_http_conn_error_reply(struct conn *c, int status, const char *why)
 	evtimer_del(c->timer);
 	bufferevent_disable(c->bev, EV_READ);
 	c->st = C_HANDLER;
-	/* After a framing error the rest of the stream is unparseable. */
-	r->close_linger = status != 503;
+	/* After a framing error the rest of the stream is unparseable; a
+	 * 503 before the body was read leaves it unread: close too. */
+	r->close_linger = status != 503 || !r->body_done;
+	if (status == 503 && !srv->stopping)
+		d01_req_add_header(r, "Retry-After", "1");
 	r->in_handler = 1;
 	srv->inflight++;
 	TAILQ_INSERT_TAIL(&srv->active, r, active);

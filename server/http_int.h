@@ -5,11 +5,22 @@
 
 #include <sys/queue.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "server/http.h"
 
 struct bufferevent;
 struct evconnlistener;
+
+/* At most one line a second for events an attacker can repeat at will;
+ * the next line says how many were left out. */
+struct d01_ratelog {
+	time_t last;
+	unsigned long suppressed;
+};
+/* Returns 1 when a line may be written now (*suppressed then holds the
+ * number left out since the previous one). */
+int d01_ratelog_ok(struct d01_ratelog *rl, unsigned long *suppressed);
 
 #define LINGER_MS    2000	/* drain after an error reply ... */
 #define LINGER_BYTES (4u << 20) /* ... at most this much */
@@ -37,6 +48,8 @@ struct conn {
 	struct d01_req *req; /* request being read or handled */
 	int linger;	     /* drain input after the last reply */
 	size_t lingered;     /* bytes drained so far */
+	int trusted;	     /* d01_req_trust_conn(): never evicted */
+	unsigned served;     /* requests that reached a reply */
 	char peer[INET6_ADDRSTRLEN + 8];
 };
 
@@ -47,6 +60,8 @@ struct d01_req {
 	struct d01_http_head head;
 	struct evbuffer *body;
 	int64_t remaining;
+	size_t reserved;   /* counted in srv->body_bytes until freed */
+	struct timeval t0; /* first byte of the head */
 	size_t trailer_bytes;
 	char extra[EXTRA_MAX];
 	size_t extralen;
@@ -67,11 +82,19 @@ struct d01_httpd {
 	d01_req_handler handler;
 	d01_req_error_fn error_fn;
 	d01_req_observe_fn observe;
+	d01_req_head_fn head_fn;
 	void *arg;
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, d01_req) active;
 	size_t nconns;
 	size_t inflight;
+	size_t body_bytes; /* reserved by bodies (max_body_total) */
+	size_t body_peak;  /* since memory was last handed back */
+	uint64_t evicted, accept_errors;
+	/* accept() failures: the listener pauses, backing off. */
+	struct event *accept_timer;
+	int accept_backoff_ms;
+	struct d01_ratelog accept_log, cap_log;
 	int stopping;
 	int stop_flushing; /* deadline passed; last replies leaving */
 	struct event *stop_timer;

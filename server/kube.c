@@ -42,6 +42,7 @@ wipe_free(char *p)
 int
 d01_kube_token_refresh(struct d01_kube *k, int force)
 {
+	char qm[600], qp[300];
 	struct d01_error err;
 	struct stat st;
 	char *buf;
@@ -64,8 +65,9 @@ d01_kube_token_refresh(struct d01_kube *k, int force)
 	if ((force && stat(k->token_file, &st) != 0) ||
 	    d01_file_read(k->token_file, TOKEN_MAX, &buf, &len, &err) !=
 		D01_OK) {
-		d01_log(D01_LOG_WARN, "kube_token_unreadable", "msg=\"%s\"",
-		    err.msg[0] ? err.msg : strerror(errno));
+		d01_log(D01_LOG_WARN, "kube_token_unreadable", "msg=%s",
+		    d01_log_quote(qm, sizeof(qm),
+			err.msg[0] ? err.msg : strerror(errno)));
 		return -1;
 	}
 	while (len > 0 &&
@@ -75,7 +77,8 @@ d01_kube_token_refresh(struct d01_kube *k, int force)
 	k->token_st = st;
 	if (len == 0 || strpbrk(buf, "\r\n") != NULL) {
 		d01_log(D01_LOG_WARN, "kube_token_unusable",
-		    "file=%s reason=\"empty or several lines\"", k->token_file);
+		    "file=%s reason=\"empty or several lines\"",
+		    d01_log_quote(qp, sizeof(qp), k->token_file));
 		wipe_free(buf);
 		return -1;
 	}
@@ -85,7 +88,7 @@ d01_kube_token_refresh(struct d01_kube *k, int force)
 	}
 	if (k->token != NULL)
 		d01_log(D01_LOG_INFO, "kube_token_reloaded", "file=%s",
-		    k->token_file);
+		    d01_log_quote(qp, sizeof(qp), k->token_file));
 	wipe_free(k->token);
 	k->token = buf;
 	return 1;

@@ -227,6 +227,19 @@ d01_metrics_render(const struct d01_metrics *m,
 	    "1 when a front-proxy CA is loaded (requests can authenticate).");
 	evbuffer_add_printf(
 	    b, "dns01_requestheader_trust_loaded %d\n", live->trust_loaded);
+	head(b, "dns01_http_connections", "gauge", "Open HTTPS connections.");
+	evbuffer_add_printf(b, "dns01_http_connections %zu\n", live->conns);
+	head(b, "dns01_http_body_bytes", "gauge",
+	    "Request body bytes buffered (capped by --max-body-bytes-total).");
+	evbuffer_add_printf(b, "dns01_http_body_bytes %zu\n", live->body_bytes);
+	head(b, "dns01_http_connections_evicted_total", "counter",
+	    "Connections closed at --max-connections to make room.");
+	evbuffer_add_printf(
+	    b, "dns01_http_connections_evicted_total %llu\n", live->evicted);
+	head(b, "dns01_http_accept_errors_total", "counter",
+	    "accept() failures (out of file descriptors or memory).");
+	evbuffer_add_printf(
+	    b, "dns01_http_accept_errors_total %llu\n", live->accept_errors);
 	if (live->authz != NULL)
 		render_authz(live->authz, b);
 	head(b, "dns01_serving_cert_not_after_seconds", "gauge",

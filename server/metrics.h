@@ -46,6 +46,10 @@ struct d01_metrics_live {
 	size_t inflight;	       /* requests in handlers */
 	int trust_loaded;	       /* a front-proxy trust is in place */
 	const struct d01_authz *authz; /* NULL: no delegated authz */
+	size_t conns;		       /* open HTTPS connections */
+	size_t body_bytes;	       /* request bodies buffered */
+	unsigned long long evicted;    /* closed at the connection cap */
+	unsigned long long accept_errors;
 };
 
 /*

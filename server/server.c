@@ -116,9 +116,16 @@ static void
 reply_metrics(struct d01_server *srv, struct d01_req *req)
 {
 	struct d01_metrics_live live = {d01_httpd_inflight(srv->httpd),
-	    srv->trust != NULL || srv->cfg.no_auth, srv->cfg.authz};
+	    srv->trust != NULL || srv->cfg.no_auth, srv->cfg.authz, 0, 0, 0, 0};
+	struct d01_httpd_stats st;
 	char *text;
 	size_t len;
+
+	d01_httpd_stats(srv->httpd, &st);
+	live.conns = st.conns;
+	live.body_bytes = st.body_bytes;
+	live.evicted = st.evicted;
+	live.accept_errors = st.accept_errors;
 
 	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
 		reply_405(req, "GET, HEAD");
@@ -196,7 +203,7 @@ static void
 forbid(struct d01_req *req, const char *user, const struct d01_authz_attrs *at,
     const char *reason)
 {
-	char msg[1536], named[300] = "";
+	char msg[1536], named[300] = "", qu[256], qv[32], qw[256];
 	json_t *details = NULL;
 	int n;
 
@@ -221,19 +228,28 @@ forbid(struct d01_req *req, const char *user, const struct d01_authz_attrs *at,
 	if (reason != NULL && *reason != '\0' && n > 0 &&
 	    (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", reason);
-	d01_log(D01_LOG_INFO, "forbidden", "user=\"%.200s\" verb=%s what=%s",
-	    user, at->verb, at->resource_req ? at->resource : at->path);
+	/* Every value here comes from the request: quoted, so a user name
+	 * like `" level=error event=x` stays inside its field. */
+	d01_log(D01_LOG_INFO, "forbidden", "user=%s verb=%s what=%s",
+	    d01_log_quote(qu, sizeof(qu), user),
+	    d01_log_quote(qv, sizeof(qv), at->verb),
+	    d01_log_quote(
+		qw, sizeof(qw), at->resource_req ? at->resource : at->path));
 	d01_status_reply_details(req, 403, msg, details);
 }
 
+/* The caller learns that the check failed, not where the API server is
+ * or what it said: that is for the operator, in the log. */
 static void
 review_error(struct d01_req *req, const struct d01_error *err)
 {
-	char msg[D01_ERROR_MSG_MAX + 64];
+	char q[D01_ERROR_MSG_MAX * 2];
 
-	d01_log(D01_LOG_WARN, "authz_failed", "msg=\"%s\"", err->msg);
-	snprintf(msg, sizeof(msg), "Internal error occurred: %s", err->msg);
-	d01_status_reply(req, 500, msg);
+	d01_log(D01_LOG_WARN, "authz_failed", "peer=%s msg=%s",
+	    d01_req_peer(req), d01_log_quote(q, sizeof(q), err->msg));
+	d01_status_reply(req, 500,
+	    "Internal error occurred: authorization check failed; see the "
+	    "webhook's log");
 }
 
 static void
@@ -329,6 +345,8 @@ route(struct d01_req *req, void *arg)
 		dispatch(srv, req);
 		return;
 	}
+	/* Authenticated from the head already (head_check); again here
+	 * because the trust may have changed while the body arrived. */
 	if (d01_fp_authenticate(srv->trust, req, &id, &why) != 0) {
 		d01_log(D01_LOG_DEBUG, "auth_failed", "peer=%s reason=\"%s\"",
 		    d01_req_peer(req), why);
@@ -379,6 +397,35 @@ route(struct d01_req *req, void *arg)
 		break;
 	}
 	d01_identity_clear(&id);
+}
+
+/*
+ * Before any byte of a body is read (and before a 100 Continue): a caller
+ * that cannot authenticate gets its 401 from the head alone, so it never
+ * makes us buffer a body. Authenticated connections are kept at the
+ * connection cap.
+ */
+static int
+head_check(struct d01_req *req, void *arg)
+{
+	struct d01_server *srv = arg;
+	struct d01_identity id;
+	const char *why = NULL;
+
+	if (srv->cfg.no_auth) {
+		d01_req_trust_conn(req);
+		return 0;
+	}
+	if (always_allowed(srv, d01_req_path(req)))
+		return 0;
+	if (d01_fp_authenticate(srv->trust, req, &id, &why) != 0) {
+		d01_log(D01_LOG_DEBUG, "auth_failed", "peer=%s reason=\"%s\"",
+		    d01_req_peer(req), why);
+		return 401;
+	}
+	d01_identity_clear(&id);
+	d01_req_trust_conn(req);
+	return 0;
 }
 
 static void
@@ -438,6 +485,7 @@ d01_server_new(struct d01_env *env, SSL_CTX *ctx,
 	if (srv->httpd == NULL)
 		goto fail;
 	d01_httpd_set_observer(srv->httpd, observe);
+	d01_httpd_set_head_check(srv->httpd, head_check);
 	return srv;
 fail:
 	d01_server_free(srv);

@@ -62,7 +62,7 @@ next_candidate(struct cf_op *o)
 static void
 zone_found(struct cf_op *o, const char *id, const char *source)
 {
-	char quid[80], qzone[300];
+	char quid[80], qzone[300], qid[80];
 
 	snprintf(o->zone_id, sizeof(o->zone_id), "%s", id);
 	if (strcmp(source, "config") == 0 && o->zone[0] == '\0')
@@ -70,8 +70,8 @@ zone_found(struct cf_op *o, const char *id, const char *source)
 	d01_log(D01_LOG_DEBUG, "cloudflare_zone",
 	    "uid=%s zone=%s id=%s source=%s",
 	    d01_log_quote(quid, sizeof(quid), o->uid),
-	    d01_log_quote(qzone, sizeof(qzone), o->candidate), o->zone_id,
-	    source);
+	    d01_log_quote(qzone, sizeof(qzone), o->candidate),
+	    d01_log_quote(qid, sizeof(qid), o->zone_id), source);
 	o->st = CF_LIST;
 	o->page = 1;
 }

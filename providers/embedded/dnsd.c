@@ -298,6 +298,7 @@ struct d01_dnsd *
 d01_dnsd_new(struct event_base *base, const struct d01_txtstore *store,
     const char *addr, struct d01_error *err)
 {
+	char qaddr[128];
 	struct d01_dnsd *d;
 	struct sockaddr_storage ss;
 	int sl;
@@ -324,7 +325,8 @@ d01_dnsd_new(struct event_base *base, const struct d01_txtstore *store,
 	    128, (struct sockaddr *)&ss, sl);
 	if (d->tcp == NULL)
 		goto syserr;
-	d01_log(D01_LOG_DEBUG, "dns_listen", "addr=%s", addr);
+	d01_log(D01_LOG_DEBUG, "dns_listen", "addr=%s",
+	    d01_log_quote(qaddr, sizeof(qaddr), addr));
 	return d;
 syserr:
 	d01_error_set(err, D01_E_NETWORK, "embedded DNS on %.200s: %s", addr,

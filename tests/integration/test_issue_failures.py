@@ -54,8 +54,8 @@ class IssueFailures(unittest.TestCase):
         self.assert_nothing_written(out)
         # Cleanup of the two good names succeeded (the refused zone
         # refuses its cleanup too, which is only logged).
-        self.assertNotIn("ident=example.test cleanup failed", se)
-        self.assertNotIn("ident=www.example.test cleanup failed", se)
+        self.assertNotIn("ident=\"example.test\" cleanup failed", se)
+        self.assertNotIn("ident=\"www.example.test\" cleanup failed", se)
 
     def test_forbidden_name(self):
         out = self.lab.out("forbidden")

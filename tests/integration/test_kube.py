@@ -169,6 +169,18 @@ class InCluster(unittest.TestCase):
         self.assertEqual(o["details"], {"group": harness.GROUP, "kind": "embedded"})
         self.assertEqual(len(self.fake.sar_log), 1)  # deny cached too
 
+    def test_forbidden_log_cannot_forge_fields(self):
+        # A user name is the caller's text: in the log it stays one quoted
+        # value with its quotes escaped (issue 12, item 5).
+        evil = 'x" level=error event=admin_login x="'
+        self.decisions.pop(evil, None)
+        st, _, body = self.c.post_challenge(challenge("Present", "E1"), user=evil)
+        assert_status(self, st, body, 403)
+        lines = [l for l in self.srv.log().splitlines() if "event=forbidden" in l]
+        self.assertTrue(lines)
+        quoted = 'user="x\\" level=error event=admin_login x=\\"" verb='
+        self.assertIn(quoted, lines[-1])
+
     def test_burst_shares_one_review(self):
         """Ten calls from one identity while its review is in flight: one
         SubjectAccessReview answers all of them."""
@@ -217,8 +229,14 @@ class InCluster(unittest.TestCase):
         self.fake.fault("POST", "/apis/authorization.k8s.io", "status", count=3, code=503)
         st, _, body = self.c.post_challenge(challenge("Present", "F1"), user="flaky")
         o = assert_status(self, st, body, 500)
-        self.assertIn("Internal error occurred", o["message"])
-        self.assertIn("503", o["message"])
+        # The caller learns that the check failed, not where the API
+        # server is or what it said: that is in the log (issue 12, 13).
+        self.assertEqual(o["message"], "Internal error occurred: authorization "
+                         "check failed; see the webhook's log")
+        self.assertNotIn(b"127.0.0.1", body)
+        self.assertNotIn(b"https://", body)
+        lines = [l for l in self.srv.log().splitlines() if "event=authz_failed" in l]
+        self.assertTrue(lines and "503" in lines[-1], lines[-1:])
         st, _, body = self.c.post_challenge(challenge("Present", "F1"), user="flaky")
         assert_response(self, st, body, True)
 

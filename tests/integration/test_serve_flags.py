@@ -80,7 +80,7 @@ class Flags(unittest.TestCase):
             log = srv.log()
             for f in ("--v", "--cert-dir", "--audit-log-path",
                       "--profiling", "--tls-min-version"):
-                self.assertIn(f"event=flag_ignored flag={f}", log)
+                self.assertIn(f"event=flag_ignored flag=\"{f}\"", log)
 
     def test_secrets_without_source_warned(self):
         """Outside a pod, --authentication-kubeconfig reaches an API but is
