@@ -237,7 +237,7 @@ sts_call(struct d01_env *env, struct slot *s, const struct r53_sts_req *r,
 	req.headers = hdrs;
 	req.body = body;
 	req.body_len = strlen(body);
-	req.ca_bundle = r->ca_bundle;
+	req.ca_pem = r->ca_pem;
 	req.budget_ms = 15000;
 	s->call = d01_http_start(env->http, &req, sts_done, s, err);
 	rc = s->call != NULL ? 0 : -1;
