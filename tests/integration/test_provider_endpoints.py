@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import socket
+import subprocess
 import tempfile
 import threading
 import unittest
@@ -263,6 +264,17 @@ class Endpoints(unittest.TestCase):
             for detail in ("refused", "Failed to connect", str(self.closed), "SSL", "curl"):
                 self.assertNotIn(detail, m)
         self.assertIn("upstream_unreachable", self.srv.log())
+
+
+class Flag(unittest.TestCase):
+    def test_bad_entries_stop_start_up(self):
+        for bad in ("https://a/b", "*", "*.com", "u@host", "ftp://h", "h:99999"):
+            with tempfile.TemporaryDirectory() as d:
+                p = pki.PKI(d)
+                srv = harness.Server(p, zones=(), extra=["--allow-provider-endpoint", bad])
+                r = subprocess.run(srv.args, capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(f"--allow-provider-endpoint {bad}: want HOST[:PORT]", r.stderr)
 
 
 if __name__ == "__main__":
