@@ -182,7 +182,9 @@ def main():
         proc = subprocess.Popen([BIN, "serve", "--demo", "--secure-port", str(port),
                                  "--dns-listen", f"127.0.0.1:{harness.free_port()}",
                                  "--secrets-dir", d, "--log-level", "warn",
-                                 "--max-requests-inflight", "1000"],
+                                 "--max-requests-inflight", "1000",
+                                 "--allow-provider-endpoint",
+                                 harness.allow_endpoint(info["url"])],
                                 stdout=subprocess.DEVNULL, stderr=log)
         try:
             niced = renice(proc.pid)

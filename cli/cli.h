@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "core/err.h"
+
 #define D01_EXIT_OK    0
 #define D01_EXIT_FAIL  1
 #define D01_EXIT_USAGE 2
@@ -32,6 +34,12 @@ int d01_cli_age_s(const char *v, long *out);
 /* Present (present = 1) or CleanUp with the options of argv; the shared
  * body of `dns01 present` and `dns01 cleanup`. */
 int d01_cli_record(int argc, char **argv, int present);
+
+/* record.c: a provider config's "caBundle" that is not PEM text is a
+ * file path in the CLI (never in `serve`): replace it by the file's
+ * text. `config` may be NULL or lack the field. 0, or -1 with err. */
+struct json_t;
+int d01_cli_ca_bundle_file(struct json_t *config, struct d01_error *err);
 
 /* The first nameserver of /etc/resolv.conf ("[v6]" bracketed), or
  * 127.0.0.1; read at start-up, before the loop runs. */

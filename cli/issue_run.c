@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/issue.h"
+#include "core/endpoint.h"
 #include "core/http_client.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -229,6 +230,7 @@ setup_dns(struct issue_run *run, struct d01_error *err)
 	size_t i;
 
 	run->env.base = run->base;
+	run->env.endpoints = &d01_endpoints_any; /* the user's own choice */
 	if ((run->env.dns = d01_dns_new(run->base, 1024)) == NULL ||
 	    (run->env.secrets = d01_secrets_new(run->base)) == NULL)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
@@ -254,6 +256,10 @@ setup_dns(struct issue_run *run, struct d01_error *err)
 	cfg = provider_config(o, err);
 	if (cfg == NULL && err->code != D01_OK)
 		return err->code;
+	if (d01_cli_ca_bundle_file(cfg, err) != 0) {
+		json_decref(cfg);
+		return err->code;
+	}
 	run->prov->config_parse(&run->env, cfg, &run->cfg, err);
 	json_decref(cfg);
 	return err->code;

@@ -19,6 +19,8 @@
 #include "cli/cli.h"
 #include "core/dname.h"
 #include "core/dns.h"
+#include "core/endpoint.h"
+#include "core/file.h"
 #include "core/http_client.h"
 #include "core/secret.h"
 #include "providers/provider.h"
@@ -178,6 +180,30 @@ record_done(void *arg, const struct d01_error *err)
 	event_base_loopexit(run->base, NULL);
 }
 
+int
+d01_cli_ca_bundle_file(json_t *config, struct d01_error *err)
+{
+	json_t *v = json_object_get(config, "caBundle");
+	const char *path = json_string_value(v);
+	char *pem = NULL;
+	size_t len;
+
+	if (path == NULL || strstr(path, "-----BEGIN ") != NULL)
+		return 0;
+	if (d01_file_read(path, D01_CA_PEM_MAX, &pem, &len, err) != D01_OK) {
+		d01_error_prefix(err, "caBundle: ");
+		return -1;
+	}
+	if (json_object_set_new(config, "caBundle", json_string(pem)) != 0) {
+		free(pem);
+		d01_error_set(
+		    err, D01_E_CONFIG, "caBundle: %s is not a text file", path);
+		return -1;
+	}
+	free(pem);
+	return 0;
+}
+
 /* Run the provider op to completion (or the timeout). */
 static int
 record_exec(const struct d01_provider *prov, struct d01_env *env,
@@ -189,7 +215,9 @@ record_exec(const struct d01_provider *prov, struct d01_env *env,
 	struct d01_op *op;
 	void *cfg = NULL;
 
-	if (prov->config_parse(env, config, &cfg, err) != D01_OK)
+	/* The CLI's user is the operator: a caBundle may be a file. */
+	if (d01_cli_ca_bundle_file((json_t *)config, err) != 0 ||
+	    prov->config_parse(env, config, &cfg, err) != D01_OK)
 		return D01_EXIT_USAGE;
 	op = d01_provider_start(
 	    prov, env, cfg, ch, present, record_done, &run, err);
@@ -286,6 +314,8 @@ static enum d01_err
 env_open(struct d01_env *env, const char *dir, struct d01_error *err)
 {
 	env->base = event_base_new();
+	/* The user is the operator here: every endpoint is theirs to use. */
+	env->endpoints = &d01_endpoints_any;
 	env->dns = d01_dns_new(env->base, 64);
 	env->secrets = d01_secrets_new(env->base);
 	env->http = env->base ? d01_http_new(env->base, err) : NULL;

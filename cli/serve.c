@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/serve.h"
+#include "core/endpoint.h"
 #include "core/dns.h"
 #include "core/http_client.h"
 #include "core/log.h"
@@ -327,6 +328,25 @@ raise_nofile(const struct serve_opts *o)
 		    (unsigned long long)rl.rlim_cur, o->max_conns);
 }
 
+/* The endpoint policy of --allow-provider-endpoint (core/endpoint.h). */
+static struct d01_endpoints *
+endpoints_setup(const struct serve_opts *o, struct d01_error *err)
+{
+	struct d01_endpoints *p = d01_endpoints_new();
+	size_t i;
+
+	if (p == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < o->nendpoints; i++)
+		if (d01_endpoints_add(p, o->endpoints[i], err) != 0) {
+			d01_endpoints_free(p);
+			return NULL;
+		}
+	return p;
+}
+
 static int
 serve_run(struct serve_opts *o)
 {
@@ -344,6 +364,7 @@ serve_run(struct serve_opts *o)
 	struct serve_lists lists = {0};
 	struct event *sigterm = NULL, *sigint = NULL;
 	SSL_CTX *ctx = NULL;
+	struct d01_endpoints *endpoints = NULL;
 	size_t i;
 
 	run.o = o;
@@ -354,6 +375,9 @@ serve_run(struct serve_opts *o)
 		    "too many --authorization-always-allow-* entries");
 		goto out;
 	}
+	if ((endpoints = endpoints_setup(o, &err)) == NULL)
+		goto out;
+	env.endpoints = endpoints;
 	if ((run.base = env.base = event_base_new()) == NULL) {
 		d01_error_set(&err, D01_E_NOMEM, "event_base_new failed");
 		goto out;
@@ -492,6 +516,7 @@ out:
 		event_base_free(run.base);
 	free(lists.paths_csv);
 	free(lists.groups_csv);
+	d01_endpoints_free(endpoints);
 	return run.rc;
 }
 

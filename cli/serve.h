@@ -7,8 +7,9 @@
 
 #include "providers/embedded/store.h"
 
-#define D01_SERVE_MAX_ZONES D01_STORE_MAX_ZONES
-#define D01_SERVE_MAX_LIST  32
+#define D01_SERVE_MAX_ZONES	D01_STORE_MAX_ZONES
+#define D01_SERVE_MAX_LIST	32
+#define D01_SERVE_MAX_ENDPOINTS 64
 
 struct serve_opts {
 	long port;
@@ -39,6 +40,9 @@ struct serve_opts {
 	long max_inflight;
 	long max_conns, max_body_total, head_ms; /* HTTP layer limits */
 	int demo;
+	/* --allow-provider-endpoint: what a tenant's config may name. */
+	const char *endpoints[D01_SERVE_MAX_ENDPOINTS];
+	size_t nendpoints;
 };
 
 /* serve_flags.c: parse argv into `o` (defaults already set). Returns -1 to

@@ -16,7 +16,16 @@
 #include "cli/serve.h"
 #include "core/log.h"
 
-enum opt_kind { O_STR, O_INT, O_DURATION, O_BOOL, O_ZONE, O_HELP, O_VERSION };
+enum opt_kind {
+	O_STR,
+	O_INT,
+	O_DURATION,
+	O_BOOL,
+	O_ZONE,
+	O_ENDPOINT,
+	O_HELP,
+	O_VERSION
+};
 
 static const struct serve_flag {
 	const char *name;
@@ -94,6 +103,10 @@ static const struct serve_flag {
 	"(10s)"},
     {"tls-reload-interval", O_DURATION, OFF(reload_ms),
 	"how often to look for a renewed serving certificate (10s)"},
+    {"allow-provider-endpoint", O_ENDPOINT, 0,
+	"HOST[:PORT], *.SUFFIX[:PORT] or http://HOST[:PORT] a config's "
+	"baseURL, endpoint or stsEndpoint may name (repeatable; default: "
+	"only the providers' public APIs)"},
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
     {"help", O_HELP, 0, "this text"},
     {"version", O_VERSION, 0, "print the version"},
@@ -169,6 +182,11 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 		if (o->nzones == D01_SERVE_MAX_ZONES)
 			return -1;
 		o->zones[o->nzones++] = v;
+		return 0;
+	case O_ENDPOINT: /* checked when the policy is built (serve.c) */
+		if (o->nendpoints == D01_SERVE_MAX_ENDPOINTS || *v == '\0')
+			return -1;
+		o->endpoints[o->nendpoints++] = v;
 		return 0;
 	default:
 		return -1;

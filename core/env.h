@@ -13,6 +13,7 @@ struct d01_txtstore;
 struct d01_dns;
 struct d01_secrets;
 struct d01_http;
+struct d01_endpoints;
 
 struct d01_env {
 	struct event_base *base;     /* the one event loop */
@@ -20,6 +21,9 @@ struct d01_env {
 	struct d01_dns *dns;	     /* async DNS client */
 	struct d01_secrets *secrets; /* secret references; NULL if none */
 	struct d01_http *http;	     /* async HTTP client (provider APIs) */
+	/* Which provider endpoints a config may name (core/endpoint.h);
+	 * NULL: only each provider's public defaults. */
+	const struct d01_endpoints *endpoints;
 };
 
 #endif

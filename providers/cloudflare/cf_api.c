@@ -63,7 +63,7 @@ cf_api_start(struct cf_op *o, const char *method, const char *path,
 	req.headers = hdrs;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	req.ca_bundle = o->cfg->ca_bundle;
+	req.ca_pem = o->cfg->ca_pem;
 	req.budget_ms = ms_left(o);
 	req.timeout_ms =
 	    req.budget_ms < PER_CALL_MS ? req.budget_ms : PER_CALL_MS;
@@ -73,24 +73,6 @@ cf_api_start(struct cf_op *o, const char *method, const char *path,
 		call = d01_http_start(o->env->http, &req, cb, o, err);
 	OPENSSL_cleanse(auth, sizeof(auth));
 	return call;
-}
-
-/* Belt and braces: should the API ever echo the credential, cut it out. */
-void
-cf_redact(char *msg, const char *secret)
-{
-	static const char mark[] = "[redacted]";
-	size_t n = secret ? strlen(secret) : 0;
-	char *p;
-
-	while (n >= 4 && (p = strstr(msg, secret)) != NULL) {
-		if (n >= sizeof(mark) - 1) {
-			memcpy(p, mark, sizeof(mark) - 1);
-			memmove(p + sizeof(mark) - 1, p + n, strlen(p + n) + 1);
-		} else {
-			memset(p, '*', n);
-		}
-	}
 }
 
 /* A short digest of the credential, so tenants never share memo
@@ -185,7 +167,7 @@ cf_envelope(long status, const char *body, size_t len, json_t **root,
     int *total_pages, int *cf_code, struct d01_error *err)
 {
 	json_t *errs, *res, *info;
-	char list[400] = "";
+	char list[CF_QUOTE_MAX + 1] = "";
 
 	*cf_code = 0;
 	*root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);

@@ -3,12 +3,17 @@
  * The cloudflare provider's `config`: cert-manager's field names
  * (apiTokenSecretRef, or email + apiKeySecretRef) plus zoneID, ttl,
  * baseURL and caBundle. Everything that later lands in a header or a URL
- * is checked here so a config can never inject either.
+ * is checked here so a config can never inject either, and a baseURL
+ * other than Cloudflare's own must be allowed by the operator
+ * (core/endpoint.h): it would receive the tenant's token.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/endpoint.h"
 #include "providers/cloudflare/cf_int.h"
+
+static const char *const cf_defaults[] = {"api.cloudflare.com", NULL};
 
 int
 cf_id_valid(const char *s)
@@ -62,7 +67,7 @@ cf_config_free(void *p)
 	free(c->secret_name);
 	free(c->secret_key);
 	free(c->zone_id);
-	free(c->ca_bundle);
+	free(c->ca_pem);
 	free(c);
 }
 
@@ -115,9 +120,10 @@ parse_auth(struct cf_cfg *c, const json_t *config, struct d01_error *err)
 	return D01_OK;
 }
 
-/* baseURL: http(s), nothing that could end the URL or split a line. */
+/* baseURL: http(s), nothing that could end the URL or split a line,
+ * and an endpoint the policy allows. */
 static enum d01_err
-parse_base(struct cf_cfg *c, struct d01_error *err)
+parse_base(struct d01_env *env, struct cf_cfg *c, struct d01_error *err)
 {
 	size_t n;
 
@@ -134,7 +140,25 @@ parse_base(struct cf_cfg *c, struct d01_error *err)
 		return d01_error_set(err, D01_E_CONFIG,
 		    "cloudflare: baseURL must be an http(s) URL without query "
 		    "or fragment");
-	return D01_OK;
+	return d01_endpoint_check(env ? env->endpoints : NULL, "cloudflare",
+	    "baseURL", c->base_url, cf_defaults, &c->custom, err);
+}
+
+/* caBundle: PEM text (never a path: see core/endpoint.h). */
+static enum d01_err
+parse_ca(struct cf_cfg *c, const json_t *config, struct d01_error *err)
+{
+	json_t *v = json_object_get(config, "caBundle");
+
+	if (v == NULL || json_is_null(v))
+		return D01_OK;
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "cloudflare: caBundle must be a string of PEM text");
+	c->ca_pem =
+	    d01_ca_pem_parse(json_string_value(v), "cloudflare: caBundle", err);
+	return c->ca_pem != NULL ? D01_OK : err->code;
 }
 
 enum d01_err
@@ -144,7 +168,6 @@ cf_config_parse(struct d01_env *env, const json_t *config, void **out,
 	struct cf_cfg *c;
 	int bad = 0;
 
-	(void)env;
 	if (!json_is_object(config))
 		return d01_error_set(err, D01_E_CONFIG,
 		    "cloudflare: config with apiTokenSecretRef (or email and "
@@ -153,16 +176,17 @@ cf_config_parse(struct d01_env *env, const json_t *config, void **out,
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	c->email = opt_str(config, "email", &bad);
 	c->zone_id = opt_str(config, "zoneID", &bad);
-	c->ca_bundle = opt_str(config, "caBundle", &bad);
 	c->base_url = opt_str(config, "baseURL", &bad);
 	if (bad) {
 		d01_error_set(err, bad == 2 ? D01_E_NOMEM : D01_E_CONFIG,
-		    "cloudflare: email, zoneID, caBundle and baseURL must be "
-		    "non-empty strings");
+		    "cloudflare: email, zoneID and baseURL must be non-empty "
+		    "strings");
 		goto fail;
 	}
 	if (parse_auth(c, config, err) != D01_OK ||
-	    parse_base(c, err) != D01_OK || parse_ttl(c, config, err) != D01_OK)
+	    parse_base(env, c, err) != D01_OK ||
+	    parse_ca(c, config, err) != D01_OK ||
+	    parse_ttl(c, config, err) != D01_OK)
 		goto fail;
 	if (c->zone_id != NULL && !cf_id_valid(c->zone_id)) {
 		d01_error_set(err, D01_E_CONFIG,

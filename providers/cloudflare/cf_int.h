@@ -20,6 +20,7 @@
 #define CF_ID_MAX	64   /* zone and record IDs: 32 hex in practice */
 #define CF_SECRET_MAX	1024 /* longest token or key accepted */
 #define CF_MAX_IDS	16   /* records of ours deleted per listing */
+#define CF_QUOTE_MAX	200  /* bytes of the API's error text quoted */
 
 /* The parsed `config`; every string is owned (cf_config_free). */
 struct cf_cfg {
@@ -27,9 +28,10 @@ struct cf_cfg {
 	char *email;			/* with the Global API key only */
 	char *secret_name, *secret_key; /* apiTokenSecretRef/apiKeySecretRef */
 	int use_token;
-	char *zone_id;	 /* pinned zone, or NULL */
-	char *ca_bundle; /* PEM file to trust, or NULL */
-	unsigned ttl;	 /* 1 (automatic) or 60..86400 */
+	char *zone_id; /* pinned zone, or NULL */
+	char *ca_pem;  /* caBundle: PEM text to trust, or NULL */
+	int custom;    /* base_url is not Cloudflare's own API */
+	unsigned ttl;  /* 1 (automatic) or 60..86400 */
 };
 
 /* cf_config.c */
@@ -105,9 +107,6 @@ void cf_zone_release(struct cf_op *o);
 struct d01_http_call *cf_api_start(struct cf_op *o, const char *method,
     const char *path, const char *body, d01_http_fn cb, struct d01_error *err);
 
-/* Replace every occurrence of `secret` (if 4+ bytes) in msg. */
-void cf_redact(char *msg, const char *secret);
-
 /* out = hex of the first 16 bytes of SHA-256(email NUL secret). */
 void cf_cred_tag(const char *email, const char *secret, char out[33]);
 
@@ -122,8 +121,9 @@ int cf_query_escape(char *dst, size_t n, const char *src);
  * return `result` (borrowed from *root, which the caller decrefs) and set
  * *total_pages when given. Otherwise return NULL with err filled: the HTTP
  * status and Cloudflare's "[code] message" list (error_chain included),
- * control characters dropped; retryable for 429 and 5xx. *cf_code gets the
- * first error code (0 if none).
+ * control characters dropped, CF_QUOTE_MAX bytes at most (never the raw
+ * body: a baseURL may be any service); retryable for 429 and 5xx. *cf_code gets
+ * the first error code (0 if none).
  */
 json_t *cf_envelope(long status, const char *body, size_t len, json_t **root,
     int *total_pages, int *cf_code, struct d01_error *err);

@@ -15,6 +15,8 @@
 
 #include <openssl/crypto.h>
 
+#include "core/endpoint.h"
+#include "core/redact.h"
 #include "providers/cloudflare/cf_int.h"
 
 #define OP_BUDGET_MS 20000 /* well inside cert-manager's 30 s */
@@ -43,9 +45,10 @@ cf_done(struct cf_op *o, struct d01_error *err)
 	snprintf(subject, sizeof(subject), "%s%s%s%s", o->name,
 	    o->candidate[0] ? " (zone " : "", o->candidate,
 	    o->candidate[0] ? ")" : "");
-	/* Upstream messages may echo what we sent: never the secret. */
+	/* Upstream messages may echo what we sent: never the secret, in
+	 * any encoding. */
 	if (err != NULL && err->code != D01_OK)
-		cf_redact(err->msg, o->secret);
+		d01_redact(err->msg, sizeof(err->msg), o->secret);
 	if (!d01_op_end(&o->op, err, subject, &end))
 		return;
 	o->sreq = NULL;
@@ -128,8 +131,10 @@ create_reply(struct cf_op *o, json_t *res, int code, struct d01_error *err)
 static void
 delete_reply(struct cf_op *o, json_t *res, int code, struct d01_error *err)
 {
-	/* 81044 / 404: deleted meanwhile, which is what we wanted. */
-	if (res != NULL || code == 81044 || err->status == 404) {
+	/* 81044 (record does not exist): deleted meanwhile, which is what
+	 * we wanted. Any other 404 (7000 no route, 7003 bad identifier)
+	 * says nothing about the record, which may well still be there. */
+	if (res != NULL || code == 81044) {
 		d01_error_clear(err);
 		o->nids--;
 		if (o->nids == 0 && o->truncated) { /* more of ours: list */
@@ -150,6 +155,8 @@ http_done(
 	int code = 0, pages = 0;
 
 	o->call = NULL;
+	if (err.code != D01_OK && o->cfg->custom) /* no port-scan oracle */
+		d01_endpoint_hide_transport(&err, "cloudflare", o->uid);
 	if (err.code == D01_OK)
 		res = cf_envelope(resp->status, resp->body, resp->len, &root,
 		    &pages, &code, &err);

@@ -1,11 +1,22 @@
 /* SPDX-License-Identifier: ISC */
-/* The route53 provider's `config`, with cert-manager's field names plus
- * `endpoint` and `caBundle` (private endpoints and tests). */
+/*
+ * The route53 provider's `config`, with cert-manager's field names plus
+ * `endpoint` and `caBundle` (private endpoints and tests). An endpoint or
+ * stsEndpoint is AWS's public one, the operator's own (the SDKs'
+ * AWS_ENDPOINT_URL_ROUTE_53 / AWS_ENDPOINT_URL_STS in the webhook's
+ * environment, the default when the config names none), or one the
+ * operator allowed with --allow-provider-endpoint (core/endpoint.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/endpoint.h"
 #include "core/secret.h"
 #include "providers/route53/route53.h"
+
+static const char *const r53_hosts[] = {"route53.amazonaws.com", NULL};
+static const char *const sts_hosts[] = {"sts.amazonaws.com",
+    "sts.*.amazonaws.com", "sts-fips.*.amazonaws.com", NULL};
 
 static char *
 str(const json_t *o, const char *k)
@@ -28,7 +39,7 @@ r53_config_free(void *p)
 	free(c->host);
 	free(c->region);
 	free(c->zone_id);
-	free(c->ca_bundle);
+	free(c->ca_pem);
 	free(c->key_id);
 	free(c->key_id_name);
 	free(c->key_id_key);
@@ -72,15 +83,74 @@ parse_refs(struct r53_cfg *c, const json_t *config, struct d01_error *err)
 	return D01_OK;
 }
 
+/* a and b equal but for a trailing slash. */
+static int
+same_url(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+
+	if (n > 0 && a[n - 1] == '/')
+		n--;
+	if (m > 0 && b[m - 1] == '/')
+		m--;
+	return n == m && strncmp(a, b, n) == 0;
+}
+
+/*
+ * *url (the config's, or NULL): defaulted to the operator's variable
+ * `var`, else `def`; its trailing slash dropped; scheme://host[:port]
+ * only; then allowed by the policy unless it is the operator's own.
+ */
+static enum d01_err
+pick_endpoint(struct d01_env *env, char **url, const char *field,
+    const char *var, const char *def, const char *const *hosts, int *custom,
+    struct d01_error *err)
+{
+	const char *op = getenv(var), *h;
+	size_t n;
+
+	if (op != NULL && *op == '\0')
+		op = NULL;
+	if (*url == NULL && (*url = strdup(op ? op : def)) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if ((n = strlen(*url)) > 0 && (*url)[n - 1] == '/')
+		(*url)[n - 1] = '\0';
+	h = strstr(*url, "://");
+	if (h == NULL || strncmp(*url, "http", 4) != 0 ||
+	    strpbrk(h + 3, "/?#") != NULL || strlen(*url) > 256)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "route53: %s must be scheme://host[:port]", field);
+	if (op != NULL && same_url(*url, op)) {
+		*custom = 0;
+		return D01_OK;
+	}
+	return d01_endpoint_check(env ? env->endpoints : NULL, "route53", field,
+	    *url, hosts, custom, err);
+}
+
+/* caBundle: PEM text (never a path: see core/endpoint.h). */
+static enum d01_err
+parse_ca(struct r53_cfg *c, const json_t *config, struct d01_error *err)
+{
+	json_t *v = json_object_get(config, "caBundle");
+
+	if (v == NULL || json_is_null(v))
+		return D01_OK;
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "route53: caBundle must be a string of PEM text");
+	c->ca_pem =
+	    d01_ca_pem_parse(json_string_value(v), "route53: caBundle", err);
+	return c->ca_pem != NULL ? D01_OK : err->code;
+}
+
 enum d01_err
 r53_config_parse(struct d01_env *env, const json_t *config, void **out,
     struct d01_error *err)
 {
 	struct r53_cfg *c;
 	json_t *ttl;
-	const char *h;
-
-	(void)env;
 	if (config != NULL && !json_is_object(config))
 		return d01_error_set(
 		    err, D01_E_CONFIG, "route53: config must be an object");
@@ -93,14 +163,9 @@ r53_config_parse(struct d01_env *env, const json_t *config, void **out,
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	c->key_id = str(config, "accessKeyID");
 	c->zone_id = str(config, "hostedZoneID");
-	c->ca_bundle = str(config, "caBundle");
 	c->endpoint = str(config, "endpoint");
 	c->role = str(config, "role");
 	c->sts_endpoint = str(config, "stsEndpoint");
-	if (c->sts_endpoint == NULL)
-		c->sts_endpoint = strdup("https://sts.amazonaws.com");
-	if (c->endpoint == NULL)
-		c->endpoint = strdup(R53_DEFAULT_ENDPOINT);
 	/* The global endpoint signs for us-east-1 whatever region is set. */
 	c->region = strdup("us-east-1");
 	if (c->zone_id != NULL && strncmp(c->zone_id, "/hostedzone/", 12) == 0)
@@ -112,18 +177,17 @@ r53_config_parse(struct d01_env *env, const json_t *config, void **out,
 	if (json_is_integer(ttl) && json_integer_value(ttl) > 0 &&
 	    json_integer_value(ttl) <= 86400)
 		c->ttl = (unsigned)json_integer_value(ttl);
-	if (c->endpoint == NULL || c->region == NULL ||
-	    c->sts_endpoint == NULL || parse_refs(c, config, err) != D01_OK)
+	if (c->region == NULL || parse_refs(c, config, err) != D01_OK ||
+	    pick_endpoint(env, &c->endpoint, "endpoint",
+		"AWS_ENDPOINT_URL_ROUTE_53", R53_DEFAULT_ENDPOINT, r53_hosts,
+		&c->custom_endpoint, err) != D01_OK ||
+	    pick_endpoint(env, &c->sts_endpoint, "stsEndpoint",
+		"AWS_ENDPOINT_URL_STS", "https://sts.amazonaws.com", sts_hosts,
+		&c->custom_sts, err) != D01_OK ||
+	    parse_ca(c, config, err) != D01_OK)
 		goto fail;
-	if (c->endpoint[strlen(c->endpoint) - 1] == '/')
-		c->endpoint[strlen(c->endpoint) - 1] = '\0';
-	h = strstr(c->endpoint, "://");
-	if (h == NULL || strncmp(c->endpoint, "http", 4) != 0 ||
-	    (c->host = strdup(h + 3)) == NULL || strchr(c->host, '/')) {
-		d01_error_set(err, D01_E_CONFIG,
-		    "route53: endpoint must be scheme://host[:port]");
+	if ((c->host = strdup(strstr(c->endpoint, "://") + 3)) == NULL)
 		goto fail;
-	}
 	*out = c;
 	return D01_OK;
 fail:

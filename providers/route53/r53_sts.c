@@ -377,7 +377,7 @@ sts_call(struct d01_env *env, struct sess *s, const struct r53_sts_req *r,
 	req.headers = hdrs;
 	req.body = body;
 	req.body_len = strlen(body);
-	req.ca_bundle = r->ca_bundle;
+	req.ca_pem = r->ca_pem;
 	req.budget_ms = 15000;
 	s->call = d01_http_start(env->http, &req, sts_done, s, err);
 	rc = s->call != NULL ? 0 : -1;
@@ -403,7 +403,7 @@ sess_key(const struct r53_sts_req *r, unsigned char key[R53_DIGEST_LEN])
 {
 	const struct r53_keys *b = r->base;
 	const char *f[] = {"r53-sts-v1", r->web_token ? "web" : "role",
-	    r->ambient ? "ambient" : "config", r->endpoint, r->ca_bundle,
+	    r->ambient ? "ambient" : "config", r->endpoint, r->ca_pem,
 	    r->role_arn, r->web_token, b ? b->akid : NULL, b ? b->secret : NULL,
 	    b ? b->token : NULL};
 

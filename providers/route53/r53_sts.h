@@ -30,8 +30,8 @@ typedef void (*r53_keys_fn)(
     void *arg, const struct d01_error *err, const struct r53_keys *keys);
 
 struct r53_sts_req {
-	const char *endpoint;  /* e.g. https://sts.amazonaws.com */
-	const char *ca_bundle; /* NULL for the system store */
+	const char *endpoint; /* e.g. https://sts.amazonaws.com */
+	const char *ca_pem;   /* PEM text to trust; NULL: system store */
 	const char *role_arn;
 	const char *web_token;	     /* AssumeRoleWithWebIdentity when set */
 	const struct r53_keys *base; /* AssumeRole: signing credentials */

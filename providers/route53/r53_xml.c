@@ -141,7 +141,7 @@ r53_parse_error(
 	    status == 403				  ? D01_E_AUTH
 		: code && strcmp(code, "Throttling") == 0 ? D01_E_RATELIMIT
 							  : D01_E_UPSTREAM,
-	    "HTTP %ld: %.60s: %.300s", status, code ? code : "error",
+	    "HTTP %ld: %.60s: %.200s", status, code ? code : "error",
 	    msg ? msg : "(no message)");
 	err->status = status;
 	d01_xml_free(root);

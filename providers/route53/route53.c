@@ -18,7 +18,9 @@
 #include <openssl/rand.h>
 
 #include "core/dname.h"
+#include "core/endpoint.h"
 #include "core/http_client.h"
+#include "core/redact.h"
 #include "core/secret.h"
 #include "core/sigv4.h"
 #include "providers/route53/r53_int.h"
@@ -51,7 +53,19 @@ static void
 done(struct r53_op *o, struct d01_error *err)
 {
 	struct d01_op_end end;
+	char *p;
 
+	if (err != NULL && err->code != D01_OK) {
+		/* Whatever an endpoint said reaches the caller and the log:
+		 * no port-scan oracle, no credential, no control bytes. */
+		if (o->cfg->custom_endpoint || o->cfg->custom_sts)
+			d01_endpoint_hide_transport(err, "route53", o->fqdn);
+		d01_redact(err->msg, sizeof(err->msg), o->secret);
+		d01_redact(err->msg, sizeof(err->msg), o->token);
+		for (p = err->msg; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+	}
 	if (!d01_op_end(&o->op, err, o->fqdn, &end))
 		return;
 	o->sreq = NULL;
@@ -139,7 +153,7 @@ api(struct r53_op *o, const char *method, const char *path, const char *query,
 	req.headers = hdrs;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	req.ca_bundle = o->cfg->ca_bundle;
+	req.ca_pem = o->cfg->ca_pem;
 	req.budget_ms = ms_left(o);
 	req.timeout_ms = req.budget_ms < 10000 ? req.budget_ms : 10000;
 	d01_sigv4_output_clear(&out);
@@ -340,7 +354,7 @@ static void
 sts_step(struct r53_op *o)
 {
 	struct r53_keys base = {o->akid, o->secret, o->token};
-	struct r53_sts_req req = {o->cfg->sts_endpoint, o->cfg->ca_bundle,
+	struct r53_sts_req req = {o->cfg->sts_endpoint, o->cfg->ca_pem,
 	    o->web_token ? o->web_role : o->cfg->role, o->web_token, &base,
 	    o->ambient};
 	struct d01_error err;
@@ -457,7 +471,17 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
 	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
 	d01_error_clear(&cerr);
-	if (r53_credentials(o, ch, &cerr) != 0) {
+	/* The pod's own credentials go to AWS or the operator's endpoints
+	 * only, never to one a tenant named, allowed or not. */
+	if (o->cfg->secret_name == NULL && ch->allow_ambient &&
+	    (o->cfg->custom_endpoint || o->cfg->custom_sts) &&
+	    !d01_endpoints_ambient_anywhere(env->endpoints))
+		d01_error_set(&cerr, D01_E_CONFIG,
+		    "ambient credentials are never sent to a custom %s: give "
+		    "accessKeyID(SecretRef) and secretAccessKeySecretRef, or "
+		    "leave endpoint and stsEndpoint to the defaults",
+		    o->cfg->custom_endpoint ? "endpoint" : "stsEndpoint");
+	if (cerr.code != D01_OK || r53_credentials(o, ch, &cerr) != 0) {
 		if (cerr.code == D01_OK) /* strdup failed */
 			d01_error_set(&cerr, D01_E_NOMEM, "out of memory");
 		d01_error_prefix(&cerr, "route53: ");

@@ -18,18 +18,21 @@ extern const struct d01_provider d01_provider_route53;
 #define R53_MAX_VALUES	     64
 
 struct r53_cfg {
-	char *endpoint;	 /* scheme://host[:port], no trailing slash */
-	char *host;	 /* host[:port] for the signed Host header */
-	char *region;	 /* signing region (us-east-1 for the global API) */
-	char *zone_id;	 /* hostedZoneID without /hostedzone/, or NULL */
-	char *ca_bundle; /* PEM to trust, or NULL */
-	char *key_id;	 /* accessKeyID literal, or NULL */
+	char *endpoint; /* scheme://host[:port], no trailing slash */
+	char *host;	/* host[:port] for the signed Host header */
+	char *region;	/* signing region (us-east-1 for the global API) */
+	char *zone_id;	/* hostedZoneID without /hostedzone/, or NULL */
+	char *ca_pem;	/* caBundle: PEM text to trust, or NULL */
+	char *key_id;	/* accessKeyID literal, or NULL */
 	char *key_id_name, *key_id_key; /* accessKeyIDSecretRef */
 	char *secret_name, *secret_key; /* secretAccessKeySecretRef */
 	char *role;	    /* role: AssumeRole with the base keys, or NULL */
 	char *sts_endpoint; /* default https://sts.amazonaws.com */
 	unsigned ttl;
 	int wait_sync; /* waitForSync: poll GetChange until INSYNC */
+	/* endpoint / sts_endpoint are neither AWS's public ones nor the
+	 * operator's AWS_ENDPOINT_URL_*: ambient credentials stay away. */
+	int custom_endpoint, custom_sts;
 };
 
 /* One TXT record set as read. */

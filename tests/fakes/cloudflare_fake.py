@@ -27,7 +27,7 @@ Run standalone:
 (a bare port number as first argument also works). It prints one JSON
 line {url, token, zones} and serves until killed. Control endpoints, no
 auth: GET /_fake/records, POST /_fake/reset, POST /_fake/fault
-{"status", "code", "retry_after", "path"}, POST /_fake/latency
+{"status", "code", "retry_after", "path", "message"}, POST /_fake/latency
 {"seconds"}, POST /_fake/hang {"count"}.
 """
 import argparse
@@ -161,8 +161,9 @@ class Fake:
                     time.sleep(fake.latency)
                 if fault is not None:
                     status, code, retry = fault[:3]
+                    msg = fault[4] if len(fault) > 4 and fault[4] else "injected fault"
                     hdrs = [("Retry-After", str(retry))] if retry else []
-                    return self._send(status, env(errors=[(code, "injected fault")]), hdrs)
+                    return self._send(status, env(errors=[(code, msg)]), hdrs)
                 err = fake.auth(self.headers)
                 if err:
                     return self._send(err[0], env(errors=[err[1]]))
@@ -221,7 +222,9 @@ class Fake:
 
     def take_fault(self, method, path):
         """The first queued fault for this request. A fault's optional 4th
-        element is a path substring, or "METHOD substring"."""
+        element is a path substring, or "METHOD substring"; its optional
+        5th the error message (e.g. the real API's 404 texts, which do not
+        all mean "gone")."""
         for i, f in enumerate(self.faults):
             m = f[3] if len(f) > 3 else None
             if m is not None and " " in m:
@@ -375,7 +378,8 @@ class Fake:
                 return 200, {}
             if method == "POST" and path == "/_fake/fault":
                 self.faults.append((int(arg["status"]), int(arg.get("code", 0)),
-                                    arg.get("retry_after"), arg.get("path")))
+                                    arg.get("retry_after"), arg.get("path"),
+                                    arg.get("message")))
                 return 200, {}
             if method == "POST" and path == "/_fake/latency":
                 self.latency = float(arg["seconds"])

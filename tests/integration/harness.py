@@ -21,6 +21,7 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.parse
 
 BIN = os.environ.get("DNS01_BIN", "build/dns01")
 GROUP = "acme.test.example"
@@ -150,9 +151,18 @@ def assert_response(tc, status, body, success):
     return o
 
 
+def allow_endpoint(url):
+    """The --allow-provider-endpoint entry that lets a config name `url`
+    (a fake's): http://HOST:PORT for plain http, HOST:PORT for https."""
+    u = urllib.parse.urlsplit(url)
+    hostport = f"{u.hostname}:{u.port}" if u.port else u.hostname
+    return f"http://{hostport}" if u.scheme == "http" else hostport
+
+
 class Server:
     def __init__(self, pki, zones=("example.test",), allowed="front-proxy-client",
-                 extra=(), client_ca=True, env=None, demo=False):
+                 extra=(), client_ca=True, env=None, demo=False, endpoints=()):
+        """`endpoints`: URLs (the fakes') a tenant config may name."""
         self.pki = pki
         self.port = free_port()
         self.dns_port = free_port(socket.SOCK_DGRAM)
@@ -172,6 +182,8 @@ class Server:
             args += ["--embedded-zone", z]
         if zones:
             args += ["--dns-listen", f"127.0.0.1:{self.dns_port}"]
+        for url in endpoints:
+            args += ["--allow-provider-endpoint", allow_endpoint(url)]
         self.args = args + list(extra)
         self.env = env
         self.logpath = os.path.join(pki.dir, f"server-{self.port}.log")

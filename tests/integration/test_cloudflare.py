@@ -1,10 +1,11 @@
 """cloudflare through the webhook against the strict fake (HTTPS, its
-certificate from the test PKI, trusted through caBundle): the strict
+certificate from the test PKI, trusted through caBundle as PEM text): the strict
 conformance flow with unrelated records at the name, paging, the zone walk
 (resolvedZone first) and the zone ID memo, legacy unquoted records, key
 auth, Cloudflare's errors, retries on 429 (Retry-After honoured) and 5xx,
-no retries on a permanent 403, dropped connections, 81057; and the CLI
-with lego's variables."""
+no retries on a permanent 403, dropped connections, 81057, a 404 on
+DELETE that is not 81044; and the CLI with lego's variables (where
+caBundle is a file)."""
 import json
 import os
 import subprocess
@@ -34,7 +35,10 @@ class Cloudflare(unittest.TestCase):
             os.makedirs(d, exist_ok=True)
             with open(os.path.join(d, key), "w") as f:
                 f.write(value)
-        cls.srv = harness.Server(cls.pki, zones=(), extra=["--secrets-dir", cls.secrets]).__enter__()
+        cls.srv = harness.Server(cls.pki, zones=(), extra=["--secrets-dir", cls.secrets],
+                                 endpoints=[cls.fake.url]).__enter__()
+        with open(cls.pki.path("serving-ca.crt")) as f:
+            cls.ca_pem = f.read()
         cls.c = cls.srv.client("proxy")
 
     @classmethod
@@ -62,7 +66,7 @@ class Cloudflare(unittest.TestCase):
 
     def cfg(self, **kw):
         c = {"apiTokenSecretRef": {"name": "cf", "key": "token"},
-             "baseURL": self.fake.url, "caBundle": self.pki.path("serving-ca.crt")}
+             "baseURL": self.fake.url, "caBundle": self.ca_pem}
         c.update(kw)
         return c
 
@@ -198,6 +202,24 @@ class Cloudflare(unittest.TestCase):
         self.assertEqual(len(self.api_calls("POST")), 2)
         self.assertEqual(self.fake.txt(NAME), ['"R3"'])
         self.ok("CleanUp", "R3")
+
+    def test_delete_404_is_not_always_gone(self):
+        # Only 81044 says the record is gone; a 404 with 7003 (bad object
+        # identifier) or 7000 (no route) says nothing of the kind.
+        self.ok("Present", "D1")
+        for code, text in ((7003, "Could not route to /zones/x/dns_records/y, perhaps "
+                                  "your object identifier is invalid?"),
+                           (7000, "No route for that URI")):
+            self.fake.faults.append((404, code, None, "DELETE /dns_records", text))
+            msg = self.fails("CleanUp", "D1")
+            self.assertIn(f"[{code}]", msg)
+            self.assertIn("HTTP 404", msg)
+            self.assertEqual(self.fake.txt(NAME), ['"D1"'], "the record is still there")
+        # 81044: deleted meanwhile, which is what CleanUp wanted.
+        self.fake.faults.append((404, 81044, None, "DELETE /dns_records", "Record does not exist."))
+        self.ok("CleanUp", "D1")
+        self.ok("CleanUp", "D1")
+        self.assertEqual(self.fake.txt(NAME), [])
 
     def test_cli_env(self):
         env = dict(os.environ, CF_DNS_API_TOKEN="test-token",

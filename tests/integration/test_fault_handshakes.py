@@ -40,7 +40,8 @@ class HostileHandshakes(unittest.TestCase):
             harness.write_secret(os.path.join(d, "s"), "default", "cf", "token", "test-token")
             with cloudflare_fake.Fake(zones=("cf.test",)) as fake, \
                     harness.Server(p, extra=["--secrets-dir", os.path.join(d, "s"),
-                                             "--log-level", "warn"]) as srv:
+                                             "--log-level", "warn"],
+                                   endpoints=[fake.url]) as srv:
                 fake.latency = 0.2
                 cfg = {"apiTokenSecretRef": {"name": "cf", "key": "token"},
                        "baseURL": fake.url}

@@ -92,9 +92,12 @@ class UpstreamFaults(unittest.TestCase):
             harness.write_secret(os.path.join(d, "s"), "default", "cf", "token", "test-token")
             with cloudflare_fake.Fake(tls=p.cert("serving")) as fake, \
                     harness.Server(p, zones=(), extra=["--secrets-dir", os.path.join(d, "s"),
-                                                       "--log-level", "warn"]) as srv:
+                                                       "--log-level", "warn"],
+                                   endpoints=[fake.url]) as srv:
+                with open(p.path("serving-ca.crt")) as f:
+                    ca = f.read()  # PEM text, as cert-manager's caBundle
                 cfg = {"apiTokenSecretRef": {"name": "cf", "key": "token"},
-                       "baseURL": fake.url, "caBundle": p.path("serving-ca.crt")}
+                       "baseURL": fake.url, "caBundle": ca}
                 names = [f"_acme-challenge.f{i}.example.test"
                          for i in range(THREADS * NAMES_PER_THREAD)]
                 for i, n in enumerate(names):

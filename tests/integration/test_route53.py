@@ -31,10 +31,14 @@ class Route53(unittest.TestCase):
         for k, v in (("id", cls.fake.akid), ("secret", cls.fake.secret + "\n"), ("bad", "x" * 40)):
             with open(os.path.join(d, k), "w") as f:
                 f.write(v)
+        # Ambient credentials go only to AWS or the operator's own
+        # endpoint (AWS_ENDPOINT_URL_ROUTE_53), never to a tenant's.
         env = dict(os.environ, AWS_ACCESS_KEY_ID=cls.fake.akid,
-                   AWS_SECRET_ACCESS_KEY=cls.fake.secret)
+                   AWS_SECRET_ACCESS_KEY=cls.fake.secret,
+                   AWS_ENDPOINT_URL_ROUTE_53=f"http://localhost:{cls.fake.port}")
         cls.srv = harness.Server(cls.pki, zones=(), env=env,
-                                 extra=["--secrets-dir", os.path.join(cls.tmp.name, "s")]).__enter__()
+                                 extra=["--secrets-dir", os.path.join(cls.tmp.name, "s")],
+                                 endpoints=[cls.fake.url]).__enter__()
 
     @classmethod
     def tearDownClass(cls):
@@ -142,8 +146,10 @@ class Route53(unittest.TestCase):
 
     def test_credentials_and_errors(self):
         self.assertIn("ambient credentials are not allowed", self.fails("Present", "A1", {"endpoint": self.fake.url}))
-        self.ok("Present", "A1", {"endpoint": self.fake.url}, ambient=True)
-        self.ok("CleanUp", "A1", {"endpoint": self.fake.url}, ambient=True)
+        self.assertIn("never sent to a custom endpoint",
+                      self.fails("Present", "A1", {"endpoint": self.fake.url}, ambient=True))
+        self.ok("Present", "A1", {}, ambient=True)
+        self.ok("CleanUp", "A1", {}, ambient=True)
         msg = self.fails("Present", "B1", self.cfg(secretAccessKeySecretRef={"name": "aws", "key": "bad"}))
         self.assertIn("SignatureDoesNotMatch", msg)
         msg = self.fails("Present", "B1", self.cfg(accessKeyIDSecretRef=None, accessKeyID="AKIDOTHER"))
@@ -174,6 +180,7 @@ class Route53Credentials(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             p = pki.PKI(d)
             full = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+            full.update(getattr(self, "operator", {}))
             full.update(env(d))
             with harness.Server(p, zones=(), env=full) as srv:
                 out = []
@@ -197,7 +204,10 @@ class Route53Credentials(unittest.TestCase):
 
     def test_sources(self):
         with route53_fake.Fake() as fake:
-            cfg = {"endpoint": fake.url, "stsEndpoint": fake.url}
+            # Ambient credentials: to the operator's endpoints only.
+            self.operator = {"AWS_ENDPOINT_URL_ROUTE_53": fake.url,
+                             "AWS_ENDPOINT_URL_STS": fake.url}
+            cfg = {}
             # Shared credentials file, profile from AWS_PROFILE.
             def files(d):
                 path = os.path.join(d, "credentials")

@@ -57,6 +57,8 @@ class BlackHole:
             return self.cv.wait_for(lambda: len(self.conns) >= n, timeout)
 
     def close(self):
+        if self.sock.fileno() < 0:
+            return  # closed already
         # shutdown() wakes the accept() blocked in the thread.
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
@@ -84,11 +86,20 @@ class Route53Tenants(unittest.TestCase):
         # team-b knows team-a's key ID (it is no secret), not the secret.
         harness.write_secret(s, "team-b", "aws", "id", cls.fake.akid)
         harness.write_secret(s, "team-b", "aws", "secret", "J" * 40)
+        # The operator's own endpoints are the fake (where ambient
+        # credentials may go); tenants may name the fake, team-b's
+        # endpoint and the black holes of the starvation test, all
+        # listed with --allow-provider-endpoint.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ACCESS_KEY_ID=cls.fake.akid,
-                   AWS_SECRET_ACCESS_KEY=cls.fake.secret)
-        cls.srv = harness.Server(cls.pki, zones=(), env=env,
-                                 extra=["--secrets-dir", s]).__enter__()
+                   AWS_SECRET_ACCESS_KEY=cls.fake.secret,
+                   AWS_ENDPOINT_URL_ROUTE_53=cls.fake.url,
+                   AWS_ENDPOINT_URL_STS=cls.fake.url)
+        cls.holes = [BlackHole() for _ in range(20)]
+        cls.srv = harness.Server(
+            cls.pki, zones=(), env=env, extra=["--secrets-dir", s],
+            endpoints=[cls.fake.url, cls.evil.url] + [h.url for h in cls.holes]
+        ).__enter__()
 
     @classmethod
     def tearDownClass(cls):
@@ -96,6 +107,8 @@ class Route53Tenants(unittest.TestCase):
         log = cls.srv.log()
         cls.fake.__exit__(None, None, None)
         cls.evil.__exit__(None, None, None)
+        for h in cls.holes:
+            h.close()
         cls.tmp.cleanup()
         assert route53_fake.Fake().secret not in log
 
@@ -182,8 +195,7 @@ class Route53Tenants(unittest.TestCase):
         server's ambient keys; then an issuer that may not use ambient
         credentials, with the same key ID, a junk secret and its own
         endpoint, must fail and receive no session token."""
-        amb = {"endpoint": self.fake.url, "stsEndpoint": self.fake.url,
-               "role": self.role}
+        amb = {"role": self.role}  # the operator's endpoints
         self.ok("default", "C1", amb, ambient=True)
         self.assertEqual(self.fake.sts_posts(), 1)
         with self.fake.lock:
@@ -221,8 +233,8 @@ class Route53Tenants(unittest.TestCase):
         stsEndpoints; another tenant's call to a working STS still
         succeeds, promptly. One hole per call: libcurl holds back a second
         transfer to a host whose first connection has not answered yet."""
-        n = 20
-        holes = [BlackHole() for _ in range(n)]
+        holes = self.holes
+        n = len(holes)
         results = []
 
         def stuck(i):

@@ -57,7 +57,8 @@ class ShutdownUnderLoad(unittest.TestCase):
                 cfg = {"apiTokenSecretRef": {"name": "cf", "key": "token"},
                        "baseURL": fake.url}
                 srv = harness.Server(p, extra=["--secrets-dir", os.path.join(d, "s"),
-                                               "--log-level", "info"])
+                                               "--log-level", "info"],
+                                     endpoints=[fake.url])
                 srv.__enter__()
                 try:
                     self.run_load(srv, fake, cfg)

@@ -17,20 +17,32 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "core/endpoint.h"
+#include "core/redact.h"
 #include "harness.h"
 #include "providers/cloudflare/cf_int.h"
 
+/* Parse under `policy` (NULL: only Cloudflare's own API allowed). */
 static enum d01_err
-parse(const char *json, struct cf_cfg **out, struct d01_error *err)
+parse_with(const struct d01_endpoints *policy, const char *json,
+    struct cf_cfg **out, struct d01_error *err)
 {
 	json_t *j = json_loads(json, 0, NULL);
+	struct d01_env env = {.endpoints = policy};
 	enum d01_err rc;
 
 	d01_error_clear(err);
 	*out = NULL;
-	rc = cf_config_parse(NULL, j, (void **)out, err);
+	rc = cf_config_parse(&env, j, (void **)out, err);
 	json_decref(j);
 	return rc;
+}
+
+/* As the CLI does: every endpoint allowed. */
+static enum d01_err
+parse(const char *json, struct cf_cfg **out, struct d01_error *err)
+{
+	return parse_with(&d01_endpoints_any, json, out, err);
 }
 
 static void
@@ -199,11 +211,11 @@ t_escape_redact(void)
 	CHECK_INT(cf_query_escape(out, 4, "abcd"), ==, -1);
 	snprintf(
 	    msg, sizeof(msg), "bad token s3cr3t-token, again s3cr3t-token");
-	cf_redact(msg, "s3cr3t-token");
+	d01_redact(msg, sizeof(msg), "s3cr3t-token");
 	CHECK_STR(msg, "bad token [redacted], again [redacted]");
 	snprintf(msg, sizeof(msg), "key abcdef!");
-	cf_redact(msg, "abcdef");
-	CHECK_STR(msg, "key ******!");
+	d01_redact(msg, sizeof(msg), "abcdef");
+	CHECK_STR(msg, "key [redacted]!");
 end:;
 }
 
