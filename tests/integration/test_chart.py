@@ -117,6 +117,15 @@ class ValueSets(unittest.TestCase):
                                             "namespace": "cert-manager"}])
         self.assertEqual(find(objs, "Role"), [])
 
+    def test_allow_provider_endpoints(self):
+        """Each allowProviderEndpoints entry becomes one
+        --allow-provider-endpoint; none by default (test_default)."""
+        objs, _, _, _ = render("default", {"allowProviderEndpoints": [
+            "dns-api.internal.example.com:8443", "http://10.0.0.5:8080"]})
+        args = container(objs)["args"]
+        self.assertIn("--allow-provider-endpoint=dns-api.internal.example.com:8443", args)
+        self.assertIn("--allow-provider-endpoint=http://10.0.0.5:8080", args)
+
     def test_ha(self):
         objs, _, _, _ = render("ha")
         self.assertEqual(find(objs, "Deployment")[0]["spec"]["replicas"], 3)
