@@ -241,7 +241,8 @@ end:
 }
 
 /* 200 calls to a handler that holds each for 200 ms: the server must see
- * them overlap (no timing assertion: it counts concurrency). */
+ * them overlap (no timing assertion: it counts concurrency), up to the
+ * per-host cap: 16 by default, 200 when raised. */
 static void
 t_concurrency(void)
 {
@@ -258,6 +259,15 @@ t_concurrency(void)
 	CHECK_INT(p.calls, ==, 200);
 	CHECK_INT(p.status, ==, 200);
 	fprintf(stderr, "  max concurrent at the server: %d\n", s.max_inflight);
+	CHECK_INT(s.max_inflight, ==, D01_HTTP_MAX_HOST_CONNS);
+	memset(&p, 0, sizeof(p));
+	s.max_inflight = 0;
+	d01_http_set_max_host_connections(h, 200);
+	for (i = 0; i < 200; i++)
+		CHECK(get(h, &s, "/slow", &p, 0) != NULL);
+	run(&s, &p, 200);
+	CHECK_INT(p.calls, ==, 200);
+	fprintf(stderr, "  with a cap of 200: %d\n", s.max_inflight);
 	CHECK(s.max_inflight >= 100); /* serialised would be 1 */
 end:
 	d01_http_free(h);
