@@ -275,10 +275,59 @@ end:
 	up_stop(&u);
 }
 
+/*
+ * The wait for a slot is bounded by the call's budget: with a cap of 1,
+ * a call with a 100 ms budget behind one that holds the only slot for
+ * 200 ms times out, without an attempt; a queued call cancelled leaves the
+ * queue (the one behind it still runs).
+ */
+static void
+t_queue_budget(void)
+{
+	struct up u;
+	struct d01_http *h = NULL;
+	struct tally first = {0}, starved = {0}, gone = {0}, last = {0};
+	char url[64];
+	struct d01_http_request req = {.method = "GET", .url = url};
+	struct d01_http_call *c;
+
+	CHECK(up_start(&u) == 0);
+	CHECK((h = d01_http_new(u.base, NULL)) != NULL);
+	d01_http_set_max_host_connections(h, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", u.port);
+	first.want = last.want = -1;
+	CHECK(d01_http_start(h, &req, tally_cb, &first, NULL) != NULL);
+	req.budget_ms = 100;
+	starved.want = -1;
+	CHECK(d01_http_start(h, &req, tally_cb, &starved, NULL) != NULL);
+	req.budget_ms = 0;
+	CHECK((c = d01_http_start(h, &req, tally_cb, &gone, NULL)) != NULL);
+	last.base = u.base;
+	last.want = 1;
+	CHECK(d01_http_start(h, &req, tally_cb, &last, NULL) != NULL);
+	d01_http_cancel(c);
+	event_base_loopexit(u.base, &(struct timeval){30, 0});
+	event_base_dispatch(u.base);
+	CHECK_INT(first.ok, ==, 1);
+	CHECK_INT(starved.calls, ==, 1);
+	CHECK_INT(starved.first_err, ==, D01_E_TIMEOUT);
+	fprintf(stderr, "  %s\n", starved.msg);
+	CHECK(strstr(starved.msg, "waiting for a connection") != NULL);
+	CHECK_INT(gone.calls, ==, 0);
+	CHECK_INT(last.ok, ==, 1);
+	CHECK_INT(u.answered, ==, 2);
+	CHECK_INT(u.peak, ==, 1);
+	CHECK_INT(d01_http_inflight(h), ==, 0);
+end:
+	d01_http_free(h);
+	up_stop(&u);
+}
+
 int
 main(void)
 {
 	RUN(t_burst);
 	RUN(t_queue_not_timed);
+	RUN(t_queue_budget);
 	return harness_done();
 }
