@@ -125,6 +125,7 @@ d01_http_call_free(struct d01_http_call *c)
 		curl_multi_remove_handle(c->h->multi, c->easy);
 	if (c->queued)
 		TAILQ_REMOVE(&c->h->starting, c, startq);
+	d01_http_host_unbind(c); /* may admit another call's attempt */
 	curl_easy_cleanup(c->easy);
 	headers_free(c->headers);
 	if (c->wait != NULL)
@@ -186,15 +187,16 @@ ms_left(const struct d01_http_call *c)
 
 static void deliver(struct d01_http_call *c, struct d01_error *err);
 
-/* Hand one queued attempt to libcurl; 0, or -1 when it refuses it. */
+/*
+ * Hand one queued attempt to libcurl with `left` ms of budget (> 0); 0, or
+ * -1 when it refuses it. libcurl counts CURLOPT_TIMEOUT_MS from here.
+ */
 static int
-attempt_add(struct d01_http_call *c)
+attempt_add(struct d01_http_call *c, long left)
 {
-	long left = ms_left(c);
-
 	/* No attempt may outlive the call's budget. */
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
-	    left > 0 && left < c->timeout_ms ? left : c->timeout_ms);
+	    left < c->timeout_ms ? left : c->timeout_ms);
 	c->len = 0;
 	c->too_big = 0;
 	c->retry_after_ms = -1;
@@ -207,14 +209,14 @@ attempt_add(struct d01_http_call *c)
 }
 
 /*
- * Attempts wait in a FIFO and enter libcurl at most START_BATCH per loop
- * iteration: libcurl sets up every new transfer (socket, connect, TLS
- * state) in one pass, and a burst of hundreds would hold the loop for
+ * Admitted attempts wait in a FIFO and enter libcurl at most START_BATCH
+ * per loop iteration: libcurl sets up every new transfer (socket, connect,
+ * TLS state) in one pass, and a burst of hundreds would hold the loop for
  * tens of milliseconds. A zero timer runs after the next poll for I/O, so
  * other requests (such as /healthz) get their turn in between.
  */
-static void
-attempt(struct d01_http_call *c)
+void
+d01_http_enqueue(struct d01_http_call *c)
 {
 	static const struct timeval now = {0, 0};
 
@@ -224,19 +226,52 @@ attempt(struct d01_http_call *c)
 		evtimer_add(c->h->kick, &now);
 }
 
+/*
+ * The next attempt: it takes a slot of its host (http_client_host.c) or
+ * waits for one; meanwhile c->wait is set to go off when the budget is
+ * spent, so no call waits past its deadline.
+ */
+static void
+attempt(struct d01_http_call *c)
+{
+	long left;
+	struct timeval tv;
+
+	if (d01_http_host_acquire(c)) {
+		d01_http_enqueue(c);
+		return;
+	}
+	left = ms_left(c);
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	evtimer_add(c->wait, &tv);
+}
+
 void
 d01_http_kick(struct d01_http *h)
 {
 	static const struct timeval now = {0, 0};
 	struct d01_http_call *c;
 	struct d01_error err;
+	long left;
 	int n;
 
 	for (n = 0; n < START_BATCH && !TAILQ_EMPTY(&h->starting); n++) {
 		c = TAILQ_FIRST(&h->starting);
 		TAILQ_REMOVE(&h->starting, c, startq);
 		c->queued = 0;
-		if (attempt_add(c) == 0)
+		/* Never hand libcurl a spent budget: a zero timeout
+		 * there means no timeout at all. */
+		if ((left = ms_left(c)) <= 0) {
+			d01_error_set(&err, D01_E_TIMEOUT,
+			    "%s %.200s: out of time before attempt %d",
+			    c->method, c->host ? c->host->key : "",
+			    c->attempts + 1);
+			err.retryable = 1;
+			deliver(c, &err);
+			continue;
+		}
+		if (attempt_add(c, left) == 0)
 			continue;
 		d01_error_set(&err, D01_E_INTERNAL,
 		    "%s: cannot start attempt %d (curl_multi_add_handle)",
@@ -247,13 +282,27 @@ d01_http_kick(struct d01_http *h)
 		evtimer_add(h->kick, &now);
 }
 
-/* The backoff timer: queue the next attempt. */
+/* The backoff timer: queue the next attempt. Or, while the call waits
+ * for a slot of its host, the budget alarm: it has run out. */
 static void
 wait_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct d01_http_call *c = arg;
+	struct d01_error err;
+
 	(void)fd;
 	(void)what;
-	attempt(arg);
+	if (!c->host_waiting) {
+		attempt(c);
+		return;
+	}
+	d01_error_set(&err, D01_E_TIMEOUT,
+	    "%s %.200s: timed out waiting for a connection (at most %zu at "
+	    "once to one host; %d attempt%s made)",
+	    c->method, c->host->key, c->h->max_host, c->attempts,
+	    c->attempts == 1 ? "" : "s");
+	err.retryable = 1;
+	deliver(c, &err);
 }
 
 /*
@@ -346,11 +395,14 @@ d01_http_attempt_done(struct d01_http_call *c, CURLcode rc)
 	char qurl[256];
 	struct d01_error err;
 	struct timeval tv;
-	long status = 0, delay;
+	long status = 0, delay, httpver = CURL_HTTP_VERSION_NONE;
 	char *url = NULL;
 
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url);
+	curl_easy_getinfo(c->easy, CURLINFO_HTTP_VERSION, &httpver);
+	d01_http_host_learn(c, httpver);
+	d01_http_host_release(c); /* waiters go first, retries queue */
 	if (!c->too_big && c->attempts < c->max_attempts &&
 	    retryable(rc, status) && (delay = next_delay(c)) >= 0) {
 		/* URLs never carry credentials (http_client.h). */
@@ -416,9 +468,15 @@ setup(struct d01_http_call *c, const struct d01_http_request *req)
 		   e, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "dns01/" D01_VERSION) !=
 	    CURLE_OK;
-	/* On HTTP/2 a burst of calls shares one connection instead of
-	 * opening hundreds (HTTPS only; plain HTTP/1.1 is unaffected). */
-	bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != CURLE_OK;
+	/*
+	 * No CURLOPT_PIPEWAIT: with it, libcurl 7.88 parks every transfer to
+	 * a host whose multiplexing is not known yet (plain http included)
+	 * until a response tells, and lets parked transfers out one per
+	 * finished transfer. A server that closes after each response never
+	 * tells (the knowledge goes with its last connection), so a burst
+	 * ran one connection at a time and timed out while parked. The
+	 * per-host cap (http_client_host.c) bounds connections instead.
+	 */
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, c) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
@@ -499,7 +557,7 @@ d01_http_start(struct d01_http *h, const struct d01_http_request *req,
 	h->ncalls++;
 	if ((c->easy = curl_easy_init()) == NULL ||
 	    (c->wait = evtimer_new(h->base, wait_cb, c)) == NULL ||
-	    setup(c, req) != 0) {
+	    setup(c, req) != 0 || d01_http_host_bind(c, req->url) != 0) {
 		d01_http_call_free(c);
 		d01_error_set(err, D01_E_INVAL, "cannot set up %s %.200s",
 		    req->method, req->url);

@@ -93,6 +93,19 @@ void d01_http_cancel(struct d01_http_call *c);
 int d01_http_response_header(const struct d01_http_response *r,
     const char *name, char *out, size_t outlen);
 
+/*
+ * At most n attempts per origin (scheme, host, port) are in flight at
+ * once, so a burst does not open hundreds of connections to an API that
+ * limits per user; the rest wait in FIFO order, and their per-attempt
+ * timeout starts only when they leave the queue (the wait counts against
+ * the budget only). Over HTTP/2 an attempt is a stream: a host that has
+ * answered over HTTP/2 gets 100 streams per connection allowed. Also
+ * caps libcurl's connections per host (CURLMOPT_MAX_HOST_CONNECTIONS).
+ * n <= 0 restores the default.
+ */
+#define D01_HTTP_MAX_HOST_CONNS 16
+void d01_http_set_max_host_connections(struct d01_http *h, long n);
+
 /* Number of calls started and not yet completed or cancelled. */
 size_t d01_http_inflight(const struct d01_http *h);
 

@@ -24,6 +24,17 @@ struct d01_http_memo_ent {
 	struct d01_http_memo_wait *waiters;
 };
 
+/* One origin (scheme://host:port) with calls bound to it; freed with
+ * the last of them (http_client_host.c). */
+struct d01_http_host {
+	LIST_ENTRY(d01_http_host) link;
+	char *key;
+	size_t refs;			     /* calls bound to it */
+	size_t active;			     /* attempts holding a slot */
+	int mux;			     /* answered over HTTP/2 */
+	TAILQ_HEAD(, d01_http_call) waiting; /* for a slot, FIFO */
+};
+
 struct d01_http {
 	struct event_base *base;
 	CURLM *multi;
@@ -32,6 +43,8 @@ struct d01_http {
 	size_t ncalls;
 	TAILQ_HEAD(, d01_http_call) starting; /* attempts not yet in multi */
 	struct event *kick;		      /* feeds them to libcurl */
+	LIST_HEAD(, d01_http_host) hosts;
+	size_t max_host; /* attempts in libcurl per origin */
 	struct d01_http_memo_ent memo[D01_HTTP_MEMO_SIZE];
 	struct d01_http_memo_wait *memo_ready; /* waiters to call back */
 	struct event *memo_wake;	       /* calls them, from the loop */
@@ -43,6 +56,10 @@ struct d01_http_call {
 	TAILQ_ENTRY(d01_http_call) startq;
 	int queued; /* on h->starting */
 	struct d01_http *h;
+	struct d01_http_host *host;
+	TAILQ_ENTRY(d01_http_call) hostq;
+	int host_waiting; /* on host->waiting (c->wait is its alarm) */
+	int has_slot;	  /* from admission until the attempt ends */
 	CURL *easy;
 	struct curl_slist *headers;
 	struct event *wait; /* between attempts */
@@ -68,6 +85,23 @@ void d01_http_kick(struct d01_http *h);
 
 /* Its attempt ended (called from the info_read loop, handle removed). */
 void d01_http_attempt_done(struct d01_http_call *c, CURLcode rc);
+
+/* Queue an admitted attempt for libcurl (the kick timer). */
+void d01_http_enqueue(struct d01_http_call *c);
+
+/*
+ * Per-host admission (http_client_host.c). bind: attach the call to its
+ * URL's origin (0, or -1 unparsable/no memory); unbind: detach, giving
+ * back a slot and leaving the wait queue. acquire: take a slot (1) or
+ * join the host's FIFO (0; admission then calls d01_http_enqueue).
+ * release: the attempt ended; admit the next waiter. learn: the HTTP
+ * version a response came in (CURLINFO_HTTP_VERSION).
+ */
+int d01_http_host_bind(struct d01_http_call *c, const char *url);
+void d01_http_host_unbind(struct d01_http_call *c);
+int d01_http_host_acquire(struct d01_http_call *c);
+void d01_http_host_release(struct d01_http_call *c);
+void d01_http_host_learn(struct d01_http_call *c, long httpver);
 
 /* Set up an empty memo (d01_http_new); 0, or -1 without memory. */
 int d01_http_memo_init(struct d01_http *h);

@@ -15,20 +15,24 @@ typo cannot pass unnoticed (the real API would ignore it).
 Faults are injected per test through Fake methods or attributes: queued
 error replies (429 with Retry-After, 5xx), optionally only for one method
 and paths containing a substring; latency per request; dropped connections; hung
-requests that never get an answer. Random faults come from `chaos`, a
+requests that never get an answer; `http10`: answer as HTTP/1.0 and close
+the connection after every response, as Python's http.server does by
+default (with `latency`: a slow API that never keeps a connection). The
+connections open at once are counted (`conns_peak`). Random faults come from `chaos`, a
 callable (method, path) -> action or None asked for every API request
 (see CHAOS below). Records live in memory so tests can assert the exact
 end state; every request is logged with the auth scheme it used, and
 every record created or deleted through the API in `created`/`deleted`.
 
 Run standalone:
-  python3 cloudflare_fake.py [--port P] [--latency S] [--page-size N]
+  python3 cloudflare_fake.py [--port P] [--latency S] [--http10] [--page-size N]
                              [--token T] [--zone Z ...] [--tls CERT KEY]
 (a bare port number as first argument also works). It prints one JSON
 line {url, token, zones} and serves until killed. Control endpoints, no
 auth: GET /_fake/records, POST /_fake/reset, POST /_fake/fault
 {"status", "code", "retry_after", "path", "message"}, POST /_fake/latency
-{"seconds"}, POST /_fake/hang {"count"}.
+{"seconds"}, POST /_fake/hang {"count"}, POST /_fake/http10 {"on"};
+GET /_fake/records also reports the peak of connections open at once.
 """
 import argparse
 import json
@@ -80,6 +84,9 @@ class Fake:
         self.page_size = page_size
         self.drop = 0      # connections to drop without a reply
         self.hang = 0      # requests left without any answer, ever
+        self.http10 = False  # HTTP/1.0: close after every response
+        self.conns_open = 0
+        self.conns_peak = 0  # connections open at once, at most
         self.stopping = threading.Event()
         self.requests = []  # (method, path) log
         self.chaos = None   # callable(method, path) -> CHAOS action or None
@@ -89,10 +96,26 @@ class Fake:
         fake = self
 
         class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            # Read by parse_request and send_response for every request.
+            @property
+            def protocol_version(self):
+                return "HTTP/1.0" if fake.http10 else "HTTP/1.1"
 
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()
+                with fake.lock:
+                    fake.conns_open += 1
+                    fake.conns_peak = max(fake.conns_peak, fake.conns_open)
+
+            def finish(self):
+                try:
+                    super().finish()
+                finally:
+                    with fake.lock:
+                        fake.conns_open -= 1
 
             def _send(self, status, obj, headers=(), how=None):
                 body = json.dumps(obj).encode()
@@ -366,7 +389,8 @@ class Fake:
         with self.lock:
             if method == "GET" and path == "/_fake/records":
                 return 200, {"records": list(self.records.values()),
-                             "requests": len(self.requests)}
+                             "requests": len(self.requests),
+                             "conns_peak": self.conns_peak}
             if method == "POST" and path == "/_fake/reset":
                 self.records.clear()
                 self.faults.clear()
@@ -375,6 +399,7 @@ class Fake:
                 self.created.clear()
                 self.deleted.clear()
                 self.latency, self.drop, self.hang = 0.0, 0, 0
+                self.http10, self.conns_peak = False, self.conns_open
                 return 200, {}
             if method == "POST" and path == "/_fake/fault":
                 self.faults.append((int(arg["status"]), int(arg.get("code", 0)),
@@ -383,6 +408,9 @@ class Fake:
                 return 200, {}
             if method == "POST" and path == "/_fake/latency":
                 self.latency = float(arg["seconds"])
+                return 200, {}
+            if method == "POST" and path == "/_fake/http10":
+                self.http10 = bool(arg.get("on", True))
                 return 200, {}
             if method == "POST" and path == "/_fake/hang":
                 self.hang += int(arg.get("count", 1))
@@ -403,6 +431,8 @@ def main(argv):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--latency", type=float,
                     default=float(os.environ.get("CF_FAKE_LATENCY", "0")))
+    ap.add_argument("--http10", action="store_true",
+                    help="answer as HTTP/1.0, closing after each response")
     ap.add_argument("--page-size", type=int, default=PAGE)
     ap.add_argument("--token", default="test-token")
     ap.add_argument("--zone", action="append")
@@ -412,6 +442,7 @@ def main(argv):
     f = Fake(token=a.token, zones=tuple(a.zone or ("example.test",)), tls=tls,
              port=a.port_arg if a.port_arg is not None else a.port, page_size=a.page_size)
     f.latency = a.latency
+    f.http10 = a.http10
     # One JSON line for whoever started us (bench/, manual runs).
     print(json.dumps({"url": f.url, "token": f.token, "zones": f.zones}), flush=True)
     try:

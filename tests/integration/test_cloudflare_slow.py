@@ -1,7 +1,10 @@
 """A Cloudflare API that never answers: the webhook still answers, with
 success:false naming the cause, inside its time budget (~20 s, well before
 cert-manager's 30 s), and the event loop keeps serving /healthz
-meanwhile."""
+meanwhile. A slow API that closes after every response (HTTP/1.0, 200 ms
+per request): a burst of 200 Presents all succeed, over at most the
+per-host cap of connections (issue 12 item 8)."""
+import json
 import os
 import tempfile
 import threading
@@ -54,6 +57,58 @@ class Slow(unittest.TestCase):
                 self.assertIn("timed out", srv.log())
                 self.assertLess(out["elapsed"], 25)
                 self.assertGreater(out["elapsed"], 15)
+
+    def test_slow_http10_burst(self):
+        n = int(os.environ.get("D01_SLOW_BURST", "200"))
+        with tempfile.TemporaryDirectory() as d:
+            p = pki.PKI(d)
+            harness.write_secret(os.path.join(d, "s"), "default", "cf", "token", "test-token")
+            with cloudflare_fake.Fake() as fake, \
+                    harness.Server(p, zones=(), extra=["--secrets-dir", os.path.join(d, "s"),
+                                                       "--log-level", "warn"],
+                                   endpoints=[fake.url]) as srv:
+                fake.latency, fake.http10 = 0.2, True
+                cfg = {"apiTokenSecretRef": {"name": "cf", "key": "token"}, "baseURL": fake.url}
+                ok, failures, lock = [], [], threading.Lock()
+                go = threading.Barrier(n + 1)
+
+                def call(i):
+                    c = srv.client("proxy")
+                    c.conn.timeout = 60
+                    fqdn = f"_acme-challenge.s{i}.example.test."
+                    try:
+                        go.wait()
+                        st, _, body = c.post_challenge(
+                            challenge("Present", f"K{i}", fqdn=fqdn, uid=f"u{i}", config=cfg),
+                            solver="cloudflare")
+                        o = json.loads(body) if st == 201 else {}
+                        good = o.get("response", {}).get("success") is True
+                        with lock:
+                            (ok if good else failures).append(
+                                (i, st, o.get("response", {}).get("status", {}).get("message")))
+                    finally:
+                        c.close()
+
+                ths = [threading.Thread(target=call, args=(i,)) for i in range(n)]
+                for t in ths:
+                    t.start()
+                go.wait()
+                t0 = time.monotonic()
+                for t in ths:
+                    t.join(90)
+                took = time.monotonic() - t0
+                print(f"\n{n} Presents against a 200 ms HTTP/1.0 API: {len(ok)} ok "
+                      f"in {took:.1f} s, peak {fake.conns_peak} connections at the fake, "
+                      f"{len(fake.requests)} requests", flush=True)
+                self.assertEqual(failures[:3], [])
+                self.assertEqual(len(ok), n)
+                for i in range(n):
+                    self.assertEqual(fake.txt(f"_acme-challenge.s{i}.example.test"), [f'"K{i}"'])
+                # The cap is 16; the fake counts a connection until its
+                # handler thread has finished, a little after the client
+                # saw the response, hence the slack.
+                self.assertLessEqual(fake.conns_peak, 24)
+                self.assertLess(took, 30)
 
 
 if __name__ == "__main__":

@@ -26,13 +26,24 @@ struct srv {
 	int port;
 	int inflight, max_inflight, flaky, hits;
 	struct timeval first, second; /* /429: when the tries arrived */
+	struct later *laters;	      /* /slow replies not sent yet */
 };
 
 struct later {
+	struct later *next, **prevp;
 	struct evhttp_request *req;
 	struct srv *s;
 	struct event *ev;
 };
+
+static void
+later_free(struct later *l)
+{
+	if ((*l->prevp = l->next) != NULL)
+		l->next->prevp = l->prevp;
+	event_free(l->ev);
+	free(l);
+}
 
 static void
 reply_later(evutil_socket_t fd, short what, void *arg)
@@ -43,8 +54,7 @@ reply_later(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	l->s->inflight--;
 	evhttp_send_reply(l->req, 200, "OK", NULL);
-	event_free(l->ev);
-	free(l);
+	later_free(l);
 }
 
 static void
@@ -62,6 +72,10 @@ handle(struct evhttp_request *req, void *arg)
 		l->req = req;
 		l->s = s;
 		l->ev = evtimer_new(s->base, reply_later, l);
+		if ((l->next = s->laters) != NULL)
+			l->next->prevp = &l->next;
+		l->prevp = &s->laters;
+		s->laters = l;
 		if (++s->inflight > s->max_inflight)
 			s->max_inflight = s->inflight;
 		evtimer_add(l->ev, &tv);
@@ -140,9 +154,13 @@ srv_start(struct srv *s)
 	return 0;
 }
 
+/* A /slow reply still due (its caller cancelled, the loop stopped) is
+ * dropped with its request by evhttp_free. */
 static void
 srv_stop(struct srv *s)
 {
+	while (s->laters != NULL)
+		later_free(s->laters);
 	if (s->http != NULL)
 		evhttp_free(s->http);
 	if (s->base != NULL)
@@ -241,7 +259,8 @@ end:
 }
 
 /* 200 calls to a handler that holds each for 200 ms: the server must see
- * them overlap (no timing assertion: it counts concurrency). */
+ * them overlap (no timing assertion: it counts concurrency), up to the
+ * per-host cap: 16 by default, 200 when raised. */
 static void
 t_concurrency(void)
 {
@@ -258,6 +277,15 @@ t_concurrency(void)
 	CHECK_INT(p.calls, ==, 200);
 	CHECK_INT(p.status, ==, 200);
 	fprintf(stderr, "  max concurrent at the server: %d\n", s.max_inflight);
+	CHECK_INT(s.max_inflight, ==, D01_HTTP_MAX_HOST_CONNS);
+	memset(&p, 0, sizeof(p));
+	s.max_inflight = 0;
+	d01_http_set_max_host_connections(h, 200);
+	for (i = 0; i < 200; i++)
+		CHECK(get(h, &s, "/slow", &p, 0) != NULL);
+	run(&s, &p, 200);
+	CHECK_INT(p.calls, ==, 200);
+	fprintf(stderr, "  with a cap of 200: %d\n", s.max_inflight);
 	CHECK(s.max_inflight >= 100); /* serialised would be 1 */
 end:
 	d01_http_free(h);
