@@ -292,14 +292,15 @@ stage(int dfd, const char *dir, const struct d01_file_out *files,
     struct jset *set, struct d01_error *err)
 {
 	char path[J_REL_MAX], list[J_LIST_MAX];
+	enum d01_err rc;
 	size_t i, len = 0;
 
 	if (mkdirat(dfd, J_DIR, 0700) != 0 || mkdirat(dfd, J_NEW, 0700) != 0 ||
 	    mkdirat(dfd, J_OLD, 0700) != 0)
 		return fail(err, dir, J_DIR, errno);
 	for (i = 0; i < set->n; i++) {
-		if (backup(dfd, dir, files[i].name, err) != D01_OK)
-			return err ? err->code : D01_E_INTERNAL;
+		if ((rc = backup(dfd, dir, files[i].name, err)) != D01_OK)
+			return rc;
 		rel(path, J_NEW, files[i].name);
 		if (write_at(dfd, path, files[i].data, files[i].len,
 			files[i].mode) != 0)
@@ -310,7 +311,7 @@ stage(int dfd, const char *dir, const struct d01_file_out *files,
 	if (sync_at(dfd, J_NEW) != 0 || sync_at(dfd, J_OLD) != 0 ||
 	    write_at(dfd, J_NAMES_TMP, list, len, 0600) != 0 ||
 	    renameat(dfd, J_NAMES_TMP, dfd, J_NAMES) != 0 ||
-	    sync_at(dfd, J_DIR) != 0)
+	    sync_at(dfd, J_DIR) != 0 || sync_at(dfd, ".") != 0)
 		return fail(err, dir, J_NAMES, errno);
 	return D01_OK;
 }
@@ -560,12 +561,11 @@ d01_files_commit(const char *dir, const struct d01_file_out *files, size_t n,
 	}
 	if (at >= 0) {
 		e = errno;
-		if (rollback(dfd, dir, &set, err) != D01_OK) {
+		if ((rc = rollback(dfd, dir, &set, err)) != D01_OK) {
 			d01_error_prefix(err,
 			    "%s/%s: %s; restoring the previous set failed "
 			    "(the next run retries): ",
 			    dir, set.name[at], strerror(e));
-			rc = err ? err->code : D01_E_INTERNAL;
 			goto out;
 		}
 		rc = d01_error_set(err, errno_code(e),

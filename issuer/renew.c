@@ -309,8 +309,7 @@ d01_renew_why_text(enum d01_renew_why why)
 	    [D01_RENEW_FORCED] = "--force",
 	    [D01_RENEW_EXPIRING] = "within --renew-before of expiry",
 	    [D01_RENEW_ARI] = "inside the CA's renewal window (ARI)",
-	    [D01_RENEW_KEY] = "the private key does not match the "
-			      "certificate",
+	    [D01_RENEW_KEY] = "the private key does not match the certificate",
 	    [D01_RENEW_NOT_DUE] = "not due",
 	    [D01_RENEW_ARI_NOT_DUE] = "not due (CA's renewal window, ARI)",
 	};
