@@ -328,6 +328,8 @@ d01_cmd_issue(int argc, char **argv)
 	int c, st, rc = D01_EXIT_USAGE;
 
 	memset(jobs, 0, sizeof(jobs));
+	for (i = 0; i < ISSUE_MAX_JOBS; i++)
+		jobs[i].lock_fd = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hd:", longopts, NULL)) != -1) {
 		if ((st = parse_opt(&o, &jobs[0], &batch, c, optarg)) != 0) {

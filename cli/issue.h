@@ -46,6 +46,8 @@ struct issue_job {
 	char *names[100];
 	size_t nnames;
 	struct d01_cert_info have; /* nnames == 0 when none */
+	int key_mismatch;	   /* privkey.pem does not fit `have` */
+	int lock_fd;		   /* on out/.lock while we own out; -1 */
 	char ari_url[2400];	   /* renewalInfo/<CertID>, or "" */
 	char replaces[256];	   /* CertID for newOrder, or "" */
 	int due;
@@ -60,7 +62,13 @@ struct issue_job {
 
 /* issue_plan.c */
 
-/* Read cert.pem and renewal.json of job->out; decide locally. */
+/*
+ * Take job->out for this run before anything else (lock it, finish an
+ * interrupted commit, check that a new set could be written there: all
+ * before the CA is asked anything), then read cert.pem, privkey.pem,
+ * fullchain.pem and renewal.json and decide locally. The lock is held
+ * until issue_job_clear().
+ */
 enum d01_err issue_plan(
     const struct issue_opts *o, struct issue_job *job, struct d01_error *err);
 /* Re-decide with a renewalInfo window fetched for the job. */

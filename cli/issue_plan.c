@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "cli/issue.h"
@@ -16,6 +18,12 @@
 #include "issuer/files.h"
 
 #define CERT_FILE_MAX (1024 * 1024)
+#define KEY_FILE_MAX  65536
+
+/* The set written into --out, in the order of issue_write's files. */
+static const char *const set_names[] = {
+    "privkey.pem", "cert.pem", "chain.pem", "fullchain.pem", ISSUE_STATE_FILE};
+#define SET_N (sizeof(set_names) / sizeof(set_names[0]))
 
 void
 issue_job_clear(struct issue_job *job)
@@ -28,6 +36,9 @@ issue_job_clear(struct issue_job *job)
 	d01_cert_info_clear(&job->have);
 	EVP_PKEY_free(job->cert_key);
 	job->cert_key = NULL;
+	if (job->lock_fd >= 0)
+		close(job->lock_fd); /* releases the flock */
+	job->lock_fd = -1;
 }
 
 /* renewal.json: which CA issued the set and where its ARI lives. */
@@ -70,6 +81,7 @@ decide(const struct issue_opts *o, struct issue_job *job,
 	uint32_t r = 0;
 
 	in.cert = job->have.nnames > 0 ? &job->have : NULL;
+	in.key_mismatch = job->key_mismatch;
 	in.names = (const char *const *)job->names;
 	in.nnames = job->nnames;
 	in.now = time(NULL);
@@ -85,6 +97,67 @@ decide(const struct issue_opts *o, struct issue_job *job,
 	job->when = d.when;
 }
 
+/* Lock --out, repair an interrupted commit, prove a set can be written:
+ * a failure here costs nothing at the CA. */
+static enum d01_err
+take_out(struct issue_job *job, struct d01_error *err)
+{
+	static const char *const said[] = {
+	    [D01_FILES_DISCARDED] = "dropped an unfinished new set",
+	    [D01_FILES_ROLLED_FORWARD] = "completed an interrupted commit",
+	    [D01_FILES_ROLLED_BACK] = "restored the previous set",
+	};
+	enum d01_files_recovery what;
+
+	if (d01_files_lock(job->out, &job->lock_fd, err) != D01_OK ||
+	    d01_files_recover(job->out, &what, err) != D01_OK ||
+	    d01_files_check(job->out, set_names, SET_N, err) != D01_OK)
+		return err->code;
+	if (what != D01_FILES_CLEAN)
+		d01_log(D01_LOG_WARN, "issue", "out=%s recovery=\"%s\"",
+		    job->out, said[what]);
+	return D01_OK;
+}
+
+/* 1 when `name` in --out holds a certificate for `key`. */
+static int
+file_fits(const struct issue_job *job, const char *name, EVP_PKEY *key)
+{
+	char path[1100], *pem = NULL;
+	size_t len = 0;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", job->out, name);
+	if (d01_file_read(path, CERT_FILE_MAX, &pem, &len, NULL) != D01_OK)
+		return 0;
+	ok = d01_cert_key_matches(pem, len, key);
+	free(pem);
+	return ok;
+}
+
+/* Does privkey.pem belong to cert.pem and to the leaf of fullchain.pem
+ * (what servers actually load)? A missing or foreign key: no. */
+static int
+key_fits(const struct issue_job *job)
+{
+	char path[1100], *pem = NULL;
+	size_t len = 0;
+	EVP_PKEY *key = NULL;
+	int ok = 0;
+
+	snprintf(path, sizeof(path), "%s/privkey.pem", job->out);
+	if (d01_file_read(path, KEY_FILE_MAX, &pem, &len, NULL) != D01_OK)
+		return 0;
+	key = d01_key_from_pem(pem, len, NULL);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (key != NULL)
+		ok = file_fits(job, "cert.pem", key) &&
+		    file_fits(job, "fullchain.pem", key);
+	EVP_PKEY_free(key);
+	return ok;
+}
+
 enum d01_err
 issue_plan(
     const struct issue_opts *o, struct issue_job *job, struct d01_error *err)
@@ -96,6 +169,8 @@ issue_plan(
 	enum d01_err rc;
 
 	job->ari_url[0] = job->replaces[0] = '\0';
+	if ((rc = take_out(job, err)) != D01_OK)
+		return rc;
 	snprintf(path, sizeof(path), "%s/cert.pem", job->out);
 	rc = d01_file_read(path, CERT_FILE_MAX, &pem, &len, &e);
 	if (rc == D01_OK &&
@@ -110,13 +185,17 @@ issue_plan(
 		return rc;
 	}
 	free(pem);
-	if (job->have.nnames > 0)
+	if (job->have.nnames > 0) {
+		job->key_mismatch = !key_fits(job);
 		read_state(o, job);
+	}
 	decide(o, job, NULL);
 	/* With ARI the CA's window replaces --renew-before: keep the
-	 * verdict open unless names or --force already decided it. */
+	 * verdict open unless the set itself, names or --force already
+	 * decided it. */
 	if (job->ari_url[0] != '\0' && job->why != D01_RENEW_NAMES &&
-	    job->why != D01_RENEW_FORCED && job->why != D01_RENEW_NO_CERT)
+	    job->why != D01_RENEW_FORCED && job->why != D01_RENEW_NO_CERT &&
+	    job->why != D01_RENEW_KEY)
 		job->due = -1;
 	else
 		job->ari_url[0] = '\0';
@@ -189,12 +268,12 @@ issue_write(const struct issue_opts *o, struct issue_job *job,
 	char *key = NULL, *state = NULL;
 	size_t klen = 0, leaf = first_block(pem, len);
 	enum d01_err rc;
-	struct d01_file_out files[5] = {
-	    {"privkey.pem", NULL, 0, 0600},
-	    {"cert.pem", pem, leaf, 0644},
-	    {"chain.pem", pem + leaf, len - leaf, 0644},
-	    {"fullchain.pem", pem, len, 0644},
-	    {ISSUE_STATE_FILE, NULL, 0, 0644},
+	struct d01_file_out files[SET_N] = {
+	    {set_names[0], NULL, 0, 0600},
+	    {set_names[1], pem, leaf, 0644},
+	    {set_names[2], pem + leaf, len - leaf, 0644},
+	    {set_names[3], pem, len, 0644},
+	    {set_names[4], NULL, 0, 0644},
 	};
 
 	if ((rc = d01_key_to_pem(job->cert_key, &key, &klen, err)) != D01_OK)
@@ -207,7 +286,7 @@ issue_write(const struct issue_opts *o, struct issue_job *job,
 	files[0].len = klen;
 	files[4].data = state;
 	files[4].len = strlen(state);
-	rc = d01_files_commit(job->out, files, 5, err);
+	rc = d01_files_commit(job->out, files, SET_N, err);
 	d01_key_pem_free(key, klen);
 	free(state);
 	return rc;

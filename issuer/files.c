@@ -11,8 +11,6 @@
 
 #include "issuer/files.h"
 
-#define D01_FILES_MAX 8
-
 static int
 write_all(int fd, const void *data, size_t len)
 {
@@ -99,46 +97,4 @@ d01_file_write_atomic(const char *path, const void *data, size_t len, int mode,
 	}
 	sync_parent(path);
 	return D01_OK;
-}
-
-enum d01_err
-d01_files_commit(const char *dir, const struct d01_file_out *files, size_t n,
-    struct d01_error *err)
-{
-	char paths[D01_FILES_MAX][PATH_MAX], tmps[D01_FILES_MAX][PATH_MAX];
-	enum d01_err rc = D01_OK;
-	size_t i, done = 0;
-
-	if (n > D01_FILES_MAX)
-		return d01_error_set(err, D01_E_LIMIT, "too many files");
-	for (i = 0; i < n; i++) {
-		if (strchr(files[i].name, '/') != NULL ||
-		    snprintf(paths[i], PATH_MAX, "%s/%s", dir, files[i].name) >=
-			PATH_MAX) {
-			rc = d01_error_set(err, D01_E_INVAL, "%s/%s: bad name",
-			    dir, files[i].name);
-			goto out;
-		}
-		rc = write_temp(paths[i], files[i].data, files[i].len,
-		    files[i].mode, tmps[i], PATH_MAX, err);
-		if (rc != D01_OK)
-			goto out;
-		done++;
-	}
-	/* Every temporary is complete on disk: only renames remain. */
-	for (i = 0; i < n; i++) {
-		if (rename(tmps[i], paths[i]) != 0) {
-			rc = d01_error_set(err, D01_E_INTERNAL, "%s: %s",
-			    paths[i], strerror(errno));
-			break;
-		}
-	}
-	if (n > 0)
-		sync_parent(paths[0]);
-out:
-	/* Unlink what was not renamed (harmless ENOENT for the rest). */
-	for (i = 0; i < done; i++)
-		if (rc != D01_OK)
-			unlink(tmps[i]);
-	return rc;
 }

@@ -217,6 +217,19 @@ d01_ari_parse(const char *body, size_t len, struct d01_ari_window *w,
 }
 
 int
+d01_cert_key_matches(const char *pem, size_t len, EVP_PKEY *key)
+{
+	BIO *b = len <= 1024 * 1024 ? BIO_new_mem_buf(pem, (int)len) : NULL;
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pub = x ? X509_get0_pubkey(x) : NULL;
+	int ok = key != NULL && pub != NULL && EVP_PKEY_eq(key, pub) == 1;
+
+	X509_free(x);
+	BIO_free(b);
+	return ok;
+}
+
+int
 d01_names_same(const char *const *a, size_t na, const char *const *b, size_t nb)
 {
 	size_t i, j;
@@ -254,6 +267,10 @@ decide(const struct d01_renew_input *in)
 
 	if (c == NULL || c->nnames == 0)
 		return verdict(1, D01_RENEW_NO_CERT, 0);
+	/* Served as a pair, a key and a certificate that do not match are
+	 * no certificate at all (a half-written set, a manual edit). */
+	if (in->key_mismatch)
+		return verdict(1, D01_RENEW_KEY, 0);
 	if (!d01_names_same((const char *const *)c->names, c->nnames, in->names,
 		in->nnames))
 		return verdict(1, D01_RENEW_NAMES, 0);
@@ -292,6 +309,7 @@ d01_renew_why_text(enum d01_renew_why why)
 	    [D01_RENEW_FORCED] = "--force",
 	    [D01_RENEW_EXPIRING] = "within --renew-before of expiry",
 	    [D01_RENEW_ARI] = "inside the CA's renewal window (ARI)",
+	    [D01_RENEW_KEY] = "the private key does not match the certificate",
 	    [D01_RENEW_NOT_DUE] = "not due",
 	    [D01_RENEW_ARI_NOT_DUE] = "not due (CA's renewal window, ARI)",
 	};

@@ -54,6 +54,13 @@ enum d01_err d01_ari_parse(const char *body, size_t len,
  * time_t. Returns 0, or -1 when malformed. */
 int d01_rfc3339_parse(const char *s, time_t *out);
 
+/*
+ * 1 when the first certificate of the PEM buffer `pem` certifies `key`
+ * (EVP_PKEY_eq on the public key); 0 when it does not, or when there is
+ * no certificate to compare with.
+ */
+int d01_cert_key_matches(const char *pem, size_t len, EVP_PKEY *key);
+
 /* 1 when the two name lists hold the same set (case-insensitive). */
 int d01_names_same(
     const char *const *a, size_t na, const char *const *b, size_t nb);
@@ -64,6 +71,7 @@ enum d01_renew_why {
 	D01_RENEW_FORCED,      /* --force */
 	D01_RENEW_EXPIRING,    /* within renew-before of notAfter */
 	D01_RENEW_ARI,	       /* the ARI window says now */
+	D01_RENEW_KEY,	       /* privkey.pem does not fit the certificate */
 	D01_RENEW_NOT_DUE,     /* renew-before says later */
 	D01_RENEW_ARI_NOT_DUE, /* the ARI window says later */
 	D01_RENEW__MAX
@@ -77,7 +85,8 @@ struct d01_renew_input {
 	long renew_before; /* seconds */
 	int force;
 	const struct d01_ari_window *ari; /* NULL without ARI */
-	double ari_pick; /* in [0,1): where in the window to renew */
+	double ari_pick;  /* in [0,1): where in the window to renew */
+	int key_mismatch; /* the key beside `cert` is missing or another */
 };
 
 struct d01_renew_decision {
@@ -87,7 +96,8 @@ struct d01_renew_decision {
 };
 
 /*
- * Decide. Order: no certificate or other names -> due; --force -> due;
+ * Decide. Order: no certificate, a key that does not fit it, or other
+ * names -> due; --force -> due;
  * an expired certificate is always due; with an ARI window the time
  * start + pick * (end - start) decides; otherwise notAfter - renew_before.
  */

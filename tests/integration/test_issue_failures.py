@@ -22,7 +22,8 @@ class IssueFailures(unittest.TestCase):
         cls.lab.close()
 
     def assert_nothing_written(self, out):
-        left = [n for n in os.listdir(out) if n != "account.key"]
+        left = [n for n in os.listdir(out)
+                if n not in ("account.key", ".lock")]
         self.assertEqual(left, [], "files written on failure")
 
     def test_wrong_tsig_secret(self):

@@ -29,11 +29,13 @@ static const char rfc9773_cert[] =
 #define DAY 86400L
 static const time_t T0 = 1750000000; /* "now" in these tests */
 
-/* A self-signed PEM certificate for `names`, valid [nb, na]. */
+/* A self-signed PEM certificate for `names`, valid [nb, na], for the key
+ * `key` (borrowed), or a fresh one when NULL. */
 static char *
-make_cert(const char *names, time_t nb, time_t na, long serial)
+make_cert_for(
+    EVP_PKEY *key, const char *names, time_t nb, time_t na, long serial)
 {
-	EVP_PKEY *k = d01_key_generate(D01_KEY_EC256, NULL);
+	EVP_PKEY *k = key ? key : d01_key_generate(D01_KEY_EC256, NULL);
 	X509 *x = X509_new();
 	X509V3_CTX ctx;
 	X509_EXTENSION *ext = NULL;
@@ -69,8 +71,15 @@ make_cert(const char *names, time_t nb, time_t na, long serial)
 out:
 	BIO_free(b);
 	X509_free(x);
-	EVP_PKEY_free(k);
+	if (k != key)
+		EVP_PKEY_free(k);
 	return pem;
+}
+
+static char *
+make_cert(const char *names, time_t nb, time_t na, long serial)
+{
+	return make_cert_for(NULL, names, nb, na, serial);
 }
 
 static void
@@ -269,6 +278,55 @@ end:
 	free(pem);
 }
 
+/* A key that does not fit the certificate beside it (a set half
+ * replaced, a manual edit) is due, whatever the dates, --force or ARI
+ * say: serving it fails every handshake. */
+static void
+t_key_mismatch(void)
+{
+	const char *names[] = {"example.test"};
+	EVP_PKEY *k = d01_key_generate(D01_KEY_EC256, NULL);
+	EVP_PKEY *other = d01_key_generate(D01_KEY_EC256, NULL);
+	char *pem = make_cert_for(
+	    k, "DNS:example.test", T0 - 10 * DAY, T0 + 80 * DAY, 11);
+	struct d01_cert_info ci = {0};
+	struct d01_ari_window w = {
+	    .start = T0 + 10 * DAY, .end = T0 + 12 * DAY};
+	struct d01_renew_input in = {0};
+	struct d01_renew_decision d;
+
+	CHECK(k != NULL && other != NULL && pem != NULL);
+	CHECK(d01_cert_key_matches(pem, strlen(pem), k) == 1);
+	CHECK(d01_cert_key_matches(pem, strlen(pem), other) == 0);
+	CHECK(d01_cert_key_matches(pem, strlen(pem), NULL) == 0);
+	CHECK(d01_cert_key_matches("junk", 4, k) == 0);
+	CHECK(d01_cert_info_parse(pem, strlen(pem), &ci, NULL) == D01_OK);
+	in.cert = &ci;
+	in.names = names;
+	in.nnames = 1;
+	in.now = T0;
+	in.renew_before = 30 * DAY;
+	d01_renew_decide(&in, &d);
+	CHECK(!d.due && d.why == D01_RENEW_NOT_DUE);
+	in.key_mismatch = 1;
+	d01_renew_decide(&in, &d);
+	CHECK(d.due && d.why == D01_RENEW_KEY);
+	CHECK(strstr(d01_renew_why_text(d.why), "private key") != NULL);
+	in.ari = &w; /* the window says later: still due */
+	in.ari_pick = 0.5;
+	d01_renew_decide(&in, &d);
+	CHECK(d.due && d.why == D01_RENEW_KEY);
+	in.ari = NULL;
+	in.force = 1;
+	d01_renew_decide(&in, &d);
+	CHECK(d.due && d.why == D01_RENEW_KEY);
+end:
+	d01_cert_info_clear(&ci);
+	free(pem);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+}
+
 int
 main(void)
 {
@@ -279,5 +337,6 @@ main(void)
 	RUN(t_names_same);
 	RUN(t_decide);
 	RUN(t_decide_ari);
+	RUN(t_key_mismatch);
 	return harness_done();
 }
