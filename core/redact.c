@@ -65,8 +65,10 @@ unit(const char *s, size_t i, unsigned char *b)
 	return 1;
 }
 
+/* The canonical form of msg; with decode 0, the bytes as they are (a
+ * secret that itself holds '%' or '\\' must be found verbatim too). */
 static int
-canon_make(struct canon *c, const char *msg, size_t len)
+canon_make(struct canon *c, const char *msg, size_t len, int decode)
 {
 	size_t i, w;
 	unsigned char b;
@@ -79,7 +81,12 @@ canon_make(struct canon *c, const char *msg, size_t len)
 	if (!c->raw || !c->low || !c->from || !c->to)
 		return -1;
 	for (i = 0; i < len; i += w) {
-		w = unit(msg, i, &b);
+		if (decode) {
+			w = unit(msg, i, &b);
+		} else {
+			w = 1;
+			b = (unsigned char)msg[i];
+		}
 		c->raw[c->n] = b;
 		c->low[c->n] = (unsigned char)tolower(b);
 		c->from[c->n] = i;
@@ -208,11 +215,31 @@ rewrite(char *msg, size_t cap, size_t len, const unsigned char *mark)
 	free(out);
 }
 
+/* Mark every form of the secret found in one canonical form of msg. */
+static int
+mark_forms(const char *msg, size_t len, int decode, const char *secret,
+    const unsigned char *low, size_t slen, unsigned char *mark)
+{
+	struct canon c = {0};
+	int rc = -1;
+
+	if (canon_make(&c, msg, len, decode) != 0)
+		goto out;
+	mark_all(&c, c.low, low, slen, mark);
+	if (slen >= D01_REDACT_B64_MIN)
+		mark_b64(&c, secret, slen, mark);
+	if (slen >= D01_REDACT_SPLIT_MIN)
+		mark_pieces(&c, low, slen, mark);
+	rc = 0;
+out:
+	canon_free(&c);
+	return rc;
+}
+
 void
 d01_redact(char *msg, size_t cap, const char *secret)
 {
 	size_t len, slen = secret != NULL ? strlen(secret) : 0, i;
-	struct canon c = {0};
 	unsigned char *mark = NULL, *low = NULL;
 	int any = 0;
 
@@ -222,18 +249,17 @@ d01_redact(char *msg, size_t cap, const char *secret)
 	msg[len] = '\0';
 	mark = calloc(len + 1, 1);
 	low = malloc(slen);
-	if (mark == NULL || low == NULL || canon_make(&c, msg, len) != 0) {
+	if (mark != NULL && low != NULL)
+		for (i = 0; i < slen; i++)
+			low[i] =
+			    (unsigned char)tolower((unsigned char)secret[i]);
+	if (mark == NULL || low == NULL ||
+	    mark_forms(msg, len, 1, secret, low, slen, mark) != 0 ||
+	    mark_forms(msg, len, 0, secret, low, slen, mark) != 0) {
 		/* Cannot look: say nothing rather than risk the secret. */
 		snprintf(msg, cap, "%s", mark_text);
 		goto out;
 	}
-	for (i = 0; i < slen; i++)
-		low[i] = (unsigned char)tolower((unsigned char)secret[i]);
-	mark_all(&c, c.low, low, slen, mark);
-	if (slen >= D01_REDACT_B64_MIN)
-		mark_b64(&c, secret, slen, mark);
-	if (slen >= D01_REDACT_SPLIT_MIN)
-		mark_pieces(&c, low, slen, mark);
 	for (i = 0; i < len; i++)
 		any |= mark[i];
 	if (any)
@@ -243,5 +269,4 @@ out:
 		OPENSSL_cleanse(low, slen);
 	free(low);
 	free(mark);
-	canon_free(&c);
 }
