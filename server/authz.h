@@ -10,8 +10,8 @@
  * base. A pending check owns a copy of everything it needs; the identity
  * and attributes passed in are borrowed for the call only.
  */
-#ifndef D01_AUTHZ_H
-#define D01_AUTHZ_H
+#ifndef D01_SERVER_AUTHZ_H
+#define D01_SERVER_AUTHZ_H
 
 #include <stddef.h>
 
