@@ -535,12 +535,6 @@ d01_server_set_trust(struct d01_server *srv, struct d01_fp_trust *t)
 	srv->trust = t;
 }
 
-struct d01_metrics *
-d01_server_metrics(struct d01_server *srv)
-{
-	return srv->metrics;
-}
-
 void
 d01_server_free(struct d01_server *srv)
 {

@@ -57,9 +57,6 @@ void d01_server_set_ssl_ctx(struct d01_server *srv, SSL_CTX *ctx);
  * NULL: nobody until a trust is set). */
 void d01_server_set_trust(struct d01_server *srv, struct d01_fp_trust *t);
 
-/* The server's metrics, for other parts to report into. */
-struct d01_metrics *d01_server_metrics(struct d01_server *srv);
-
 /* Graceful stop; see d01_httpd_shutdown(). */
 void d01_server_shutdown(
     struct d01_server *srv, int deadline_ms, void (*done)(void *), void *arg);
