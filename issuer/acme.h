@@ -11,7 +11,8 @@
  *    short backoff) while the wait stays under a bound; a longer
  *    Retry-After ends the request with an error saying how long;
  * then the caller gets the reply, or the problem document as an error.
- * Requests have the async shape of DESIGN.md.
+ * Requests have the async call shape
+ * (docs/DESIGN.md, "The async call shape").
  */
 #ifndef D01_ACME_H
 #define D01_ACME_H
@@ -72,7 +73,8 @@ typedef void (*d01_acme_fn)(
 
 /*
  * Signed POST of `payload` (JSON text, copied; NULL for POST-as-GET) to
- * `url`, with "kid" once set, else "jwk". Async shape of DESIGN.md.
+ * `url`, with "kid" once set, else "jwk". Async call shape
+ * (docs/DESIGN.md, "The async call shape").
  */
 struct d01_acme_req *d01_acme_post(struct d01_acme *a, const char *url,
     const char *payload, d01_acme_fn cb, void *arg, struct d01_error *err);

@@ -41,9 +41,9 @@ typedef void (*d01_solver_fn)(
     void *arg, const struct d01_error *err, struct d01_solver *s);
 
 /*
- * Start solving the authorization at `url` (copied). Async shape of
- * DESIGN.md: NULL + err and cb never runs, else cb runs exactly once,
- * later.
+ * Start solving the authorization at `url` (copied). Async call shape
+ * (docs/DESIGN.md, "The async call shape"): NULL + err and cb never
+ * runs, else cb runs exactly once, later.
  */
 struct d01_solver *d01_solver_start(const struct d01_solve_ctx *ctx,
     const char *url, d01_solver_fn cb, void *arg, struct d01_error *err);
