@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Delegated authorization (webhook-api.md §4.6): for an authenticated
+ * Delegated authorization, as Kubernetes aggregated API servers do it
+ * (k8s.io/apiserver's delegating authorizer): for an authenticated
  * front-proxy identity, ask the kube-apiserver with a SubjectAccessReview
  * whether it may do what the request does, and remember the answer for a
  * while (10 s by default, allow and deny alike, as the Go library does).

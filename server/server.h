@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The webhook server: an aggregated Kubernetes API server for cert-manager's
- * DNS-01 webhook. Routes (webhook-api.md §2, §4.4):
+ * DNS-01 webhook. Routes (cert-manager's webhook API and the aggregator's
+ * discovery):
  *   POST /apis/<group>/v1alpha1/<solver>   Present / CleanUp
  *   GET  /apis, /apis/<group>, /apis/<group>/v1alpha1   discovery
  *   GET  /healthz /livez /readyz            health, no authentication

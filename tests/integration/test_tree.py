@@ -8,7 +8,7 @@ again:
 - the design a comment cites is the one in the repository: every mention
   of DESIGN.md is docs/DESIGN.md, and a section cited by its quoted name
   exists there; nothing cites the steering notes outside the repository
-  (../shared/DESIGN.md). No build or binary needed."""
+  (../shared/DESIGN.md, webhook-api.md §N, providers.md §N...). No build or binary needed."""
 import os
 import re
 import unittest
@@ -116,6 +116,11 @@ class Tree(unittest.TestCase):
                 q = re.match(r'[,:]?\s*(?:#\s*)?(?:section\s*)?"([^"]+)"', after, re.S)
                 if q and " ".join(q.group(1).split()) not in sections:
                     bad.append(f"{rel}:{line}: no section \"{q.group(1)}\" in docs/DESIGN.md")
+            # The steering notes beside the repository are not shipped with
+            # it: cite the upstream document (an RFC, an API reference).
+            for m in re.finditer(r"\b(webhook-api|providers|style-anchors)(\.md)?\s*§", text):
+                line = text.count("\n", 0, m.start()) + 1
+                bad.append(f"{rel}:{line}: cites {m.group(0)} outside the repository")
         self.maxDiff = None
         self.assertEqual(bad, [])
         self.assertEqual(PENDING - pending_seen, set(),
