@@ -76,8 +76,9 @@ struct d01_http *d01_http_new(struct event_base *base, struct d01_error *err);
 /* Cancel every call (no callbacks) and free. NULL is a no-op. */
 void d01_http_free(struct d01_http *h);
 
-/* Async shape of DESIGN.md: NULL + err (cb never runs), or a handle whose
- * cb runs exactly once, later. `req` and its strings are copied. */
+/* Async call shape (docs/DESIGN.md, "The async call shape"): NULL + err
+ * (cb never runs), or a handle whose cb runs exactly once, later. `req`
+ * and its strings are copied. */
 struct d01_http_call *d01_http_start(struct d01_http *h,
     const struct d01_http_request *req, d01_http_fn cb, void *arg,
     struct d01_error *err);

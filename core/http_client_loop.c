@@ -4,7 +4,8 @@
  * driven by libevent (one event per socket kept with curl_multi_assign, one
  * timer), the info_read loop that hands finished attempts back to
  * http_client.c, and the client's life cycle. Pitfalls kept in mind
- * (style-anchors.md §4.6): only (re)arm the timer in the timer callback,
+ * (libcurl's multi-event examples and curl_multi_remove_handle(3)): only
+ * (re)arm the timer in the timer callback,
  * remove easy handles only from the info_read loop, never touch a CURLMsg
  * after removing its handle, and clean the multi up while the event base
  * and our timer still exist (socket callbacks fire during cleanup).

@@ -7,9 +7,11 @@
  *  - values held in memory (the CLI's environment variables);
  *  - an asynchronous back end plugged in by the caller: the Kubernetes
  *    API (server/kube_secret.c), which core/ knows nothing about.
- * Lookups have the async call shape of DESIGN.md so the API back end can be
- * slotted in behind the same interface. Values are never logged, and never
- * appear in error messages: errors name the namespace, secret and key only.
+ * Lookups have the async call shape
+ * (docs/DESIGN.md, "The async call shape") so the API back end can be
+ * slotted in behind the same interface. Values are never logged, and
+ * never appear in error messages: errors name the namespace, secret and
+ * key only.
  */
 #ifndef D01_SECRET_H
 #define D01_SECRET_H

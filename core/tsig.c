@@ -12,8 +12,8 @@
 #include "core/dns.h"
 #include "core/tsig.h"
 
-/* User spellings -> wire names ldns 1.8.3 implements (no sha224/384:
- * see style-anchors §4.3). */
+/* User spellings -> wire names: the four algorithms cert-manager's rfc2136
+ * solver accepts (HMACMD5, HMACSHA1, HMACSHA256, HMACSHA512). */
 static const struct {
 	const char *user[3];
 	const char *wire;

@@ -48,7 +48,8 @@ struct d01_txtcheck_opts {
 typedef void (*d01_txtcheck_fn)(
     void *arg, const struct d01_error *err, const char *summary);
 
-/* Async shape of DESIGN.md; opts and its strings are copied. */
+/* Async call shape (docs/DESIGN.md, "The async call shape"); opts and
+ * its strings are copied. */
 struct d01_txtcheck *d01_txtcheck_start(struct event_base *base,
     struct d01_dns *dns, const struct d01_txtcheck_opts *opts,
     d01_txtcheck_fn cb, void *arg, struct d01_error *err);

@@ -29,8 +29,9 @@ struct d01_acme_account_opts {
 
 /*
  * Start. `o` and its strings are copied (the EAB key is wiped when the op
- * ends). Async shape of DESIGN.md; cb gets D01_OK once the kid is set, or
- * an error naming the step ("directory: ...", "newAccount: ...").
+ * ends). Async call shape (docs/DESIGN.md, "The async call shape");
+ * cb gets D01_OK once the kid is set, or an error naming the step
+ * ("directory: ...", "newAccount: ...").
  */
 struct d01_acme_account_op *d01_acme_account_start(struct d01_acme *a,
     const struct d01_acme_account_opts *o, d01_done_fn cb, void *arg,

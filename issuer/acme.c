@@ -18,6 +18,10 @@
 #include "issuer/nonce.h"
 #include "issuer/problem.h"
 
+#define NONCE_RETRIES 5	  /* badNonce retries */
+#define RETRIES	      3	  /* rateLimited / 5xx retries */
+#define MAX_WAIT_S    60L /* longest Retry-After honoured */
+
 struct d01_acme {
 	struct event_base *base;
 	struct d01_acme_http *http;
@@ -26,8 +30,6 @@ struct d01_acme {
 	char *kid;
 	struct d01_acme_dir dir;
 	struct d01_nonce_pool nonces;
-	struct d01_acme_limits lim;
-	unsigned long requests;
 	TAILQ_HEAD(, d01_acme_req) reqs;
 };
 
@@ -60,9 +62,6 @@ d01_acme_new(struct event_base *base, struct d01_acme_http *http, EVP_PKEY *key,
 	a->base = base;
 	a->http = http;
 	a->key = key;
-	a->lim.nonce_retries = 5;
-	a->lim.retries = 3;
-	a->lim.max_wait_s = 60;
 	if (d01_jwk_thumbprint(key, a->thumb, err) != D01_OK) {
 		free(a);
 		return NULL;
@@ -80,12 +79,6 @@ d01_acme_free(struct d01_acme *a)
 	d01_acme_dir_clear(&a->dir);
 	free(a->kid);
 	free(a);
-}
-
-void
-d01_acme_set_limits(struct d01_acme *a, const struct d01_acme_limits *l)
-{
-	a->lim = *l;
 }
 
 enum d01_err
@@ -120,12 +113,6 @@ d01_acme_set_kid(struct d01_acme *a, const char *kid)
 	return D01_OK;
 }
 
-const char *
-d01_acme_kid(const struct d01_acme *a)
-{
-	return a->kid;
-}
-
 EVP_PKEY *
 d01_acme_key(const struct d01_acme *a)
 {
@@ -136,12 +123,6 @@ const char *
 d01_acme_thumbprint(const struct d01_acme *a)
 {
 	return a->thumb;
-}
-
-unsigned long
-d01_acme_requests(const struct d01_acme *a)
-{
-	return a->requests;
 }
 
 static void
@@ -228,7 +209,7 @@ maybe_retry(struct d01_acme_req *r, const struct d01_acme_reply *x,
 	long wait;
 
 	if (r->post && d01_acme_problem_is(p, "badNonce") &&
-	    r->nonce_tries++ < r->a->lim.nonce_retries) {
+	    r->nonce_tries++ < NONCE_RETRIES) {
 		d01_log(D01_LOG_DEBUG, "acme", "retry=badNonce try=%d",
 		    r->nonce_tries);
 		return retry_later(r, 0) == 0;
@@ -236,13 +217,13 @@ maybe_retry(struct d01_acme_req *r, const struct d01_acme_reply *x,
 	if (!err->retryable || d01_acme_problem_is(p, "badNonce"))
 		return 0;
 	wait = x->retry_after >= 0 ? x->retry_after : 1L << r->tries;
-	if (wait > r->a->lim.max_wait_s) {
+	if (wait > MAX_WAIT_S) {
 		d01_error_prefix(err,
 		    "retry after %ld s is past the %ld s bound: ", wait,
-		    r->a->lim.max_wait_s);
+		    MAX_WAIT_S);
 		return 0;
 	}
-	if (r->tries++ >= r->a->lim.retries)
+	if (r->tries++ >= RETRIES)
 		return 0;
 	d01_log(D01_LOG_INFO, "acme", "retry=%d wait_s=%ld status=%ld",
 	    r->tries, wait, x->status);
@@ -261,7 +242,7 @@ reply_cb(
 	if (x == NULL) {
 		err = *terr;
 		/* Connection trouble: 0.5 s, 1 s, 2 s, then give up. */
-		if (err.retryable && r->tries++ < r->a->lim.retries &&
+		if (err.retryable && r->tries++ < RETRIES &&
 		    retry_later(r, 250L << r->tries) == 0)
 			return;
 		r->x = NULL;
@@ -336,7 +317,6 @@ req_transfer(struct d01_acme_req *r, struct d01_error *err)
 	free(jws);
 	if (r->x == NULL)
 		return -1;
-	r->a->requests++;
 	return 0;
 }
 

@@ -11,7 +11,8 @@
  *    short backoff) while the wait stays under a bound; a longer
  *    Retry-After ends the request with an error saying how long;
  * then the caller gets the reply, or the problem document as an error.
- * Requests have the async shape of DESIGN.md.
+ * Requests have the async call shape
+ * (docs/DESIGN.md, "The async call shape").
  */
 #ifndef D01_ACME_H
 #define D01_ACME_H
@@ -29,12 +30,6 @@ struct d01_acme;
 struct d01_acme_req;
 struct d01_acme_http;
 
-struct d01_acme_limits {
-	int nonce_retries; /* badNonce retries; default 5 */
-	int retries;	   /* rateLimited / 5xx retries; default 3 */
-	long max_wait_s;   /* longest Retry-After honoured; default 60 */
-};
-
 /*
  * A session using `http` (borrowed) and `key` (borrowed; the account
  * key). Both must outlive it. NULL with err when the key cannot sign.
@@ -45,8 +40,6 @@ struct d01_acme *d01_acme_new(struct event_base *base,
 /* Free; every request must have completed or been cancelled. */
 void d01_acme_free(struct d01_acme *a);
 
-void d01_acme_set_limits(struct d01_acme *a, const struct d01_acme_limits *l);
-
 /* Parse and keep a directory body (replacing any earlier one). */
 enum d01_err d01_acme_set_directory(
     struct d01_acme *a, const char *body, size_t len, struct d01_error *err);
@@ -55,7 +48,6 @@ const struct d01_acme_dir *d01_acme_directory(const struct d01_acme *a);
 
 /* The account URL once known (signed requests then use "kid"). */
 enum d01_err d01_acme_set_kid(struct d01_acme *a, const char *kid);
-const char *d01_acme_kid(const struct d01_acme *a);
 
 EVP_PKEY *d01_acme_key(const struct d01_acme *a);
 /* RFC 7638 thumbprint of the account key (for key authorizations). */
@@ -81,7 +73,8 @@ typedef void (*d01_acme_fn)(
 
 /*
  * Signed POST of `payload` (JSON text, copied; NULL for POST-as-GET) to
- * `url`, with "kid" once set, else "jwk". Async shape of DESIGN.md.
+ * `url`, with "kid" once set, else "jwk". Async call shape
+ * (docs/DESIGN.md, "The async call shape").
  */
 struct d01_acme_req *d01_acme_post(struct d01_acme *a, const char *url,
     const char *payload, d01_acme_fn cb, void *arg, struct d01_error *err);
@@ -92,8 +85,5 @@ struct d01_acme_req *d01_acme_get(struct d01_acme *a, const char *url,
 
 /* cb will not run; frees the request. NULL is a no-op. */
 void d01_acme_req_cancel(struct d01_acme_req *r);
-
-/* Requests sent on the wire by this session (nonce fetches included). */
-unsigned long d01_acme_requests(const struct d01_acme *a);
 
 #endif

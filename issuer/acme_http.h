@@ -45,9 +45,10 @@ void d01_acme_http_free(struct d01_acme_http *h);
 
 /*
  * Start one request: method "GET", "HEAD" or "POST" (body copied, sent as
- * application/jose+json). Async shape of DESIGN.md: NULL + err and cb
- * never runs, or a handle whose cb runs exactly once, later, from the
- * loop. Redirects are not followed; responses over 1 MiB are errors.
+ * application/jose+json). Async call shape
+ * (docs/DESIGN.md, "The async call shape"): NULL + err and cb never
+ * runs, or a handle whose cb runs exactly once, later, from the loop.
+ * Redirects are not followed; responses over 1 MiB are errors.
  */
 struct d01_acme_xfer *d01_acme_http_start(struct d01_acme_http *h,
     const char *method, const char *url, const char *body, size_t len,

@@ -70,12 +70,6 @@ d01_dns01_value(const char *token, const char *thumb, char out[44])
 	return 0;
 }
 
-const char *
-d01_solver_ident(const struct d01_solver *s)
-{
-	return s->az.ident;
-}
-
 /* Stop whatever is pending (no callbacks). */
 static void
 drop_pending(struct d01_solver *s)

@@ -10,8 +10,8 @@
  * the value, always, whatever happened before. The order runs one solver
  * per authorization, all in parallel.
  */
-#ifndef D01_AUTHZ_H
-#define D01_AUTHZ_H
+#ifndef D01_ISSUER_AUTHZ_H
+#define D01_ISSUER_AUTHZ_H
 
 #include "core/err.h"
 #include "core/txtcheck.h"
@@ -41,9 +41,9 @@ typedef void (*d01_solver_fn)(
     void *arg, const struct d01_error *err, struct d01_solver *s);
 
 /*
- * Start solving the authorization at `url` (copied). Async shape of
- * DESIGN.md: NULL + err and cb never runs, else cb runs exactly once,
- * later.
+ * Start solving the authorization at `url` (copied). Async call shape
+ * (docs/DESIGN.md, "The async call shape"): NULL + err and cb never
+ * runs, else cb runs exactly once, later.
  */
 struct d01_solver *d01_solver_start(const struct d01_solve_ctx *ctx,
     const char *url, d01_solver_fn cb, void *arg, struct d01_error *err);
@@ -58,9 +58,6 @@ void d01_solver_abort(struct d01_solver *s);
 
 /* Free without callback and without cleanup (teardown only). */
 void d01_solver_cancel(struct d01_solver *s);
-
-/* The identifier ("*.example.com"), once fetched; "" before. */
-const char *d01_solver_ident(const struct d01_solver *s);
 
 /* The TXT value for `token` under account key thumbprint `thumb`:
  * base64url(SHA-256(token "." thumb)) into out (44 bytes). */

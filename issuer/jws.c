@@ -25,12 +25,6 @@ static const char *const alg_names[D01_JWS__MAX] = {
     [D01_JWS_RS256] = "RS256",
 };
 
-const char *
-d01_jws_alg_name(enum d01_jws_alg alg)
-{
-	return (unsigned)alg < D01_JWS__MAX ? alg_names[alg] : "none";
-}
-
 int
 d01_jws_alg_of(EVP_PKEY *key, enum d01_jws_alg *alg)
 {

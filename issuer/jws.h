@@ -27,9 +27,6 @@ enum d01_jws_alg {
 /* Largest raw signature: RSA 8192. */
 #define D01_JWS_SIG_MAX 1024
 
-/* "ES256", "ES384", "RS256". */
-const char *d01_jws_alg_name(enum d01_jws_alg alg);
-
 /* The algorithm for `key` (P-256 -> ES256, P-384 -> ES384, RSA -> RS256).
  * Returns 0, or -1 for other keys. */
 int d01_jws_alg_of(EVP_PKEY *key, enum d01_jws_alg *alg);

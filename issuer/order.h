@@ -37,7 +37,8 @@ struct d01_acme_order_opts {
 typedef void (*d01_acme_cert_fn)(
     void *arg, const struct d01_error *err, const char *pem, size_t len);
 
-/* Async shape of DESIGN.md; names and replaces are copied. */
+/* Async call shape (docs/DESIGN.md, "The async call shape"); names and
+ * replaces are copied. */
 struct d01_acme_order_op *d01_acme_order_start(struct d01_acme *a,
     const struct d01_acme_order_opts *o, d01_acme_cert_fn cb, void *arg,
     struct d01_error *err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Delegated authorization (webhook-api.md §4.6): for an authenticated
+ * Delegated authorization, as Kubernetes aggregated API servers do it
+ * (k8s.io/apiserver's delegating authorizer): for an authenticated
  * front-proxy identity, ask the kube-apiserver with a SubjectAccessReview
  * whether it may do what the request does, and remember the answer for a
  * while (10 s by default, allow and deny alike, as the Go library does).
@@ -10,8 +11,8 @@
  * base. A pending check owns a copy of everything it needs; the identity
  * and attributes passed in are borrowed for the call only.
  */
-#ifndef D01_AUTHZ_H
-#define D01_AUTHZ_H
+#ifndef D01_SERVER_AUTHZ_H
+#define D01_SERVER_AUTHZ_H
 
 #include <stddef.h>
 

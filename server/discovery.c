@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Discovery documents (webhook-api.md §4.4.1, §4.4.2). They depend only on
+ * Discovery documents (/apis/<group> and /apis/<group>/v1alpha1, as the
+ * aggregator and kubectl read them). They depend only on
  * the group name and the provider table, so they are rendered once at
  * start-up and served as bytes: the aggregator's availability probe hits
  * them every few seconds, with a 5 s deadline.

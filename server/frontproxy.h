@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Front-proxy (request-header) authentication, as the kube-apiserver's
- * aggregator uses it (webhook-api.md §4.5): the TLS client certificate
+ * aggregator uses it (Kubernetes' authenticating proxy, requestheader-*
+ * flags): the TLS client certificate
  * must chain to the requestheader CA for client use (clientAuth EKU, or
  * none) and, when allowed names are set, carry one of them as its CN;
  * only then are the identity headers believed.

@@ -64,9 +64,9 @@ typedef void (*d01_kube_fn)(
 
 /*
  * GET `path` ("/api/v1/...", already escaped), or POST `body` (a JSON
- * object, not stolen) when non-NULL. Async shape of DESIGN.md. A 401
- * from a token file that has changed since it was read is retried once
- * with the new token.
+ * object, not stolen) when non-NULL. Async call shape
+ * (docs/DESIGN.md, "The async call shape"). A 401 from a token file
+ * that has changed since it was read is retried once with the new token.
  */
 struct d01_kube_call *d01_kube_request(struct d01_kube *k, const char *path,
     const json_t *body, d01_kube_fn cb, void *arg, struct d01_error *err);

@@ -30,7 +30,6 @@ struct d01_kube_secrets {
 	struct event_base *base;
 	struct d01_kube *k;
 	struct cached cache[D01_KUBE_SECRET_ENTRIES];
-	unsigned long fetches;
 };
 
 struct lookup {
@@ -291,7 +290,6 @@ fetch(struct lookup *l, struct d01_error *err)
 
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", l->ns,
 	    l->name);
-	l->ks->fetches++;
 	l->call = d01_kube_request(l->ks->k, path, NULL, fetched, l, err);
 	return l->call != NULL ? 0 : -1;
 }
@@ -401,10 +399,4 @@ d01_kube_secrets_backend(
 	be->start = ks_start;
 	be->cancel = ks_cancel;
 	be->ctx = ks;
-}
-
-unsigned long
-d01_kube_secrets_fetches(const struct d01_kube_secrets *ks)
-{
-	return ks->fetches;
 }

@@ -28,7 +28,4 @@ void d01_kube_secrets_free(struct d01_kube_secrets *ks);
 void d01_kube_secrets_backend(
     struct d01_kube_secrets *ks, struct d01_secret_backend *be);
 
-/* API calls made so far (cache misses); for tests and metrics. */
-unsigned long d01_kube_secrets_fetches(const struct d01_kube_secrets *ks);
-
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ChallengePayload decoding (webhook-api.md §2.2): the envelope
+ * ChallengePayload decoding (cert-manager's
+ * pkg/acme/webhook/apis/acme/v1alpha1): the envelope
  * (apiVersion/kind optional but checked when present, `request` required)
  * and every field of `request`, validated and normalised. Pure: no I/O, so
  * it is also the fuzz target for the webhook's input.

@@ -3,7 +3,8 @@
  * The webhook server's router: health without authentication, then the
  * front-proxy check, then discovery and the solver endpoints. Routing is a
  * walk over at most four path segments; there is no table to search
- * because the URL space is that small and fixed (webhook-api.md §4.4).
+ * because the URL space is that small and fixed (discovery, the solver
+ * routes, health and metrics).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -198,7 +199,7 @@ pending_abort(void *arg)
 	free(p);
 }
 
-/* 403 as the apiserver words it (webhook-api.md §4.6). */
+/* 403 as the kube-apiserver words it for a denied request. */
 static void
 forbid(struct d01_req *req, const char *user, const struct d01_authz_attrs *at,
     const char *reason)
@@ -533,12 +534,6 @@ d01_server_set_trust(struct d01_server *srv, struct d01_fp_trust *t)
 {
 	d01_fp_trust_free(srv->trust);
 	srv->trust = t;
-}
-
-struct d01_metrics *
-d01_server_metrics(struct d01_server *srv)
-{
-	return srv->metrics;
 }
 
 void

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The webhook server: an aggregated Kubernetes API server for cert-manager's
- * DNS-01 webhook. Routes (webhook-api.md §2, §4.4):
+ * DNS-01 webhook. Routes (cert-manager's webhook API and the aggregator's
+ * discovery):
  *   POST /apis/<group>/v1alpha1/<solver>   Present / CleanUp
  *   GET  /apis, /apis/<group>, /apis/<group>/v1alpha1   discovery
  *   GET  /healthz /livez /readyz            health, no authentication
@@ -56,9 +57,6 @@ void d01_server_set_ssl_ctx(struct d01_server *srv, SSL_CTX *ctx);
 /* Authenticate front proxies with `t` from now on (owned by the server;
  * NULL: nobody until a trust is set). */
 void d01_server_set_trust(struct d01_server *srv, struct d01_fp_trust *t);
-
-/* The server's metrics, for other parts to report into. */
-struct d01_metrics *d01_server_metrics(struct d01_server *srv);
 
 /* Graceful stop; see d01_httpd_shutdown(). */
 void d01_server_shutdown(

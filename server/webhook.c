@@ -2,7 +2,8 @@
 /*
  * POST /apis/<group>/v1alpha1/<solver>: decode a ChallengePayload, run
  * Present or CleanUp through the provider, answer with the payload's
- * `response` (webhook-api.md §2.2-§2.6).
+ * `response` (cert-manager's ChallengePayload, webhook.acme.cert-manager.io
+ * v1alpha1).
  *
  * Malformed requests get a 400 Status; provider failures get a 201 with
  * response.success=false and a message naming the provider, the name and

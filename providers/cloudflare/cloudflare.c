@@ -236,7 +236,7 @@ step_create(struct cf_op *o)
 	char quoted[260], path[256], *body;
 	json_t *j;
 
-	/* Quoted, as Cloudflare's TXT schema now asks (providers.md §1);
+	/* Quoted, as Cloudflare's API documentation for TXT records asks;
 	 * matching accepts both forms. */
 	snprintf(quoted, sizeof(quoted), "\"%s\"", o->value);
 	j = json_pack("{s:s, s:s, s:s, s:i}", "type", "TXT", "name", o->name,

@@ -21,7 +21,7 @@
 #include "providers/rfc2136/rfc2136.h"
 #include "providers/rfc2136/rfc2136_gate.h"
 
-enum step { ST_RESOLVE, ST_SECRET, ST_ZONE, ST_UPDATE, ST_DONE };
+enum step { ST_RESOLVE, ST_SECRET, ST_ZONE, ST_UPDATE };
 
 struct rfc2136_op {
 	struct d01_op op; /* first: d01_provider_cancel() casts back */
@@ -276,8 +276,6 @@ step(struct rfc2136_op *o)
 			err.retryable = 1;
 			done(o, &err);
 		}
-		break;
-	case ST_DONE:
 		break;
 	}
 }

@@ -38,7 +38,8 @@ struct r53_sts_req {
 	int ambient; /* the credentials came from the server's environment */
 };
 
-/* Async shape of DESIGN.md; strings are copied. */
+/* Async call shape (docs/DESIGN.md, "The async call shape"); strings are
+ * copied. */
 struct r53_sts_wait *r53_sts_get(struct d01_env *env,
     const struct r53_sts_req *req, r53_keys_fn cb, void *arg,
     struct d01_error *err);

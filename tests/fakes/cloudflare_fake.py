@@ -1,6 +1,6 @@
 """A strict fake of the Cloudflare API v4, independent of the C code.
 
-It follows the documented behaviour (providers.md §1): the envelope
+It follows the documented behaviour (Cloudflare's API v4 reference): the envelope
 {success, errors, messages, result, result_info}; token (Bearer) or
 email + Global API key auth, checked (both at once is refused);
 GET /zones?name= exact match (per_page 5..50); dns_records list filtered

@@ -15,7 +15,7 @@ import chartlib  # noqa: E402
 from chartlib import CHART, Renderer, check  # noqa: E402
 
 PROVIDERS = {"embedded", "rfc2136", "cloudflare", "route53"}
-# Issuer config fields per provider (DESIGN.md "Configuration per provider",
+# Issuer config fields per provider (README.md, "Providers";
 # the same names as cert-manager's built-in solvers).
 CONFIG_FIELDS = {
     "rfc2136": {"nameserver", "tsigKeyName", "tsigAlgorithm", "tsigSecretSecretRef", "protocol", "ttl"},

@@ -1,4 +1,4 @@
-"""Discovery documents (webhook-api.md §4.4.1-§4.4.2) exactly as the
+"""Discovery documents (/apis/<group>, /apis/<group>/v1alpha1) exactly as the
 aggregator and kubectl read them, and /metrics behind the same
 authentication."""
 import json

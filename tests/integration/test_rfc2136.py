@@ -1,5 +1,5 @@
 """rfc2136 through the webhook against a real BIND 9: cert-manager's strict
-conformance flow (webhook-api.md §7.3) with an unrelated TXT value at the
+conformance flow (cert-manager's DNS-01 conformance suite) with an unrelated TXT value at the
 same name that must survive every step, every TSIG algorithm, TCP, and
 the failures users hit (wrong secret, unknown key, refused zone, nothing
 listening), each with a message naming the cause and never the secret."""

@@ -1,4 +1,4 @@
-"""Front-proxy authentication (webhook-api.md §4.5): a POST or discovery GET
+"""Front-proxy authentication (the aggregator's request-header proxy): a POST or discovery GET
 is served only for a client certificate that verifies against the
 requestheader CA for client use, with an allowed CN, plus a non-empty
 X-Remote-User. Everything else is 401 with a Status; health needs nothing."""

@@ -1,4 +1,4 @@
-"""The webhook contract of webhook-api.md §2 through the real binary: Present
+"""cert-manager's webhook contract (ChallengePayload v1alpha1) through the real binary: Present
 and CleanUp semantics seen with dig on the embedded DNS, the body contract
 table, and the log line per call."""
 import json

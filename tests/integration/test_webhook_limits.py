@@ -1,7 +1,7 @@
 """HTTP framing and limits on the raw TLS stream: oversized bodies, heads
 and request lines get a Status (413/431/414) instead of a hang or a crash;
 keep-alive, pipelining, Connection: close, HTTP/1.0 and 100-continue work
-(also with curl); TLS >= 1.2 and ALPN never h2 (webhook-api.md §4.3)."""
+(also with curl); TLS >= 1.2 and ALPN never h2 (what the aggregator's client expects)."""
 import json
 import socket
 import ssl

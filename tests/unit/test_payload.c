@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* ChallengePayload decoding: the webhook contract of webhook-api.md §2. */
+/* ChallengePayload decoding: cert-manager's webhook contract (v1alpha1). */
 #include <stdlib.h>
 
 #include "harness.h"
