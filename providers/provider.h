@@ -5,7 +5,7 @@
  * name is the solver name in the webhook URL
  * (POST /apis/<group>/v1alpha1/<name>) and the --provider of the CLI.
  *
- * Semantics every provider keeps (DESIGN.md, "Provider contract"):
+ * Semantics every provider keeps (docs/DESIGN.md, "The provider contract"):
  *  - present is idempotent and ADDS one TXT value at ch->fqdn;
  *  - cleanup removes exactly the value ch->key and succeeds when it is
  *    already gone;
