@@ -7,6 +7,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <event2/util.h>
+
 #include "server/http.h"
 
 struct bufferevent;
@@ -91,7 +93,8 @@ struct d01_httpd {
 	size_t body_bytes; /* reserved by bodies (max_body_total) */
 	size_t body_peak;  /* since memory was last handed back */
 	uint64_t evicted, accept_errors;
-	/* accept() failures: the listener pauses, backing off. */
+	/* accept() failures: the listener pauses, backing off (timer made
+	 * by d01_httpd_listen). */
 	struct event *accept_timer;
 	int accept_backoff_ms;
 	struct d01_ratelog accept_log, cap_log;
@@ -112,8 +115,17 @@ void d01_http_conn_process(struct conn *c);
 void d01_http_conn_error_reply(struct conn *c, int status, const char *why);
 
 /* http.c: connection and server lifetime. */
+/* Set up a connection on accepted socket `fd` (`peer` is "ip:port") and
+ * start reading. Returns 0, or -1 out of memory (`fd` is then the
+ * caller's to close). */
+int d01_http_conn_start(
+    struct d01_httpd *srv, evutil_socket_t fd, const char *peer);
 void d01_http_conn_free(struct conn *c);
 /* Call the shutdown callback once nothing is left. */
 void d01_http_check_stopped(struct d01_httpd *srv);
+
+/* http_listen.c: accepting connections. */
+/* Close the listener and stop retrying accept(); idempotent. */
+void d01_http_listen_close(struct d01_httpd *srv);
 
 #endif
