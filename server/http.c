@@ -293,6 +293,9 @@ d01_http_conn_start(struct d01_httpd *srv, evutil_socket_t fd, const char *peer)
 		free(c);
 		return -1;
 	}
+	/* Bounds the room http_nomem.c makes for a read. */
+	if (ssl != NULL)
+		bufferevent_set_max_single_read(c->bev, TLS_READ_MAX);
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->srv = srv;
 	c->st = C_HEAD;
@@ -318,14 +321,19 @@ d01_httpd_new(struct event_base *base, SSL_CTX *ctx,
 {
 	struct d01_httpd *srv;
 
-	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
-	    (srv->stop_timer = evtimer_new(base, stop_deadline_cb, srv)) ==
-		NULL) {
-		free(srv);
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
-		return NULL;
-	}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		goto nomem;
 	srv->base = base;
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->active);
+	if ((srv->stop_timer = evtimer_new(base, stop_deadline_cb, srv)) ==
+		NULL ||
+	    d01_http_nomem_watch(srv) != 0) {
+		if (srv->stop_timer != NULL)
+			event_free(srv->stop_timer);
+		free(srv);
+		goto nomem;
+	}
 	if (ctx != NULL)
 		SSL_CTX_up_ref(ctx);
 	srv->ctx = ctx;
@@ -333,9 +341,10 @@ d01_httpd_new(struct event_base *base, SSL_CTX *ctx,
 	srv->handler = handler;
 	srv->error_fn = error_fn;
 	srv->arg = arg;
-	TAILQ_INIT(&srv->conns);
-	TAILQ_INIT(&srv->active);
 	return srv;
+nomem:
+	d01_error_set(err, D01_E_NOMEM, "out of memory");
+	return NULL;
 }
 
 void
@@ -429,6 +438,7 @@ d01_httpd_free(struct d01_httpd *srv)
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		d01_http_conn_free(c);
 	d01_http_listen_close(srv);
+	d01_http_nomem_unwatch(srv);
 	event_free(srv->stop_timer);
 	SSL_CTX_free(srv->ctx);
 	free(srv);
