@@ -27,6 +27,7 @@
 #include "server/authz.h"
 #include "server/certwatch.h"
 #include "server/fp_source.h"
+#include "server/http.h"
 #include "server/kube.h"
 #include "server/kube_secret.h"
 #include "server/server.h"
@@ -534,6 +535,8 @@ d01_cmd_serve(int argc, char **argv)
 	    .head_ms = 10000};
 	int rc;
 
+	/* Before any libevent call: libevent must allocate through it. */
+	d01_http_watch_allocations();
 	if ((rc = d01_serve_parse(&o, argc, argv)) >= 0)
 		return rc;
 	if (d01_serve_check(&o) != 0)

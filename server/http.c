@@ -3,11 +3,9 @@
  * HTTPS/1.1 connections: read a bounded request, hand it to the handler,
  * write the reply, repeat. One request per connection is in the handler at
  * a time; reading stops meanwhile, so a client cannot make us buffer more
- * than one request ahead. See http.h for why this is not evhttp.
+ * than one request ahead. See http.h for why this is not evhttp; the
+ * listener and the connection cap are in http_listen.c.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +16,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "core/log.h"
 #include "server/http_int.h"
@@ -276,121 +273,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-d01_ratelog_ok(struct d01_ratelog *rl, unsigned long *suppressed)
+d01_http_conn_start(struct d01_httpd *srv, evutil_socket_t fd, const char *peer)
 {
-	time_t now = time(NULL);
-
-	if (now == rl->last) {
-		rl->suppressed++;
-		return 0;
-	}
-	rl->last = now;
-	*suppressed = rl->suppressed;
-	rl->suppressed = 0;
-	return 1;
-}
-
-/*
- * At the cap: the oldest connection no authenticated client has used, not
- * busy in a handler. Idle and half-open connections cost an attacker
- * nothing to hold, so they make room rather than the newcomer being
- * refused; the kube-apiserver's pooled connections are trusted and stay.
- */
-static struct conn *
-eviction_victim(struct d01_httpd *srv)
-{
-	struct conn *c;
-
-	TAILQ_FOREACH(c, &srv->conns, link)
-	if (!c->trusted && c->st != C_HANDLER)
-		return c;
-	return NULL;
-}
-
-static void
-accept_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct d01_httpd *srv = arg;
-
-	(void)fd;
-	(void)what;
-	if (srv->lis != NULL && !srv->stopping)
-		evconnlistener_enable(srv->lis);
-}
-
-/*
- * accept() failed for a reason other than "try again": out of file
- * descriptors, or memory. The pending connection stays queued and the
- * listener readable, so retrying at once spins: pause the listener,
- * 100 ms doubling to 1 s while the failures go on, with one log line a
- * second at most.
- */
-static void
-accept_error_cb(struct evconnlistener *lis, void *arg)
-{
-	struct d01_httpd *srv = arg;
-	int e = EVUTIL_SOCKET_ERROR();
-	unsigned long skipped;
-	struct timeval tv;
-
-	srv->accept_errors++;
-	evconnlistener_disable(lis);
-	srv->accept_backoff_ms = srv->accept_backoff_ms == 0 ? 100
-	    : srv->accept_backoff_ms >= 500		     ? 1000
-					    : srv->accept_backoff_ms * 2;
-	d01_http_tv_ms(&tv, srv->accept_backoff_ms);
-	evtimer_add(srv->accept_timer, &tv);
-	if (d01_ratelog_ok(&srv->accept_log, &skipped))
-		d01_log(D01_LOG_WARN, "http_accept_failed",
-		    "error=\"%s\" conns=%zu retry_ms=%d suppressed=%lu",
-		    evutil_socket_error_to_string(e), srv->nconns,
-		    srv->accept_backoff_ms, skipped);
-}
-
-static void
-accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
-{
-	struct d01_httpd *srv = arg;
-	struct conn *c = NULL, *victim;
+	struct conn *c = NULL;
 	SSL *ssl = NULL;
 	struct timeval idle, wr, head;
-	char addr[INET6_ADDRSTRLEN] = "?";
-	int port = 0, one = 1;
-	unsigned long skipped;
 
-	(void)lis;
-	(void)salen;
-	srv->accept_backoff_ms = 0;
-	if (!srv->stopping && srv->nconns >= srv->lim.max_conns &&
-	    (victim = eviction_victim(srv)) != NULL) {
-		srv->evicted++;
-		if (d01_ratelog_ok(&srv->cap_log, &skipped))
-			d01_log(D01_LOG_WARN, "http_conn_evicted",
-			    "peer=%s conns=%zu suppressed=%lu", victim->peer,
-			    srv->nconns, skipped);
-		d01_http_conn_free(victim);
-	}
-	if (srv->stopping || srv->nconns >= srv->lim.max_conns) {
-		evutil_closesocket(fd);
-		if (!srv->stopping && d01_ratelog_ok(&srv->cap_log, &skipped))
-			d01_log(D01_LOG_WARN, "http_conn_refused",
-			    "conns=%zu suppressed=%lu", srv->nconns, skipped);
-		return;
-	}
-	/* A reply is one write, but a 100 Continue, the TLS handshake's
-	 * flights and pipelined replies are several: none may wait for the
-	 * peer's delayed ACK (40 ms). */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
-		port = ntohs(s4->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
-		port = ntohs(s6->sin6_port);
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->timer = evtimer_new(srv->base, conn_timer_cb, c)) == NULL ||
 	    (srv->ctx != NULL && (ssl = SSL_new(srv->ctx)) == NULL) ||
@@ -399,15 +287,16 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 			  BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
 		    : bufferevent_socket_new(
 			  srv->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		d01_log(D01_LOG_ERR, "http_conn_failed", "reason=nomem");
 		SSL_free(ssl);
 		if (c != NULL && c->timer != NULL)
 			event_free(c->timer);
 		free(c);
-		evutil_closesocket(fd);
-		return;
+		return -1;
 	}
-	snprintf(c->peer, sizeof(c->peer), "%s:%d", addr, port);
+	/* Bounds the room http_nomem.c makes for a read. */
+	if (ssl != NULL)
+		bufferevent_set_max_single_read(c->bev, TLS_READ_MAX);
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->srv = srv;
 	c->st = C_HEAD;
 	TAILQ_INSERT_TAIL(&srv->conns, c, link);
@@ -422,6 +311,7 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 	    c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &wr);
 	bufferevent_enable(c->bev, EV_READ);
+	return 0;
 }
 
 struct d01_httpd *
@@ -431,18 +321,19 @@ d01_httpd_new(struct event_base *base, SSL_CTX *ctx,
 {
 	struct d01_httpd *srv;
 
-	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
-	    (srv->stop_timer = evtimer_new(base, stop_deadline_cb, srv)) ==
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		goto nomem;
+	srv->base = base;
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->active);
+	if ((srv->stop_timer = evtimer_new(base, stop_deadline_cb, srv)) ==
 		NULL ||
-	    (srv->accept_timer = evtimer_new(base, accept_resume_cb, srv)) ==
-		NULL) {
-		if (srv != NULL && srv->stop_timer != NULL)
+	    d01_http_nomem_watch(srv) != 0) {
+		if (srv->stop_timer != NULL)
 			event_free(srv->stop_timer);
 		free(srv);
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
-		return NULL;
+		goto nomem;
 	}
-	srv->base = base;
 	if (ctx != NULL)
 		SSL_CTX_up_ref(ctx);
 	srv->ctx = ctx;
@@ -450,42 +341,10 @@ d01_httpd_new(struct event_base *base, SSL_CTX *ctx,
 	srv->handler = handler;
 	srv->error_fn = error_fn;
 	srv->arg = arg;
-	TAILQ_INIT(&srv->conns);
-	TAILQ_INIT(&srv->active);
 	return srv;
-}
-
-enum d01_err
-d01_httpd_listen(
-    struct d01_httpd *srv, const char *addr, int port, struct d01_error *err)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		len = sizeof(*s6);
-	} else {
-		return d01_error_set(err, D01_E_CONFIG,
-		    "bind address %s is not an IP address", addr);
-	}
-	srv->lis = evconnlistener_new_bind(srv->base, accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
-	    (struct sockaddr *)&ss, (int)len);
-	if (srv->lis == NULL)
-		return d01_error_set(err, D01_E_NETWORK,
-		    "cannot listen on %s:%d: %s", addr, port,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	evconnlistener_set_error_cb(srv->lis, accept_error_cb);
-	return D01_OK;
+nomem:
+	d01_error_set(err, D01_E_NOMEM, "out of memory");
+	return NULL;
 }
 
 void
@@ -556,11 +415,7 @@ d01_httpd_shutdown(
 	srv->stopping = 1;
 	srv->stop_done = done;
 	srv->stop_arg = arg;
-	if (srv->lis != NULL) {
-		evconnlistener_free(srv->lis);
-		srv->lis = NULL;
-	}
-	evtimer_del(srv->accept_timer);
+	d01_http_listen_close(srv);
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (conn_idle(c))
@@ -582,10 +437,9 @@ d01_httpd_free(struct d01_httpd *srv)
 	abort_active(srv);
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		d01_http_conn_free(c);
-	if (srv->lis != NULL)
-		evconnlistener_free(srv->lis);
+	d01_http_listen_close(srv);
+	d01_http_nomem_unwatch(srv);
 	event_free(srv->stop_timer);
-	event_free(srv->accept_timer);
 	SSL_CTX_free(srv->ctx);
 	free(srv);
 }

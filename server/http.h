@@ -47,6 +47,14 @@ struct d01_http_limits {
 	int write_timeout_ms;	/* a reply that cannot be delivered */
 };
 
+/*
+ * Route libevent's allocations through dns01 (event_set_mem_functions) so
+ * that a failed one closes the TLS connections it left unable to read,
+ * which libevent would otherwise retry in a busy loop (http_nomem.c).
+ * Call first, before any other libevent call, in a process that serves.
+ */
+void d01_http_watch_allocations(void);
+
 /* Conservative defaults for a webhook behind the kube-apiserver. */
 void d01_http_limits_default(struct d01_http_limits *lim);
 

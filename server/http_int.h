@@ -7,6 +7,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <event2/util.h>
+
 #include "server/http.h"
 
 struct bufferevent;
@@ -25,6 +27,9 @@ int d01_ratelog_ok(struct d01_ratelog *rl, unsigned long *suppressed);
 #define LINGER_MS    2000	/* drain after an error reply ... */
 #define LINGER_BYTES (4u << 20) /* ... at most this much */
 #define CHUNK_LINE   1024
+/* Most a TLS connection's read takes in at once (libevent 2.1 asks for
+ * 4096): the room http_nomem.c makes for it. */
+#define TLS_READ_MAX 4096
 #define EXTRA_MAX    1024
 
 enum conn_state {
@@ -91,10 +96,16 @@ struct d01_httpd {
 	size_t body_bytes; /* reserved by bodies (max_body_total) */
 	size_t body_peak;  /* since memory was last handed back */
 	uint64_t evicted, accept_errors;
-	/* accept() failures: the listener pauses, backing off. */
+	/* accept() failures: the listener pauses, backing off (timer made
+	 * by d01_httpd_listen). */
 	struct event *accept_timer;
 	int accept_backoff_ms;
 	struct d01_ratelog accept_log, cap_log;
+	/* http_nomem.c: sweep after a failed libevent allocation. */
+	struct event *nomem_ev;
+	struct d01_httpd *nomem_next;
+	int nomem_sweeping;
+	struct d01_ratelog nomem_log;
 	int stopping;
 	int stop_flushing; /* deadline passed; last replies leaving */
 	struct event *stop_timer;
@@ -112,8 +123,22 @@ void d01_http_conn_process(struct conn *c);
 void d01_http_conn_error_reply(struct conn *c, int status, const char *why);
 
 /* http.c: connection and server lifetime. */
+/* Set up a connection on accepted socket `fd` (`peer` is "ip:port") and
+ * start reading. Returns 0, or -1 out of memory (`fd` is then the
+ * caller's to close). */
+int d01_http_conn_start(
+    struct d01_httpd *srv, evutil_socket_t fd, const char *peer);
 void d01_http_conn_free(struct conn *c);
 /* Call the shutdown callback once nothing is left. */
 void d01_http_check_stopped(struct d01_httpd *srv);
+
+/* http_nomem.c: connections a failed allocation left unable to read.
+ * Watch `srv` (0, or -1 out of memory) / stop watching (idempotent). */
+int d01_http_nomem_watch(struct d01_httpd *srv);
+void d01_http_nomem_unwatch(struct d01_httpd *srv);
+
+/* http_listen.c: accepting connections. */
+/* Close the listener and stop retrying accept(); idempotent. */
+void d01_http_listen_close(struct d01_httpd *srv);
 
 #endif
