@@ -100,7 +100,9 @@ struct d01_provider {
 	enum d01_err (*env_fixup)(json_t *config, struct d01_error *err);
 
 	/* Once per env from d01_env_open(), before any op; stores what it
-	 * owns in *state (fini gets it back). NULL if not needed. */
+	 * owns in *state (fini gets it back). On failure it frees what it
+	 * made itself: fini runs only after a successful init. NULL if not
+	 * needed. */
 	enum d01_err (*init)(struct d01_env *env,
 	    const struct d01_env_opts *opts, void **state,
 	    struct d01_error *err);

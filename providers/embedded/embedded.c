@@ -145,7 +145,8 @@ embedded_fini(struct d01_env *env, void *state)
 	free(st);
 }
 
-/* The zones of opts and, when asked, the DNS server answering them. */
+/* The zones of opts and, when asked, the DNS server answering them. A
+ * failed init frees what it made (its fini is not called). */
 static enum d01_err
 embedded_init(struct d01_env *env, const struct d01_env_opts *opts,
     void **state, struct d01_error *err)
@@ -155,20 +156,23 @@ embedded_init(struct d01_env *env, const struct d01_env_opts *opts,
 
 	if (st == NULL)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
-	*state = st;
-	if (opts->nzones == 0)
-		return D01_OK;
-	if ((st->store = d01_txtstore_new()) == NULL)
-		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if (opts->nzones > 0 && (st->store = d01_txtstore_new()) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		goto fail;
+	}
 	for (i = 0; i < opts->nzones; i++)
 		if (d01_txtstore_add_zone(
 			st->store, opts->zones[i], NULL, err) != D01_OK)
-			return err->code;
-	if (opts->dns_listen != NULL &&
+			goto fail;
+	if (opts->nzones > 0 && opts->dns_listen != NULL &&
 	    (st->dnsd = d01_dnsd_new(
 		 env->base, st->store, opts->dns_listen, err)) == NULL)
-		return err->code;
+		goto fail;
+	*state = st;
 	return D01_OK;
+fail:
+	embedded_fini(env, st);
+	return err->code;
 }
 
 const struct d01_provider d01_provider_embedded = {

@@ -146,6 +146,7 @@ t_real_providers_per_env(void)
 		CHECK(s1 != d01_env_provider_state(&two, d01_providers[i]));
 	}
 	/* A zone that is no name fails the open, naming it. */
+	d01_env_close(&two);
 	zones[0] = "bad..name";
 	CHECK_INT(d01_env_open(&two, &o, &err), !=, D01_OK);
 end:
