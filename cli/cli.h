@@ -8,6 +8,7 @@
 #define D01_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -40,6 +41,18 @@ int d01_cli_record(int argc, char **argv, int present);
  * text. `config` may be NULL or lack the field. 0, or -1 with err. */
 struct json_t;
 int d01_cli_ca_bundle_file(struct json_t *config, struct d01_error *err);
+
+/* common.c: the providers of the table with their summaries and the
+ * environment variables each reads; those that need zones this process
+ * serves only when `with_zones` (`issue` can use them, present cannot). */
+void d01_cli_provider_help(FILE *f, int with_zones);
+
+/* common.c: the provider's config from its environment variables
+ * (d01_provider_env_config with getenv); errors say "no --config and". */
+struct d01_provider;
+struct d01_secrets;
+struct json_t *d01_cli_env_config(
+    const struct d01_provider *p, struct d01_secrets *s, struct d01_error *err);
 
 /* The first nameserver of /etc/resolv.conf ("[v6]" bracketed), or
  * 127.0.0.1; read at start-up, before the loop runs. */

@@ -3,6 +3,8 @@
  * dns01 issue: get or renew a certificate over DNS-01 through a provider.
  *   dns01 issue --directory URL --email ADDR --provider NAME
  *               [--config FILE] (-d NAME)... --out DIR [options]
+ * Without --config, the provider's environment variables (its table
+ * entry) make its config, as for `dns01 present`.
  * Exit 0 when issued or not due, 1 on failure (one line naming the step),
  * 2 on usage errors. Options are in usage() below; issue_plan.c decides
  * renewal and writes the files, issue_run.c runs the event loop.
@@ -39,7 +41,10 @@ usage(FILE *f, int rc)
 	    "         [--eab-kid ID --eab-hmac-key B64URL]\n"
 	    "         [--embedded-zone ZONE --dns-listen ADDR:PORT]\n"
 	    "         [--batch FILE]  (lines: OUTDIR NAME [NAME...])\n"
-	    "         [--log-level error|warn|info|debug]\n");
+	    "         [--log-level error|warn|info|debug]\n"
+	    "Providers; without --config each reads its environment "
+	    "variables\n(as lego does):\n");
+	d01_cli_provider_help(f, 1);
 	return rc;
 }
 
@@ -300,12 +305,11 @@ check_opts(
 		return "need at least one -d NAME and --out DIR";
 	if ((p = d01_provider_find(o->provider)) == NULL)
 		return "unknown --provider";
-	if (strcmp(p->name, "embedded") == 0 &&
-	    (o->nzones == 0 || o->dns_listen == NULL))
-		return "--provider embedded needs --embedded-zone and "
-		       "--dns-listen";
-	if (strcmp(p->name, "embedded") != 0 && o->nzones > 0)
-		return "--embedded-zone is for --provider embedded";
+	if (p->needs_zones && (o->nzones == 0 || o->dns_listen == NULL))
+		return "this --provider needs --embedded-zone and --dns-listen";
+	if (!p->needs_zones && o->nzones > 0)
+		return "--embedded-zone is for a provider that serves zones "
+		       "itself";
 	if ((o->eab_kid == NULL) != (o->eab_len == 0))
 		return "--eab-kid and --eab-hmac-key go together";
 	return NULL;

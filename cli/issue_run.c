@@ -16,15 +16,12 @@
 #include "cli/cli.h"
 #include "cli/issue.h"
 #include "core/endpoint.h"
-#include "core/http_client.h"
 #include "core/log.h"
-#include "core/secret.h"
 #include "issuer/account.h"
 #include "issuer/acme.h"
 #include "issuer/acme_http.h"
 #include "issuer/order.h"
-#include "providers/embedded/dnsd.h"
-#include "providers/embedded/store.h"
+#include "providers/env.h"
 #include "providers/provider.h"
 
 /* Time allowed for cleanups after an abort before the loop is left. */
@@ -35,8 +32,7 @@ struct issue_run {
 	struct issue_job *jobs;
 	size_t njobs;
 	struct event_base *base;
-	struct d01_env env;
-	struct d01_dnsd *dnsd;
+	struct d01_env env; /* with the embedded zones and listener */
 	const struct d01_provider *prov;
 	void *cfg;
 	struct d01_acme_http *http;
@@ -206,14 +202,19 @@ account_key(struct issue_run *run, int *existed, struct d01_error *err)
 	return d01_key_save(path, run->account_key, err);
 }
 
+/* --config FILE, or the provider's environment variables (their secrets
+ * in the in-memory store, under D01_ENVVAR_NS). */
 static json_t *
-provider_config(const struct issue_opts *o, struct d01_error *err)
+provider_config(struct issue_run *run, struct d01_error *err)
 {
+	const struct issue_opts *o = run->o;
 	json_error_t jerr;
 	json_t *c;
 
-	if (o->config == NULL)
-		return NULL;
+	if (o->config == NULL) {
+		run->solve.namespace = D01_ENVVAR_NS;
+		return d01_cli_env_config(run->prov, run->env.secrets, err);
+	}
 	if ((c = json_load_file(o->config, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL)
 		d01_error_set(err, D01_E_CONFIG, "%s: %s (line %d)", o->config,
@@ -221,39 +222,14 @@ provider_config(const struct issue_opts *o, struct d01_error *err)
 	return c;
 }
 
-/* The DNS side: client, secrets, embedded zones + server, provider. */
+/* The provider's config, parsed (the env is open since issue_run). */
 static enum d01_err
 setup_dns(struct issue_run *run, struct d01_error *err)
 {
-	const struct issue_opts *o = run->o;
-	json_t *cfg = NULL;
-	size_t i;
+	json_t *cfg;
 
-	run->env.base = run->base;
-	run->env.endpoints = &d01_endpoints_any; /* the user's own choice */
-	if ((run->env.dns = d01_dns_new(run->base, 1024)) == NULL ||
-	    (run->env.secrets = d01_secrets_new(run->base)) == NULL)
-		return d01_error_set(err, D01_E_NOMEM, "out of memory");
-	/* Providers with an HTTP API (cloudflare, route53) use this one. */
-	if ((run->env.http = d01_http_new(run->base, err)) == NULL)
-		return err->code;
-	if (o->secrets_dir != NULL &&
-	    d01_secrets_set_dir(run->env.secrets, o->secrets_dir, err) !=
-		D01_OK)
-		return err->code;
-	if (o->nzones > 0) {
-		if ((run->env.store = d01_txtstore_new()) == NULL)
-			return d01_error_set(err, D01_E_NOMEM, "out of memory");
-		for (i = 0; i < o->nzones; i++)
-			if (d01_txtstore_add_zone(run->env.store, o->zones[i],
-				NULL, err) != D01_OK)
-				return err->code;
-		run->dnsd =
-		    d01_dnsd_new(run->base, run->env.store, o->dns_listen, err);
-		if (run->dnsd == NULL)
-			return err->code;
-	}
-	cfg = provider_config(o, err);
+	run->solve.namespace = run->o->ns;
+	cfg = provider_config(run, err);
 	if (cfg == NULL && err->code != D01_OK)
 		return err->code;
 	if (d01_cli_ca_bundle_file(cfg, err) != 0) {
@@ -314,7 +290,8 @@ setup_issuing(struct issue_run *run, int *existed, struct d01_error *err)
 	run->solve.env = &run->env;
 	run->solve.provider = run->prov;
 	run->solve.provider_cfg = run->cfg;
-	run->solve.namespace = run->o->ns;
+	/* The user's own credentials (AWS_*, files), as in present. */
+	run->solve.allow_ambient = 1;
 	run->solve.poll_timeout_ms = 120000;
 	return D01_OK;
 }
@@ -426,11 +403,6 @@ teardown(struct issue_run *run)
 	d01_acme_free(run->acme);
 	if (run->cfg != NULL)
 		run->prov->config_free(run->cfg);
-	d01_dnsd_free(run->dnsd);
-	d01_txtstore_free(run->env.store);
-	d01_dns_free(run->env.dns);
-	d01_http_free(run->env.http);
-	d01_secrets_free(run->env.secrets);
 	d01_acme_http_free(run->http);
 	EVP_PKEY_free(run->account_key);
 	if (run->deadline != NULL)
@@ -439,8 +411,7 @@ teardown(struct issue_run *run)
 		event_free(run->sigint);
 	if (run->sigterm != NULL)
 		event_free(run->sigterm);
-	if (run->base != NULL)
-		event_base_free(run->base);
+	d01_env_close(&run->env); /* the loop too: after its events */
 }
 
 /* The outcome: one line per failed job; the exit code. */
@@ -476,12 +447,22 @@ issue_run(const struct issue_opts *o, struct issue_job *jobs, size_t njobs)
 	struct issue_run run = {.o = o, .jobs = jobs, .njobs = njobs};
 	struct timeval tv = {
 	    o->timeout_ms / 1000, (o->timeout_ms % 1000) * 1000};
+	/* Before the CA is asked anything: a zone, --dns-listen or
+	 * --secrets-dir that cannot work fails the run at once. */
+	struct d01_env_opts eo = {.dns_max_inflight = 1024,
+	    .secrets_dir = o->secrets_dir,
+	    .endpoints = &d01_endpoints_any, /* the user's own choice */
+	    .zones = o->zones,
+	    .nzones = o->nzones,
+	    .dns_listen = o->dns_listen};
 	int rc;
 
 	d01_error_clear(&run.err);
 	run.prov = d01_provider_find(o->provider);
-	if ((run.base = event_base_new()) == NULL ||
-	    (run.deadline = evtimer_new(run.base, on_deadline, &run)) == NULL ||
+	if (d01_env_open(&run.env, &eo, &run.err) != D01_OK)
+		goto out;
+	run.base = run.env.base;
+	if ((run.deadline = evtimer_new(run.base, on_deadline, &run)) == NULL ||
 	    (run.sigint = evsignal_new(run.base, SIGINT, on_signal, &run)) ==
 		NULL ||
 	    (run.sigterm = evsignal_new(run.base, SIGTERM, on_signal, &run)) ==

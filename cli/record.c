@@ -6,7 +6,8 @@
  *                 FQDN VALUE
  * One line on stdout on success, one on stderr on failure; exit 0, 1
  * (the provider failed) or 2 (usage or configuration). Without --config,
- * the rfc2136 provider reads lego's RFC2136_* environment variables.
+ * the provider reads the environment variables its table entry declares
+ * (lego's names: RFC2136_*, CF_*, AWS_*).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,11 +19,9 @@
 
 #include "cli/cli.h"
 #include "core/dname.h"
-#include "core/dns.h"
 #include "core/endpoint.h"
 #include "core/file.h"
-#include "core/http_client.h"
-#include "core/secret.h"
+#include "providers/env.h"
 #include "providers/provider.h"
 
 struct record_run {
@@ -38,121 +37,10 @@ usage(FILE *f, const char *cmd)
 	    "usage: dns01 %s --provider NAME [--config FILE|-] [--zone ZONE]\n"
 	    "       [--secrets-dir DIR] [--namespace NS] [--timeout 60s] "
 	    "FQDN VALUE\n"
-	    "Without --config, --provider rfc2136 reads RFC2136_NAMESERVER,\n"
-	    "RFC2136_TSIG_KEY, RFC2136_TSIG_SECRET, RFC2136_TSIG_ALGORITHM,\n"
-	    "RFC2136_TTL (as lego does); --provider cloudflare reads\n"
-	    "CF_DNS_API_TOKEN (or CLOUDFLARE_DNS_API_TOKEN), or CF_API_EMAIL\n"
-	    "and CF_API_KEY, and CF_ZONE_ID, CLOUDFLARE_TTL.\n",
+	    "Without --config, the provider reads its environment variables "
+	    "(as lego does):\n",
 	    cmd);
-}
-
-/* lego's RFC2136_* variables -> a cert-manager style config; the secret
- * goes into the in-memory store, never into the config. */
-static json_t *
-rfc2136_env_config(struct d01_secrets *s, struct d01_error *err)
-{
-	const char *ns = getenv("RFC2136_NAMESERVER");
-	const char *key = getenv("RFC2136_TSIG_KEY");
-	const char *secret = getenv("RFC2136_TSIG_SECRET");
-	const char *alg = getenv("RFC2136_TSIG_ALGORITHM");
-	const char *ttl = getenv("RFC2136_TTL");
-	json_t *c;
-
-	if (ns == NULL) {
-		d01_error_set(err, D01_E_CONFIG,
-		    "no --config and RFC2136_NAMESERVER is not set");
-		return NULL;
-	}
-	c = json_pack("{s:s}", "nameserver", ns);
-	if (c != NULL && key != NULL && *key != '\0') {
-		if (secret == NULL ||
-		    d01_secrets_put(s, "", "env", "RFC2136_TSIG_SECRET", secret,
-			err) != D01_OK) {
-			if (secret == NULL)
-				d01_error_set(err, D01_E_CONFIG,
-				    "RFC2136_TSIG_KEY needs "
-				    "RFC2136_TSIG_SECRET");
-			json_decref(c);
-			return NULL;
-		}
-		json_object_set_new(c, "tsigKeyName", json_string(key));
-		json_object_set_new(c, "tsigSecretSecretRef",
-		    json_pack("{s:s, s:s}", "name", "env", "key",
-			"RFC2136_TSIG_SECRET"));
-		/* lego's default algorithm is hmac-sha1. */
-		json_object_set_new(c, "tsigAlgorithm",
-		    json_string(alg && *alg ? alg : "hmac-sha1."));
-	}
-	if (c != NULL && ttl != NULL)
-		json_object_set_new(c, "ttl", json_integer(atol(ttl)));
-	return c;
-}
-
-static const char *
-env_first(const char *a, const char *b)
-{
-	const char *v = getenv(a);
-
-	return v != NULL && *v != '\0' ? v : getenv(b);
-}
-
-/* lego's Cloudflare variables: a token (CF_DNS_API_TOKEN or
- * CLOUDFLARE_DNS_API_TOKEN) or email + Global API key. Tests and private
- * endpoints may add CLOUDFLARE_BASE_URL and CLOUDFLARE_CA_BUNDLE. */
-static json_t *
-cloudflare_env_config(struct d01_secrets *s, struct d01_error *err)
-{
-	const char *tok =
-	    env_first("CF_DNS_API_TOKEN", "CLOUDFLARE_DNS_API_TOKEN");
-	const char *email = env_first("CF_API_EMAIL", "CLOUDFLARE_EMAIL");
-	const char *key = env_first("CF_API_KEY", "CLOUDFLARE_API_KEY");
-	const char *opt[][2] = {{"baseURL", getenv("CLOUDFLARE_BASE_URL")},
-	    {"caBundle", getenv("CLOUDFLARE_CA_BUNDLE")},
-	    {"zoneID", env_first("CF_ZONE_ID", "CLOUDFLARE_ZONE_ID")}};
-	json_t *c;
-	size_t i;
-
-	if (tok == NULL && (email == NULL || key == NULL)) {
-		d01_error_set(err, D01_E_CONFIG,
-		    "no --config and neither CF_DNS_API_TOKEN nor "
-		    "CF_API_EMAIL + CF_API_KEY is set");
-		return NULL;
-	}
-	if (d01_secrets_put(s, "", "env", "cloudflare", tok ? tok : key, err))
-		return NULL;
-	c = tok ? json_pack("{s:{s:s, s:s}}", "apiTokenSecretRef", "name",
-		      "env", "key", "cloudflare")
-		: json_pack("{s:s, s:{s:s, s:s}}", "email", email,
-		      "apiKeySecretRef", "name", "env", "key", "cloudflare");
-	for (i = 0; c != NULL && i < sizeof(opt) / sizeof(opt[0]); i++)
-		if (opt[i][1] != NULL && *opt[i][1] != '\0')
-			json_object_set_new(
-			    c, opt[i][0], json_string(opt[i][1]));
-	if (c != NULL && getenv("CLOUDFLARE_TTL") != NULL)
-		json_object_set_new(
-		    c, "ttl", json_integer(atol(getenv("CLOUDFLARE_TTL"))));
-	return c;
-}
-
-/* Route 53 from the CLI: the AWS_* chain is read by the provider itself
- * (ambient credentials are the user's own here); AWS_HOSTED_ZONE_ID as in
- * lego, and the SDKs' AWS_ENDPOINT_URL_ROUTE_53 / _STS for other
- * endpoints. */
-static json_t *
-route53_env_config(void)
-{
-	const char *opt[][2] = {{"hostedZoneID", getenv("AWS_HOSTED_ZONE_ID")},
-	    {"endpoint", getenv("AWS_ENDPOINT_URL_ROUTE_53")},
-	    {"stsEndpoint", getenv("AWS_ENDPOINT_URL_STS")},
-	    {"role", getenv("AWS_ASSUME_ROLE_ARN")}};
-	json_t *c = json_object();
-	size_t i;
-
-	for (i = 0; c != NULL && i < sizeof(opt) / sizeof(opt[0]); i++)
-		if (opt[i][1] != NULL && *opt[i][1] != '\0')
-			json_object_set_new(
-			    c, opt[i][0], json_string(opt[i][1]));
-	return c;
+	d01_cli_provider_help(f, 0);
 }
 
 static json_t *
@@ -287,11 +175,10 @@ parse_args(int argc, char **argv, struct record_args *a)
 		return D01_EXIT_USAGE;
 	}
 	if ((a->prov = d01_provider_find(a->provider)) == NULL ||
-	    strcmp(a->provider, "embedded") == 0) {
+	    a->prov->needs_zones) {
 		fprintf(stderr, "dns01 %s: unknown provider '%s'%s\n", a->cmd,
 		    a->provider,
-		    a->prov ? " (embedded serves DNS from 'dns01 serve' only)"
-			    : "");
+		    a->prov ? " (it serves DNS from 'dns01 serve' only)" : "");
 		return D01_EXIT_USAGE;
 	}
 	a->value = argv[optind + 1];
@@ -309,52 +196,16 @@ parse_args(int argc, char **argv, struct record_args *a)
 	return -1;
 }
 
-/* The event loop, DNS and HTTP clients and secret store of one run. */
-static enum d01_err
-env_open(struct d01_env *env, const char *dir, struct d01_error *err)
-{
-	env->base = event_base_new();
-	/* The user is the operator here: every endpoint is theirs to use. */
-	env->endpoints = &d01_endpoints_any;
-	env->dns = d01_dns_new(env->base, 64);
-	env->secrets = d01_secrets_new(env->base);
-	env->http = env->base ? d01_http_new(env->base, err) : NULL;
-	if (env->base == NULL || env->dns == NULL || env->secrets == NULL ||
-	    env->http == NULL)
-		return err->code != D01_OK
-		    ? err->code
-		    : d01_error_set(err, D01_E_NOMEM, "out of memory");
-	if (dir != NULL)
-		return d01_secrets_set_dir(env->secrets, dir, err);
-	return D01_OK;
-}
-
-static void
-env_close(struct d01_env *env)
-{
-	d01_dns_free(env->dns);
-	d01_http_free(env->http);
-	d01_secrets_free(env->secrets);
-	if (env->base != NULL)
-		event_base_free(env->base);
-}
-
-/* --config FILE|-, or the provider's lego variables (whose secrets go to
- * the in-memory store under namespace ""). NULL with err set, or NULL
- * with err clear when the provider takes no config. */
+/* --config FILE|-, or the provider's environment variables (whose
+ * secrets go to the in-memory store under D01_ENVVAR_NS). NULL with err
+ * set, or NULL with err clear when the provider takes no config. */
 static json_t *
 record_config(struct record_args *a, struct d01_env *env, struct d01_error *err)
 {
 	if (a->config_path != NULL)
 		return load_config(a->config_path, err);
-	a->ns = "";
-	if (strcmp(a->provider, "rfc2136") == 0)
-		return rfc2136_env_config(env->secrets, err);
-	if (strcmp(a->provider, "cloudflare") == 0)
-		return cloudflare_env_config(env->secrets, err);
-	if (strcmp(a->provider, "route53") == 0)
-		return route53_env_config();
-	return NULL;
+	a->ns = D01_ENVVAR_NS;
+	return d01_cli_env_config(a->prov, env->secrets, err);
 }
 
 int
@@ -364,6 +215,8 @@ d01_cli_record(int argc, char **argv, int present)
 	    .ns = "default",
 	    .timeout_ms = 60000};
 	struct d01_env env = {0};
+	/* The user is the operator here: every endpoint is theirs to use. */
+	struct d01_env_opts opts = {.endpoints = &d01_endpoints_any};
 	struct d01_challenge ch = {0};
 	struct d01_error err;
 	json_t *config = NULL;
@@ -372,8 +225,9 @@ d01_cli_record(int argc, char **argv, int present)
 	d01_error_clear(&err);
 	if ((rc = parse_args(argc, argv, &a)) >= 0)
 		return rc;
+	opts.secrets_dir = a.dir;
 	rc = D01_EXIT_USAGE;
-	if (env_open(&env, a.dir, &err) != D01_OK) {
+	if (d01_env_open(&env, &opts, &err) != D01_OK) {
 		rc = err.code == D01_E_CONFIG ? D01_EXIT_USAGE : D01_EXIT_FAIL;
 		goto out;
 	}
@@ -397,6 +251,6 @@ out:
 		printf("%s: %s \"%s\" via %s: ok\n", a.cmd, a.fqdn, a.value,
 		    a.provider);
 	json_decref(config);
-	env_close(&env);
+	d01_env_close(&env);
 	return err.code != D01_OK && rc == D01_EXIT_OK ? D01_EXIT_FAIL : rc;
 }

@@ -18,12 +18,11 @@
 #include "cli/cli.h"
 #include "cli/serve.h"
 #include "core/endpoint.h"
-#include "core/dns.h"
 #include "core/http_client.h"
 #include "core/log.h"
 #include "core/secret.h"
-#include "providers/embedded/dnsd.h"
-#include "providers/embedded/store.h"
+#include "providers/env.h"
+#include "providers/provider.h"
 #include "server/authz.h"
 #include "server/certwatch.h"
 #include "server/fp_source.h"
@@ -49,9 +48,15 @@ print_demo(const struct serve_opts *o)
 			   "\"resolvedFQDN\":\"_acme-challenge.www.%s.\","
 			   "\"resolvedZone\":\"%s.\"}}";
 	char zone[256], self[PATH_MAX];
+	const char *solver = "";
 	ssize_t n;
 	size_t zl;
 	int i;
+
+	/* The solver that answers from the --embedded-zone zones. */
+	for (zl = 0; d01_providers[zl] != NULL; zl++)
+		if (d01_providers[zl]->needs_zones && solver[0] == '\0')
+			solver = d01_providers[zl]->name;
 
 	snprintf(zone, sizeof(zone), "%s", o->zones[0]);
 	zl = strlen(zone);
@@ -74,8 +79,8 @@ print_demo(const struct serve_opts *o)
 		       "it:\n",
 		    action, i == 0 ? "serves" : "no longer serves");
 		printf("curl -sk -X POST -H 'Content-Type: application/json' "
-		       "https://%s:%ld/apis/%s/v1alpha1/embedded -d '",
-		    o->bind, o->port, o->group);
+		       "https://%s:%ld/apis/%s/v1alpha1/%s -d '",
+		    o->bind, o->port, o->group, solver);
 		printf(body, action, zone, zone, zone);
 		printf("'\n");
 		printf("'%s' check --nameserver %s --timeout 5s%s "
@@ -354,8 +359,12 @@ serve_run(struct serve_opts *o)
 	struct serve_run run = {0};
 	struct d01_server_cfg cfg = {0};
 	struct d01_env env = {0};
+	struct d01_env_opts eo = {.dns_max_inflight = 4096,
+	    .secrets_dir = o->secrets_dir,
+	    .zones = o->zones,
+	    .nzones = o->nzones,
+	    .dns_listen = o->dns_listen};
 	struct d01_error err;
-	struct d01_dnsd *dnsd = NULL;
 	struct d01_certwatch *watch = NULL;
 	struct d01_fp_source *trust = NULL;
 	struct d01_authz *authz = NULL;
@@ -366,7 +375,6 @@ serve_run(struct serve_opts *o)
 	struct event *sigterm = NULL, *sigint = NULL;
 	SSL_CTX *ctx = NULL;
 	struct d01_endpoints *endpoints = NULL;
-	size_t i;
 
 	run.o = o;
 	run.rc = D01_EXIT_OK;
@@ -378,18 +386,13 @@ serve_run(struct serve_opts *o)
 	}
 	if ((endpoints = endpoints_setup(o, &err)) == NULL)
 		goto out;
-	env.endpoints = endpoints;
-	if ((run.base = env.base = event_base_new()) == NULL) {
-		d01_error_set(&err, D01_E_NOMEM, "event_base_new failed");
+	/* Loop, clients, secrets (--secrets-dir), and every provider's
+	 * state: the embedded zones and their DNS listener among them. */
+	eo.endpoints = endpoints;
+	if (d01_env_open(&env, &eo, &err) != D01_OK)
 		goto out;
-	}
-	if ((env.dns = d01_dns_new(run.base, 4096)) == NULL ||
-	    (env.secrets = d01_secrets_new(run.base)) == NULL) {
-		d01_error_set(&err, D01_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((env.http = d01_http_new(run.base, &err)) == NULL ||
-	    kube_setup(o, env.http, &ks, &err) != 0)
+	run.base = env.base;
+	if (kube_setup(o, env.http, &ks, &err) != 0)
 		goto out;
 	if (!o->demo && o->client_ca == NULL && ks.authn == NULL) {
 		d01_error_set(&err, D01_E_CONFIG,
@@ -406,29 +409,13 @@ serve_run(struct serve_opts *o)
 		d01_log(D01_LOG_WARN, "flags_ignored",
 		    "msg=\"--requestheader-* names apply only with "
 		    "--requestheader-client-ca-file; the ConfigMap's apply\"");
-	if (o->secrets_dir != NULL) {
-		if (d01_secrets_set_dir(env.secrets, o->secrets_dir, &err))
-			goto out;
-	} else if (ks.core != NULL) {
+	if (o->secrets_dir == NULL && ks.core != NULL) {
 		if ((ksec = d01_kube_secrets_new(run.base, ks.core)) == NULL) {
 			d01_error_set(&err, D01_E_NOMEM, "out of memory");
 			goto out;
 		}
 		d01_kube_secrets_backend(ksec, &be);
 		d01_secrets_set_backend(env.secrets, &be);
-	}
-	if (o->nzones > 0) {
-		if ((env.store = d01_txtstore_new()) == NULL) {
-			d01_error_set(&err, D01_E_NOMEM, "out of memory");
-			goto out;
-		}
-		for (i = 0; i < o->nzones; i++)
-			if (d01_txtstore_add_zone(
-				env.store, o->zones[i], NULL, &err) != D01_OK)
-				goto out;
-		if ((dnsd = d01_dnsd_new(
-			 run.base, env.store, o->dns_listen, &err)) == NULL)
-			goto out;
 	}
 	ctx = o->cert != NULL
 	    ? d01_tls_server_ctx(o->cert, o->key, !o->demo, &err)
@@ -505,16 +492,12 @@ out:
 	d01_certwatch_free(watch);
 	d01_server_free(run.srv);
 	d01_authz_free(authz);
-	d01_dnsd_free(dnsd);
-	d01_txtstore_free(env.store);
-	d01_dns_free(env.dns);
-	d01_secrets_free(env.secrets);
+	/* Every op went with the server: providers' fini, then the rest
+	 * (the secret store before its Kubernetes backend). */
+	d01_env_close(&env);
 	d01_kube_secrets_free(ksec);
-	d01_http_free(env.http);
 	kube_free(&ks);
 	SSL_CTX_free(ctx);
-	if (run.base != NULL)
-		event_base_free(run.base);
 	free(lists.paths_csv);
 	free(lists.groups_csv);
 	d01_endpoints_free(endpoints);

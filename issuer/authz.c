@@ -304,6 +304,7 @@ provider_op(struct d01_solver *s, struct d01_error *err)
 	    .zone = NULL,
 	    .key = s->value,
 	    .namespace = s->ctx->namespace,
+	    .allow_ambient = s->ctx->allow_ambient,
 	};
 
 	return d01_provider_start(p, s->ctx->env, s->ctx->provider_cfg, &ch,

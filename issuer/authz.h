@@ -23,10 +23,11 @@ struct d01_solver;
 /* What every solver of an order shares; borrowed, outlives the solvers. */
 struct d01_solve_ctx {
 	struct d01_acme *acme;
-	struct d01_env *env; /* base, dns, secrets, store */
+	struct d01_env *env; /* base, dns, secrets, providers' state */
 	const struct d01_provider *provider;
 	void *provider_cfg;    /* from provider->config_parse */
 	const char *namespace; /* for secret references */
+	int allow_ambient;     /* the provider may use its own credentials */
 	/* Checker settings; fqdn, value and absent are filled per solver. */
 	struct d01_txtcheck_opts check;
 	long poll_timeout_ms; /* bound on POLL after RESPOND */

@@ -62,14 +62,53 @@ struct d01_op {
 	struct d01_error start_err; /* its outcome */
 };
 
+struct d01_env_opts;
+
+/* How one environment variable fills a config field (lego's names). */
+enum d01_envvar_kind {
+	D01_ENVVAR_STRING,  /* copied as a JSON string */
+	D01_ENVVAR_INT,	    /* a decimal integer, checked */
+	D01_ENVVAR_SECRET,  /* put in the in-memory secret store; the field
+			     * gets {"name": "env", "key": <name>}, never the
+			     * value */
+	D01_ENVVAR_AMBIENT, /* no field: read by the provider itself (listed
+			     * in help only) */
+};
+
+struct d01_envvar {
+	const char *name;  /* e.g. "RFC2136_NAMESERVER"; NULL ends a table */
+	const char *alt;   /* tried when `name` is unset or empty; or NULL */
+	const char *field; /* config field; NULL for D01_ENVVAR_AMBIENT */
+	enum d01_envvar_kind kind;
+	int required; /* "<name> is not set" when missing */
+};
+
 struct d01_provider {
 	const char *name;    /* solver name; [a-z0-9-], unique */
-	const char *summary; /* one line for --help and logs */
+	const char *summary; /* one line for --help (cli/ prints it) */
+	/* Serves from zones this process answers for (--embedded-zone,
+	 * --dns-listen): `issue` needs both, present/cleanup cannot use it
+	 * (the value would die with the process). */
+	int needs_zones;
 
-	/* Once per process before any request; NULL if not needed. */
-	enum d01_err (*init)(struct d01_env *env, struct d01_error *err);
-	/* Once at exit after every op has finished or been cancelled. */
-	void (*fini)(struct d01_env *env);
+	/* Environment variables `present`, `cleanup` and `issue` read when
+	 * no --config is given (d01_provider_env_config); NULL: none. */
+	const struct d01_envvar *envvars;
+	/* After the plain copy: cross-field rules and defaults (a key needs
+	 * its secret, a default algorithm). NULL if none. May delete
+	 * fields: a secret whose field is gone is never stored. */
+	enum d01_err (*env_fixup)(json_t *config, struct d01_error *err);
+
+	/* Once per env from d01_env_open(), before any op; stores what it
+	 * owns in *state (fini gets it back). On failure it frees what it
+	 * made itself: fini runs only after a successful init. NULL if not
+	 * needed. */
+	enum d01_err (*init)(struct d01_env *env,
+	    const struct d01_env_opts *opts, void **state,
+	    struct d01_error *err);
+	/* Once from d01_env_close() after every op has finished or been
+	 * cancelled; NULL if not needed. */
+	void (*fini)(struct d01_env *env, void *state);
 
 	/*
 	 * Parse request.config (NULL when the request had none) into a
@@ -96,6 +135,20 @@ extern const struct d01_provider *const d01_providers[];
 
 /* Provider whose name equals `name` exactly, or NULL. */
 const struct d01_provider *d01_provider_find(const char *name);
+
+/*
+ * The config p's environment variables describe (p->envvars, then
+ * p->env_fixup), read through `get` (getenv in the CLI; tests pass their
+ * own). Secrets go into `s` under namespace D01_ENVVAR_NS, name "env":
+ * the op must use that namespace. Returns the config; NULL with err set
+ * (D01_E_CONFIG naming the variable), or NULL with err clear when p
+ * declares no variables.
+ */
+#define D01_ENVVAR_NS ""
+typedef const char *(*d01_getenv_fn)(const char *name);
+struct d01_secrets;
+json_t *d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
+    struct d01_secrets *s, struct d01_error *err);
 
 /* Cancel any provider op. NULL is a no-op. */
 void d01_provider_cancel(struct d01_op *op);

@@ -199,3 +199,19 @@ fail:
 	cf_config_free(c);
 	return err->code;
 }
+
+enum d01_err
+cf_env_fixup(json_t *config, struct d01_error *err)
+{
+	if (json_object_get(config, "apiTokenSecretRef") != NULL) {
+		json_object_del(config, "email");
+		json_object_del(config, "apiKeySecretRef");
+		return D01_OK;
+	}
+	if (json_object_get(config, "email") == NULL ||
+	    json_object_get(config, "apiKeySecretRef") == NULL)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "neither CF_DNS_API_TOKEN nor CF_API_EMAIL + CF_API_KEY "
+		    "is set");
+	return D01_OK;
+}

@@ -38,6 +38,9 @@ struct cf_cfg {
 enum d01_err cf_config_parse(struct d01_env *env, const json_t *config,
     void **cfg, struct d01_error *err);
 void cf_config_free(void *cfg);
+/* The rules of the CF_* variables (provider.h, env_fixup): a token, or
+ * email + Global API key; the token wins when both are there. */
+enum d01_err cf_env_fixup(json_t *config, struct d01_error *err);
 
 /* 1 when `s` is a plausible API identifier: [A-Za-z0-9_-], 1..63 bytes.
  * IDs go into URL paths, so anything else is refused. */

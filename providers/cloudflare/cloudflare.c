@@ -341,9 +341,26 @@ cf_cancel(struct d01_op *op)
 	op_free((struct cf_op *)op);
 }
 
+/* lego's names (CF_*), with the CLOUDFLARE_* spellings it accepts too;
+ * BASE_URL and CA_BUNDLE reach a private endpoint or a test's fake. */
+static const struct d01_envvar cf_envvars[] = {
+    {"CF_DNS_API_TOKEN", "CLOUDFLARE_DNS_API_TOKEN", "apiTokenSecretRef",
+	D01_ENVVAR_SECRET, 0},
+    {"CF_API_EMAIL", "CLOUDFLARE_EMAIL", "email", D01_ENVVAR_STRING, 0},
+    {"CF_API_KEY", "CLOUDFLARE_API_KEY", "apiKeySecretRef", D01_ENVVAR_SECRET,
+	0},
+    {"CF_ZONE_ID", "CLOUDFLARE_ZONE_ID", "zoneID", D01_ENVVAR_STRING, 0},
+    {"CLOUDFLARE_TTL", NULL, "ttl", D01_ENVVAR_INT, 0},
+    {"CLOUDFLARE_BASE_URL", NULL, "baseURL", D01_ENVVAR_STRING, 0},
+    {"CLOUDFLARE_CA_BUNDLE", NULL, "caBundle", D01_ENVVAR_STRING, 0},
+    {NULL, NULL, NULL, D01_ENVVAR_STRING, 0},
+};
+
 const struct d01_provider d01_provider_cloudflare = {
     .name = "cloudflare",
     .summary = "Cloudflare API v4, one TXT record per value",
+    .envvars = cf_envvars,
+    .env_fixup = cf_env_fixup,
     .config_parse = cf_config_parse,
     .config_free = cf_config_free,
     .start = start,

@@ -77,18 +77,29 @@ node_free(struct node *n)
 }
 
 void
-d01_txtstore_free(struct d01_txtstore *s)
+d01_txtstore_clear(struct d01_txtstore *s)
 {
 	size_t i;
 	struct node *n, *next;
 
-	if (s == NULL)
-		return;
-	for (i = 0; i < s->nbuckets; i++)
+	for (i = 0; i < s->nbuckets; i++) {
 		for (n = s->buckets[i]; n != NULL; n = next) {
 			next = n->next;
 			node_free(n);
 		}
+		s->buckets[i] = NULL;
+	}
+	s->nnodes = s->nnames = 0;
+}
+
+void
+d01_txtstore_free(struct d01_txtstore *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	d01_txtstore_clear(s);
 	for (i = 0; i < s->nzones; i++) {
 		free(s->zones[i].name);
 		free(s->zones[i].ns);

@@ -34,6 +34,8 @@ struct d01_txtzone {
 
 struct d01_txtstore *d01_txtstore_new(void);
 void d01_txtstore_free(struct d01_txtstore *s);
+/* Drop every value; the zones stay (a fresh start for the fuzz target). */
+void d01_txtstore_clear(struct d01_txtstore *s);
 
 /*
  * Serve `zone` (any case, with or without trailing dot). `ns` is the NS host

@@ -18,6 +18,7 @@
 #include "core/dname.h"
 #include "core/log.h"
 #include "core/secret.h"
+#include "providers/env.h"
 #include "providers/rfc2136/rfc2136.h"
 #include "providers/rfc2136/rfc2136_gate.h"
 
@@ -26,6 +27,7 @@ enum step { ST_RESOLVE, ST_SECRET, ST_ZONE, ST_UPDATE };
 struct rfc2136_op {
 	struct d01_op op; /* first: d01_provider_cancel() casts back */
 	struct d01_env *env;
+	struct rfc2136_gates *gates; /* the provider's state in env */
 	const struct rfc2136_cfg *cfg;
 	enum step st;
 	char fqdn[D01_DNAME_BUF], zone[D01_DNAME_BUF], walk[D01_DNAME_BUF];
@@ -262,7 +264,7 @@ step(struct rfc2136_op *o)
 		op_send(o, q, zone_reply);
 		break;
 	case ST_UPDATE:
-		switch (rfc2136_gate_enter(&o->gate, o->srv.label)) {
+		switch (rfc2136_gate_enter(o->gates, &o->gate, o->srv.label)) {
 		case 1:
 			op_send(o, build_update(o), update_reply);
 			break;
@@ -309,10 +311,13 @@ static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
 {
+	struct rfc2136_gates *gates =
+	    d01_env_provider_state(env, &d01_provider_rfc2136);
 	struct rfc2136_op *o;
 
-	if (env->dns == NULL) {
-		d01_error_set(err, D01_E_INTERNAL, "rfc2136: no DNS client");
+	if (env->dns == NULL || gates == NULL) {
+		d01_error_set(err, D01_E_INTERNAL,
+		    "rfc2136: no DNS client or no state (env not opened)");
 		return NULL;
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
@@ -325,6 +330,7 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	o->gate.arg = o;
 	d01_op_init(&o->op, &d01_provider_rfc2136, present, cb, arg);
 	o->env = env;
+	o->gates = gates;
 	o->cfg = cfg;
 	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
 	snprintf(o->walk, sizeof(o->walk), "%s", ch->fqdn);
@@ -341,9 +347,42 @@ rfc2136_cancel(struct d01_op *op)
 	op_free((struct rfc2136_op *)op);
 }
 
+/* The UPDATE gates of every nameserver this env talks to. */
+static enum d01_err
+rfc2136_init(struct d01_env *env, const struct d01_env_opts *opts, void **state,
+    struct d01_error *err)
+{
+	(void)env;
+	(void)opts;
+	if ((*state = rfc2136_gates_new()) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	return D01_OK;
+}
+
+static void
+rfc2136_fini(struct d01_env *env, void *state)
+{
+	(void)env;
+	rfc2136_gates_free(state);
+}
+
+/* lego's RFC2136_* variables; the secret never enters the config. */
+static const struct d01_envvar rfc2136_envvars[] = {
+    {"RFC2136_NAMESERVER", NULL, "nameserver", D01_ENVVAR_STRING, 1},
+    {"RFC2136_TSIG_KEY", NULL, "tsigKeyName", D01_ENVVAR_STRING, 0},
+    {"RFC2136_TSIG_SECRET", NULL, "tsigSecretSecretRef", D01_ENVVAR_SECRET, 0},
+    {"RFC2136_TSIG_ALGORITHM", NULL, "tsigAlgorithm", D01_ENVVAR_STRING, 0},
+    {"RFC2136_TTL", NULL, "ttl", D01_ENVVAR_INT, 0},
+    {NULL, NULL, NULL, D01_ENVVAR_STRING, 0},
+};
+
 const struct d01_provider d01_provider_rfc2136 = {
     .name = "rfc2136",
     .summary = "DNS UPDATE (RFC 2136) with TSIG to an authoritative server",
+    .envvars = rfc2136_envvars,
+    .env_fixup = rfc2136_env_fixup,
+    .init = rfc2136_init,
+    .fini = rfc2136_fini,
     .config_parse = rfc2136_config_parse,
     .config_free = rfc2136_config_free,
     .start = start,

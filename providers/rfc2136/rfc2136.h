@@ -27,5 +27,8 @@ struct rfc2136_cfg {
 enum d01_err rfc2136_config_parse(struct d01_env *env, const json_t *config,
     void **cfg, struct d01_error *err);
 void rfc2136_config_free(void *cfg);
+/* The rules of lego's RFC2136_* variables (provider.h, env_fixup): a key
+ * needs its secret, hmac-sha1 by default; no key, no secret. */
+enum d01_err rfc2136_env_fixup(json_t *config, struct d01_error *err);
 
 #endif

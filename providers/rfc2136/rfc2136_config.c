@@ -130,3 +130,24 @@ rfc2136_config_free(void *cfg)
 {
 	free(cfg);
 }
+
+enum d01_err
+rfc2136_env_fixup(json_t *config, struct d01_error *err)
+{
+	if (json_object_get(config, "tsigKeyName") == NULL) {
+		/* Unsigned UPDATEs: a lone secret or algorithm means
+		 * nothing (as before: lego ignores them too). */
+		json_object_del(config, "tsigSecretSecretRef");
+		json_object_del(config, "tsigAlgorithm");
+		return D01_OK;
+	}
+	if (json_object_get(config, "tsigSecretSecretRef") == NULL)
+		return d01_error_set(err, D01_E_CONFIG,
+		    "RFC2136_TSIG_KEY needs RFC2136_TSIG_SECRET");
+	/* lego's default algorithm is hmac-sha1. */
+	if (json_object_get(config, "tsigAlgorithm") == NULL &&
+	    json_object_set_new(
+		config, "tsigAlgorithm", json_string("hmac-sha1.")) != 0)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	return D01_OK;
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Per-nameserver UPDATE concurrency; see rfc2136_gate.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "providers/rfc2136/rfc2136_gate.h"
@@ -8,17 +9,35 @@
 /* Servers tracked at once; a gate is free again when nobody uses it. */
 #define GATES 64
 
-static struct gate {
+struct gate {
 	char server[96];
 	int inside;
 	int waiting;
 	TAILQ_HEAD(, rfc2136_waiter) queue;
-} gates[GATES];
+};
+
+/* The provider's state in the env (providers/env.h). */
+struct rfc2136_gates {
+	struct gate gate[GATES];
+};
+
+struct rfc2136_gates *
+rfc2136_gates_new(void)
+{
+	return calloc(1, sizeof(struct rfc2136_gates));
+}
+
+void
+rfc2136_gates_free(struct rfc2136_gates *gs)
+{
+	free(gs);
+}
 
 int
-rfc2136_gate_enter(struct rfc2136_waiter *w, const char *server)
+rfc2136_gate_enter(
+    struct rfc2136_gates *gs, struct rfc2136_waiter *w, const char *server)
 {
-	struct gate *g, *free_gate = NULL;
+	struct gate *g, *gates = gs->gate, *free_gate = NULL;
 	int i;
 
 	for (i = 0; i < GATES; i++) {
@@ -40,6 +59,7 @@ rfc2136_gate_enter(struct rfc2136_waiter *w, const char *server)
 	}
 	if (g->inside < RFC2136_GATE_INFLIGHT) {
 		g->inside++;
+		w->gates = gs;
 		w->slot = (int)(g - gates) + 1;
 		w->queued = 0;
 		return 1;
@@ -47,6 +67,7 @@ rfc2136_gate_enter(struct rfc2136_waiter *w, const char *server)
 	if (g->waiting >= RFC2136_GATE_QUEUE)
 		return -1;
 	g->waiting++;
+	w->gates = gs;
 	w->slot = (int)(g - gates) + 1;
 	w->queued = 1;
 	TAILQ_INSERT_TAIL(&g->queue, w, link);
@@ -61,7 +82,7 @@ rfc2136_gate_leave(struct rfc2136_waiter *w)
 
 	if (w->slot == 0)
 		return;
-	g = &gates[w->slot - 1];
+	g = &w->gates->gate[w->slot - 1];
 	w->slot = 0;
 	if (w->queued) { /* cancelled while waiting */
 		w->queued = 0;

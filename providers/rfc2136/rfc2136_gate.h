@@ -9,7 +9,9 @@
  * or the kernel's UDP drop counters. With the gate: no failures, same
  * throughput (bench/results/2026-11-29.md).
  *
- * Ownership: the waiter lives in the caller's op; the gate only links it.
+ * Ownership: the gates are the provider's state in the env (made by its
+ * init, freed by its fini, after every op has left); the waiter lives in
+ * the caller's op; the gate only links it.
  */
 #ifndef D01_RFC2136_GATE_H
 #define D01_RFC2136_GATE_H
@@ -19,8 +21,14 @@
 #define RFC2136_GATE_INFLIGHT 32
 #define RFC2136_GATE_QUEUE    4096 /* waiting per server before refusing */
 
+struct rfc2136_gates;
+
+struct rfc2136_gates *rfc2136_gates_new(void); /* NULL: out of memory */
+void rfc2136_gates_free(struct rfc2136_gates *gs);
+
 struct rfc2136_waiter {
 	TAILQ_ENTRY(rfc2136_waiter) link;
+	struct rfc2136_gates *gates; /* set while inside or waiting */
 	int slot;   /* gate index + 1 while inside or waiting; 0 outside */
 	int queued; /* waiting for a place */
 	void (*resume)(void *arg); /* a place became free: go */
@@ -33,7 +41,8 @@ struct rfc2136_waiter {
  * waiter (it must not call back synchronously into the provider); -1: the
  * queue is full.
  */
-int rfc2136_gate_enter(struct rfc2136_waiter *w, const char *server);
+int rfc2136_gate_enter(
+    struct rfc2136_gates *gs, struct rfc2136_waiter *w, const char *server);
 
 /* Leave (done, failed or cancelled, inside or queued). No-op outside. */
 void rfc2136_gate_leave(struct rfc2136_waiter *w);

@@ -12,7 +12,7 @@
 
 #include "core/endpoint.h"
 #include "core/secret.h"
-#include "providers/route53/route53.h"
+#include "providers/route53/r53_int.h"
 
 static const char *const r53_hosts[] = {"route53.amazonaws.com", NULL};
 static const char *const sts_hosts[] = {"sts.amazonaws.com",
@@ -196,3 +196,24 @@ fail:
 	r53_config_free(c);
 	return err->code;
 }
+
+/*
+ * From the CLI: AWS_HOSTED_ZONE_ID as in lego, the SDKs'
+ * AWS_ENDPOINT_URL_ROUTE_53 / _STS for other endpoints. The credential
+ * chain itself (r53_creds.c) is read by the provider as ambient
+ * credentials: the CLI's user is the operator.
+ */
+const struct d01_envvar r53_envvars[] = {
+    {"AWS_HOSTED_ZONE_ID", NULL, "hostedZoneID", D01_ENVVAR_STRING, 0},
+    {"AWS_ENDPOINT_URL_ROUTE_53", NULL, "endpoint", D01_ENVVAR_STRING, 0},
+    {"AWS_ENDPOINT_URL_STS", NULL, "stsEndpoint", D01_ENVVAR_STRING, 0},
+    {"AWS_ASSUME_ROLE_ARN", NULL, "role", D01_ENVVAR_STRING, 0},
+    {"AWS_ACCESS_KEY_ID", NULL, NULL, D01_ENVVAR_AMBIENT, 0},
+    {"AWS_SECRET_ACCESS_KEY", NULL, NULL, D01_ENVVAR_AMBIENT, 0},
+    {"AWS_SESSION_TOKEN", NULL, NULL, D01_ENVVAR_AMBIENT, 0},
+    {"AWS_SHARED_CREDENTIALS_FILE", NULL, NULL, D01_ENVVAR_AMBIENT, 0},
+    {"AWS_PROFILE", NULL, NULL, D01_ENVVAR_AMBIENT, 0},
+    {"AWS_ROLE_ARN", NULL, NULL, D01_ENVVAR_AMBIENT, 0},
+    {"AWS_WEB_IDENTITY_TOKEN_FILE", NULL, NULL, D01_ENVVAR_AMBIENT, 0},
+    {NULL, NULL, NULL, D01_ENVVAR_STRING, 0},
+};

@@ -156,7 +156,7 @@ r53_cred_tag(const struct r53_op *o, char out[2 * R53_DIGEST_LEN + 1])
 	unsigned char md[R53_DIGEST_LEN];
 	int i;
 
-	if (r53_digest(f, sizeof(f) / sizeof(f[0]), md) != 0)
+	if (r53_digest(o->env, f, sizeof(f) / sizeof(f[0]), md) != 0)
 		return -1;
 	for (i = 0; i < R53_DIGEST_LEN; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);

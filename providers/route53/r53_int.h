@@ -15,12 +15,26 @@
 
 struct event;
 struct d01_http_call;
+struct r53_locks;
+
+/* The provider's process-wide state, one per env (route53.c's init):
+ * STS sessions, the per-name write locks, and a counter for memo keys
+ * that must match nothing. */
+struct r53_state {
+	struct r53_sts *sts;
+	struct r53_locks *locks;
+	unsigned long long never;
+};
+
+/* route53.c: the state in env; NULL when env was not opened with it. */
+struct r53_state *r53_state_of(const struct d01_env *env);
 
 enum r53_step { R_KEYID, R_SECRET, R_STS, R_ZONE, R_LIST, R_CHANGE, R_SYNC };
 
 struct r53_op {
 	struct d01_op op; /* first: d01_provider_cancel() casts back */
 	struct d01_env *env;
+	struct r53_state *state; /* the provider's, in env */
 	const struct r53_cfg *cfg;
 	enum r53_step st;
 	int cas;
@@ -55,6 +69,8 @@ int r53_credentials(
  * compare-and-swap. Returns 1 when o may go on, 0 when it was queued: it
  * is resumed (step) when the holder releases. Release from op_free.
  */
+struct r53_locks *r53_locks_new(void); /* NULL: out of memory */
+void r53_locks_free(struct r53_locks *ls);
 int r53_lock_acquire(struct r53_op *o);
 void r53_lock_release(struct r53_op *o);
 
@@ -62,6 +78,9 @@ void r53_lock_release(struct r53_op *o);
  * ambient flag, for cache keys (the zone memo) that must never be shared
  * between different credentials. 0, or -1. */
 int r53_cred_tag(const struct r53_op *o, char out[2 * R53_DIGEST_LEN + 1]);
+
+/* r53_config.c: lego's AWS_* variables (provider.h, envvars). */
+extern const struct d01_envvar r53_envvars[];
 
 /* route53.c */
 void r53_wipe(char **p);

@@ -1,24 +1,47 @@
 /* SPDX-License-Identifier: ISC */
 /* Per-name serialisation of route53 writes; see r53_int.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "providers/route53/r53_int.h"
 
 #define SLOTS 64
 
-static struct lock {
+struct lock {
 	char key[400];
 	struct r53_op *holder;
 	TAILQ_HEAD(, r53_op) queue;
-	int inited;
-} locks[SLOTS];
+};
+
+/* Part of route53's state in the env (r53_int.h). */
+struct r53_locks {
+	struct lock slot[SLOTS];
+};
+
+struct r53_locks *
+r53_locks_new(void)
+{
+	struct r53_locks *ls = calloc(1, sizeof(*ls));
+	int i;
+
+	if (ls != NULL)
+		for (i = 0; i < SLOTS; i++)
+			TAILQ_INIT(&ls->slot[i].queue);
+	return ls;
+}
+
+void
+r53_locks_free(struct r53_locks *ls)
+{
+	free(ls);
+}
 
 int
 r53_lock_acquire(struct r53_op *o)
 {
 	char key[400];
-	struct lock *l, *free_slot = NULL;
+	struct lock *l, *locks = o->state->locks->slot, *free_slot = NULL;
 	int i;
 
 	if (o->lock != 0)
@@ -26,10 +49,6 @@ r53_lock_acquire(struct r53_op *o)
 	snprintf(key, sizeof(key), "%s|%s", o->zone_id, o->fqdn);
 	for (i = 0; i < SLOTS; i++) {
 		l = &locks[i];
-		if (!l->inited) {
-			TAILQ_INIT(&l->queue);
-			l->inited = 1;
-		}
 		if (l->holder != NULL && strcmp(l->key, key) == 0) {
 			o->lock = i + 1;
 			o->waiting = 1;
@@ -55,7 +74,7 @@ r53_lock_release(struct r53_op *o)
 
 	if (o->lock == 0)
 		return;
-	l = &locks[o->lock - 1];
+	l = &o->state->locks->slot[o->lock - 1];
 	o->lock = 0;
 	if (o->waiting) { /* cancelled while queued */
 		TAILQ_REMOVE(&l->queue, o, lock_link);

@@ -26,7 +26,7 @@
 #include "core/http_client.h"
 #include "core/sigv4.h"
 #include "core/xml.h"
-#include "providers/route53/r53_sts.h"
+#include "providers/route53/r53_int.h"
 
 #define REFRESH_AHEAD 300 /* seconds before expiry */
 #define MAX_IDLE      64  /* completed sessions kept; LRU beyond */
@@ -43,6 +43,7 @@ struct r53_sts_wait {
 
 struct sess {
 	TAILQ_ENTRY(sess) link; /* most recently used first */
+	struct r53_sts *owner;
 	unsigned char key[R53_DIGEST_LEN];
 	char *akid, *secret, *token; /* NULL until STS answered */
 	long long expires;
@@ -52,12 +53,38 @@ struct sess {
 	int busy; /* answering its waiters: not to be freed under them */
 };
 
-static TAILQ_HEAD(sessq, sess) sessions = TAILQ_HEAD_INITIALIZER(sessions);
+TAILQ_HEAD(sessq, sess);
 
-/* The HMAC key: random per process, so a digest kept in memory is no
- * offline guessing oracle for the secret it covers. */
-static unsigned char mac_key[32];
-static int mac_ready;
+/* Part of route53's state in the env (r53_int.h). */
+struct r53_sts {
+	struct sessq sessions;
+	/* The HMAC key: random per env, so a digest kept in memory is no
+	 * offline guessing oracle for the secret it covers. */
+	unsigned char mac_key[32];
+};
+
+struct r53_sts *
+r53_sts_new(void)
+{
+	struct r53_sts *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	TAILQ_INIT(&c->sessions);
+	if (RAND_bytes(c->mac_key, sizeof(c->mac_key)) != 1) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static struct r53_sts *
+sts_of(const struct d01_env *env)
+{
+	struct r53_state *st = r53_state_of(env);
+
+	return st != NULL ? st->sts : NULL;
+}
 
 static void
 wipe(char **p)
@@ -70,9 +97,10 @@ wipe(char **p)
 }
 
 int
-r53_digest(
-    const char *const *fields, size_t n, unsigned char out[R53_DIGEST_LEN])
+r53_digest(const struct d01_env *env, const char *const *fields, size_t n,
+    unsigned char out[R53_DIGEST_LEN])
 {
+	struct r53_sts *c = sts_of(env);
 	EVP_MAC *mac = NULL;
 	EVP_MAC_CTX *ctx = NULL;
 	OSSL_PARAM params[2];
@@ -80,17 +108,14 @@ r53_digest(
 	size_t i, l, outl = 0;
 	int rc = -1;
 
-	if (!mac_ready) {
-		if (RAND_bytes(mac_key, sizeof(mac_key)) != 1)
-			return -1;
-		mac_ready = 1;
-	}
+	if (c == NULL)
+		return -1;
 	params[0] = OSSL_PARAM_construct_utf8_string(
 	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
 	    (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
-	    EVP_MAC_init(ctx, mac_key, sizeof(mac_key), params) != 1)
+	    EVP_MAC_init(ctx, c->mac_key, sizeof(c->mac_key), params) != 1)
 		goto out;
 	/* Each field length-prefixed (a NULL one marked apart from ""), so
 	 * no two different field lists feed the MAC the same bytes. */
@@ -194,7 +219,7 @@ idle(const struct sess *e)
 static void
 sess_free(struct sess *e)
 {
-	TAILQ_REMOVE(&sessions, e, link);
+	TAILQ_REMOVE(&e->owner->sessions, e, link);
 	wipe(&e->akid);
 	wipe(&e->secret);
 	wipe(&e->token);
@@ -209,15 +234,15 @@ sess_free(struct sess *e)
  * answering never count and are never dropped here.
  */
 static void
-sweep(void)
+sweep(struct r53_sts *c)
 {
 	struct sess *e, *prev;
 	unsigned kept = 0;
 
-	TAILQ_FOREACH(e, &sessions, link)
+	TAILQ_FOREACH(e, &c->sessions, link)
 	if (idle(e) && servable(e))
 		kept++;
-	for (e = TAILQ_LAST(&sessions, sessq); e != NULL; e = prev) {
+	for (e = TAILQ_LAST(&c->sessions, sessq); e != NULL; e = prev) {
 		prev = TAILQ_PREV(e, sessq, link);
 		if (!idle(e))
 			continue;
@@ -252,7 +277,7 @@ deliver(struct sess *e, const struct d01_error *err)
 		free(w);
 	}
 	e->busy--;
-	sweep();
+	sweep(e->owner);
 }
 
 static void
@@ -304,7 +329,7 @@ hit_cb(evutil_socket_t fd, short what, void *arg)
 	w->cb(w->arg, &ok, &k);
 	s->busy--;
 	free(w);
-	sweep();
+	sweep(s->owner);
 }
 
 static char *
@@ -399,7 +424,8 @@ out:
  * keys given in an issuer's config never share a session with them.
  */
 static int
-sess_key(const struct r53_sts_req *r, unsigned char key[R53_DIGEST_LEN])
+sess_key(const struct d01_env *env, const struct r53_sts_req *r,
+    unsigned char key[R53_DIGEST_LEN])
 {
 	const struct r53_keys *b = r->base;
 	const char *f[] = {"r53-sts-v1", r->web_token ? "web" : "role",
@@ -407,15 +433,15 @@ sess_key(const struct r53_sts_req *r, unsigned char key[R53_DIGEST_LEN])
 	    r->role_arn, r->web_token, b ? b->akid : NULL, b ? b->secret : NULL,
 	    b ? b->token : NULL};
 
-	return r53_digest(f, sizeof(f) / sizeof(f[0]), key);
+	return r53_digest(env, f, sizeof(f) / sizeof(f[0]), key);
 }
 
 static struct sess *
-sess_find(const unsigned char key[R53_DIGEST_LEN])
+sess_find(struct r53_sts *c, const unsigned char key[R53_DIGEST_LEN])
 {
 	struct sess *e;
 
-	TAILQ_FOREACH(e, &sessions, link)
+	TAILQ_FOREACH(e, &c->sessions, link)
 	if (CRYPTO_memcmp(e->key, key, R53_DIGEST_LEN) == 0)
 		return e;
 	return NULL;
@@ -427,27 +453,33 @@ r53_sts_get(struct d01_env *env, const struct r53_sts_req *r, r53_keys_fn cb,
 {
 	unsigned char key[R53_DIGEST_LEN];
 	struct r53_sts_wait *w = NULL;
+	struct r53_sts *c = sts_of(env);
 	struct sess *s;
 
+	if (c == NULL) {
+		d01_error_set(err, D01_E_INTERNAL, "STS: no state (env)");
+		return NULL;
+	}
 	if (r->web_token == NULL && r->base == NULL) {
 		d01_error_set(err, D01_E_INTERNAL, "STS: no credentials");
 		return NULL;
 	}
-	if (sess_key(r, key) != 0) {
+	if (sess_key(env, r, key) != 0) {
 		d01_error_set(err, D01_E_INTERNAL, "STS: cannot derive a key");
 		return NULL;
 	}
-	sweep();
-	if ((s = sess_find(key)) == NULL) {
+	sweep(c);
+	if ((s = sess_find(c, key)) == NULL) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			goto nomem;
+		s->owner = c;
 		memcpy(s->key, key, sizeof(key));
 		TAILQ_INIT(&s->waiters);
-		TAILQ_INSERT_HEAD(&sessions, s, link);
+		TAILQ_INSERT_HEAD(&c->sessions, s, link);
 	} else {
 		/* Used: to the head of the LRU order. */
-		TAILQ_REMOVE(&sessions, s, link);
-		TAILQ_INSERT_HEAD(&sessions, s, link);
+		TAILQ_REMOVE(&c->sessions, s, link);
+		TAILQ_INSERT_HEAD(&c->sessions, s, link);
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	if (s->nwaiters >= MAX_WAITERS) {
@@ -475,13 +507,13 @@ r53_sts_get(struct d01_env *env, const struct r53_sts_req *r, r53_keys_fn cb,
 		TAILQ_REMOVE(&s->waiters, w, link);
 		s->nwaiters--;
 		free(w);
-		sweep();
+		sweep(c);
 		return NULL;
 	}
 	return w;
 nomem:
 	free(w);
-	sweep(); /* a new entry nobody waits on goes again */
+	sweep(c); /* a new entry nobody waits on goes again */
 	d01_error_set(err, D01_E_NOMEM, "out of memory");
 	return NULL;
 }
@@ -504,16 +536,36 @@ r53_sts_cancel(struct r53_sts_wait *w)
 		d01_http_cancel(s->call);
 		s->call = NULL;
 	}
-	sweep();
+	sweep(s->owner);
 }
 
 void
-r53_sts_count(size_t *entries, size_t *idle_kept)
+r53_sts_free(struct r53_sts *c)
 {
+	struct sess *e;
+
+	if (c == NULL)
+		return;
+	/* Every op has gone, so has every waiter; a call nobody waits on
+	 * was cancelled with its last waiter. Defensively, again. */
+	while ((e = TAILQ_FIRST(&c->sessions)) != NULL) {
+		d01_http_cancel(e->call);
+		sess_free(e);
+	}
+	OPENSSL_cleanse(c->mac_key, sizeof(c->mac_key));
+	free(c);
+}
+
+void
+r53_sts_count(const struct d01_env *env, size_t *entries, size_t *idle_kept)
+{
+	const struct r53_sts *c = sts_of(env);
 	const struct sess *e;
 
 	*entries = *idle_kept = 0;
-	TAILQ_FOREACH(e, &sessions, link)
+	if (c == NULL)
+		return;
+	TAILQ_FOREACH(e, &c->sessions, link)
 	{
 		++*entries;
 		if (idle(e) && servable(e))

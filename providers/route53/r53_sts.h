@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Temporary AWS credentials from STS (AssumeRoleWithWebIdentity, as EKS
- * IRSA sets it up, and AssumeRole for `role`), cached process-wide until
+ * IRSA sets it up, and AssumeRole for `role`), cached per env until
  * five minutes before they expire. Concurrent requests for the same
  * credentials share one STS call: later askers wait on the first one.
  *
@@ -20,6 +20,11 @@
 #include <stddef.h>
 
 struct r53_sts_wait;
+struct r53_sts; /* the session cache and its HMAC key */
+
+/* Made by route53's init, freed by its fini once every op has gone. */
+struct r53_sts *r53_sts_new(void); /* NULL: out of memory or no RNG */
+void r53_sts_free(struct r53_sts *c);
 
 struct r53_keys {
 	const char *akid, *secret, *token; /* token NULL for long-term keys */
@@ -39,7 +44,7 @@ struct r53_sts_req {
 };
 
 /* Async call shape (docs/DESIGN.md, "The async call shape"); strings are
- * copied. */
+ * copied. The cache is route53's state in env (d01_env_open). */
 struct r53_sts_wait *r53_sts_get(struct d01_env *env,
     const struct r53_sts_req *req, r53_keys_fn cb, void *arg,
     struct d01_error *err);
@@ -47,14 +52,14 @@ void r53_sts_cancel(struct r53_sts_wait *w);
 
 /* For tests: entries held (in flight or cached), and of those the idle
  * sessions kept for reuse. */
-void r53_sts_count(size_t *entries, size_t *idle);
+void r53_sts_count(const struct d01_env *env, size_t *entries, size_t *idle);
 
-/* HMAC-SHA256 under a random per-process key of the length-prefixed
+/* HMAC-SHA256 under env's random key (route53's state) of the length-prefixed
  * strings fields[0..n) (NULL allowed, distinct from ""): a cache key that
  * covers secrets without keeping them, nor a plain hash of them. */
 #define R53_DIGEST_LEN 32
-int r53_digest(
-    const char *const *fields, size_t n, unsigned char out[R53_DIGEST_LEN]);
+int r53_digest(const struct d01_env *env, const char *const *fields, size_t n,
+    unsigned char out[R53_DIGEST_LEN]);
 
 /* Parse an STS reply's Credentials (for tests and the fuzz target):
  * fills the four strings (malloc'ed) and the expiry; 0 or -1. */

@@ -23,6 +23,7 @@
 #include "core/redact.h"
 #include "core/secret.h"
 #include "core/sigv4.h"
+#include "providers/env.h"
 #include "providers/route53/r53_int.h"
 
 #define OP_BUDGET_MS 25000
@@ -205,11 +206,11 @@ pause_then_step(struct r53_op *o)
 static void
 zone_memo_key(const struct r53_op *o, char *key, size_t len)
 {
-	static unsigned long long never; /* a key no one else can have */
 	char tag[2 * R53_DIGEST_LEN + 1];
 
+	/* Without a tag: a key no one else can have. */
 	if (r53_cred_tag(o, tag) != 0)
-		snprintf(tag, sizeof(tag), "none-%llu", ++never);
+		snprintf(tag, sizeof(tag), "none-%llu", ++o->state->never);
 	snprintf(key, len, "route53|%s|%s|%s", o->cfg->endpoint, tag,
 	    o->zone[0] ? o->zone : o->fqdn);
 }
@@ -449,10 +450,12 @@ static struct d01_op *
 start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
     int present, d01_done_fn cb, void *arg, struct d01_error *err)
 {
+	struct r53_state *state = r53_state_of(env);
 	struct d01_error cerr;
 	struct r53_op *o;
 
-	if (env->http == NULL || (o = calloc(1, sizeof(*o))) == NULL) {
+	if (env->http == NULL || state == NULL ||
+	    (o = calloc(1, sizeof(*o))) == NULL) {
 		d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
 		return NULL;
 	}
@@ -463,6 +466,7 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	}
 	d01_op_init(&o->op, &d01_provider_route53, present, cb, arg);
 	o->env = env;
+	o->state = state;
 	o->cfg = cfg;
 	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
 	snprintf(o->zone, sizeof(o->zone), "%s", ch->zone ? ch->zone : "");
@@ -499,9 +503,49 @@ r53_cancel(struct d01_op *op)
 	op_free((struct r53_op *)op);
 }
 
+struct r53_state *
+r53_state_of(const struct d01_env *env)
+{
+	return d01_env_provider_state(env, &d01_provider_route53);
+}
+
+static void
+r53_fini(struct d01_env *env, void *state)
+{
+	struct r53_state *st = state;
+
+	(void)env;
+	if (st == NULL)
+		return;
+	r53_sts_free(st->sts);
+	r53_locks_free(st->locks);
+	free(st);
+}
+
+/* STS sessions and write locks, shared by every op of the env. */
+static enum d01_err
+r53_init(struct d01_env *env, const struct d01_env_opts *opts, void **state,
+    struct d01_error *err)
+{
+	struct r53_state *st = calloc(1, sizeof(*st));
+
+	(void)opts;
+	if (st == NULL || (st->sts = r53_sts_new()) == NULL ||
+	    (st->locks = r53_locks_new()) == NULL) {
+		r53_fini(env, st);
+		return d01_error_set(
+		    err, D01_E_NOMEM, "route53: out of memory");
+	}
+	*state = st;
+	return D01_OK;
+}
+
 const struct d01_provider d01_provider_route53 = {
     .name = "route53",
     .summary = "AWS Route 53 (SigV4), values kept by compare-and-swap",
+    .envvars = r53_envvars,
+    .init = r53_init,
+    .fini = r53_fini,
     .config_parse = r53_config_parse,
     .config_free = r53_config_free,
     .start = start,

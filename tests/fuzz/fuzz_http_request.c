@@ -6,7 +6,8 @@
  * through the HTTPS layer (server/http*.c), the router, discovery, health,
  * /metrics and the webhook handler with every provider of the table: the
  * embedded one writes a fresh store, the others parse their config and
- * then fail for want of a network client (env has none), so no input ever
+ * then fail for want of a network client (the env's are dropped), so no
+ * input ever
  * leaves the process.
  *
  * One event loop holds the server (demo mode: no authentication) on a
@@ -36,8 +37,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "core/dns.h"
+#include "core/http_client.h"
 #include "core/log.h"
+#include "providers/embedded/embedded.h"
 #include "providers/embedded/store.h"
+#include "providers/env.h"
 #include "server/http_int.h"
 #include "server/server_int.h"
 #include "server/tls.h"
@@ -65,6 +70,8 @@ static int verbose; /* D01_FUZZ_VERBOSE: server log and replies on stderr */
 static void
 setup(void)
 {
+	static const char *const zones[] = {"example.test"};
+	struct d01_env_opts eo = {.zones = zones, .nzones = 1};
 	struct d01_server_cfg cfg;
 	struct d01_error err;
 	socklen_t sl = sizeof(srv_addr);
@@ -84,11 +91,17 @@ setup(void)
 	cfg.limits.idle_timeout_ms = SERVER_TIMEOUT_MS;
 	cfg.limits.request_timeout_ms = SERVER_TIMEOUT_MS;
 	cfg.limits.write_timeout_ms = SERVER_TIMEOUT_MS;
-	if ((base = event_base_new()) == NULL ||
+	if (d01_env_open(&env, &eo, &err) != D01_OK ||
+	    (base = env.base) == NULL ||
 	    (sctx = d01_tls_demo_ctx(&err)) == NULL ||
 	    (cctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		abort();
-	env.base = base;
+	/* The env without its network clients: the providers that would
+	 * use them refuse at start, so no input leaves the process. */
+	d01_dns_free(env.dns);
+	env.dns = NULL;
+	d01_http_free(env.http);
+	env.http = NULL;
 	if ((srv = d01_server_new(&env, sctx, &cfg, &err)) == NULL ||
 	    d01_server_listen(srv, "127.0.0.1", 0, &err) != D01_OK ||
 	    getsockname(evconnlistener_get_fd(srv->httpd->lis),
@@ -104,11 +117,7 @@ setup(void)
 static void
 reset_store(void)
 {
-	d01_txtstore_free(env.store);
-	if ((env.store = d01_txtstore_new()) == NULL ||
-	    d01_txtstore_add_zone(env.store, "example.test", NULL, NULL) !=
-		D01_OK)
-		abort();
+	d01_txtstore_clear(d01_embedded_store(&env));
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "core/endpoint.h"
 #include "core/redact.h"
 #include "harness.h"
+#include "providers/env.h"
 #include "providers/cloudflare/cf_int.h"
 
 /* Parse under `policy` (NULL: only Cloudflare's own API allowed). */
@@ -328,9 +329,8 @@ fixture_new(struct fixture *f, const char *path)
 	struct d01_error err;
 
 	memset(f, 0, sizeof(*f));
-	if ((f->base = f->env.base = event_base_new()) == NULL ||
-	    (f->env.http = d01_http_new(f->base, NULL)) == NULL ||
-	    (f->env.secrets = d01_secrets_new(f->base)) == NULL ||
+	if (d01_env_open(&f->env, NULL, &err) != D01_OK ||
+	    (f->base = f->env.base) == NULL ||
 	    peer_start(&f->peer, f->base) != 0)
 		return -1;
 	d01_secrets_put(f->env.secrets, "ns", "cf", "token", "tok-123", NULL);
@@ -346,12 +346,9 @@ static void
 fixture_free(struct fixture *f)
 {
 	cf_config_free(f->cfg);
-	d01_http_free(f->env.http);
-	d01_secrets_free(f->env.secrets);
 	if (f->peer.http != NULL)
 		evhttp_free(f->peer.http);
-	if (f->base != NULL)
-		event_base_free(f->base);
+	d01_env_close(&f->env);
 }
 
 static const struct d01_challenge ch = {

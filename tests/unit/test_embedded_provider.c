@@ -7,7 +7,9 @@
 #include <event2/event.h>
 
 #include "harness.h"
+#include "providers/embedded/embedded.h"
 #include "providers/embedded/store.h"
+#include "providers/env.h"
 #include "providers/provider.h"
 
 struct probe {
@@ -43,18 +45,19 @@ static void
 t_async_shape(void)
 {
 	const struct d01_provider *prov = d01_provider_find("embedded");
+	const char *zones[] = {"example.test"};
+	struct d01_env_opts eo = {.zones = zones, .nzones = 1};
 	struct d01_env env = {0};
 	struct d01_challenge ch = challenge("K1");
+	struct d01_error err;
 	struct probe p = {0}, q = {0};
 	struct d01_op *op;
 	size_t n;
 
 	CHECK(prov != NULL);
-	env.base = event_base_new();
-	env.store = d01_txtstore_new();
-	CHECK(env.base != NULL && env.store != NULL);
-	CHECK_INT(d01_txtstore_add_zone(env.store, "example.test", NULL, NULL),
-	    ==, D01_OK);
+	/* The provider's init makes the store from the env's zones. */
+	CHECK_INT(d01_env_open(&env, &eo, &err), ==, D01_OK);
+	CHECK(d01_embedded_store(&env) != NULL);
 	op = prov->start(&env, NULL, &ch, 1, probe_done, &p, NULL);
 	p.started = 1;
 	CHECK(op != NULL);
@@ -72,33 +75,33 @@ t_async_shape(void)
 	d01_provider_cancel(op);
 	event_base_loop(env.base, EVLOOP_NONBLOCK);
 	CHECK_INT(q.calls, ==, 0);
-	CHECK(d01_txtstore_values(env.store, ch.fqdn, &n) != NULL);
+	CHECK(
+	    d01_txtstore_values(d01_embedded_store(&env), ch.fqdn, &n) != NULL);
 	CHECK_INT(n, ==, 2);
 end:
-	d01_txtstore_free(env.store);
-	if (env.base != NULL)
-		event_base_free(env.base);
+	d01_env_close(&env);
 }
 
 static void
 t_errors_are_synchronous_and_named(void)
 {
 	const struct d01_provider *prov = d01_provider_find("embedded");
+	const char *zones[] = {"other.test"};
+	struct d01_env_opts eo = {.zones = zones, .nzones = 1};
 	struct d01_env env = {0};
 	struct d01_challenge ch = challenge("K");
 	struct d01_error err;
 	struct probe p = {0};
 	json_t *bad = json_integer(3);
 
-	env.base = event_base_new();
-	CHECK(prov != NULL && env.base != NULL);
+	CHECK(prov != NULL);
+	CHECK_INT(d01_env_open(&env, NULL, &err), ==, D01_OK);
 	/* No zones configured: refused up front, callback never runs. */
 	CHECK(prov->start(&env, NULL, &ch, 1, probe_done, &p, &err) == NULL);
 	CHECK(strstr(err.msg, "embedded") != NULL);
 	CHECK(strstr(err.msg, ch.fqdn) != NULL);
-	env.store = d01_txtstore_new();
-	CHECK_INT(d01_txtstore_add_zone(env.store, "other.test", NULL, NULL),
-	    ==, D01_OK);
+	d01_env_close(&env);
+	CHECK_INT(d01_env_open(&env, &eo, &err), ==, D01_OK);
 	CHECK(prov->start(&env, NULL, &ch, 0, probe_done, &p, &err) != NULL);
 	CHECK(prov->start(&env, NULL, &ch, 1, probe_done, &p, &err) == NULL);
 	CHECK_INT(err.code, ==, D01_E_NOTFOUND);
@@ -109,9 +112,7 @@ t_errors_are_synchronous_and_named(void)
 	    D01_E_CONFIG);
 end:
 	json_decref(bad);
-	d01_txtstore_free(env.store);
-	if (env.base != NULL)
-		event_base_free(env.base);
+	d01_env_close(&env);
 }
 
 int

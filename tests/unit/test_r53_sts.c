@@ -20,6 +20,7 @@
 
 #include "core/http_client.h"
 #include "harness.h"
+#include "providers/env.h"
 #include "providers/route53/r53_sts.h"
 
 /* A peer answering every POST with fresh credentials, or holding them. */
@@ -92,8 +93,8 @@ static int
 fixture_new(struct fixture *f)
 {
 	memset(f, 0, sizeof(*f));
-	if ((f->base = f->env.base = event_base_new()) == NULL ||
-	    (f->env.http = d01_http_new(f->base, NULL)) == NULL ||
+	if (d01_env_open(&f->env, NULL, &(struct d01_error){0}) != D01_OK ||
+	    (f->base = f->env.base) == NULL ||
 	    peer_start(&f->peer, f->base, f->url, sizeof(f->url)) != 0 ||
 	    peer_start(&f->hole, f->base, f->hole_url, sizeof(f->hole_url)))
 		return -1;
@@ -104,13 +105,11 @@ fixture_new(struct fixture *f)
 static void
 fixture_free(struct fixture *f)
 {
-	d01_http_free(f->env.http);
 	if (f->peer.http != NULL)
 		evhttp_free(f->peer.http);
 	if (f->hole.http != NULL)
 		evhttp_free(f->hole.http);
-	if (f->base != NULL)
-		event_base_free(f->base);
+	d01_env_close(&f->env);
 }
 
 struct got {
@@ -167,14 +166,26 @@ t_digest(void)
 	const char *a[] = {"ab", "c"}, *b[] = {"a", "bc"};
 	const char *n1[] = {"x", NULL}, *n2[] = {"x", ""};
 	unsigned char d1[R53_DIGEST_LEN], d2[R53_DIGEST_LEN];
+	struct d01_env env = {0}, other = {0};
+	struct d01_error err;
 
-	CHECK(r53_digest(a, 2, d1) == 0 && r53_digest(a, 2, d2) == 0);
+	CHECK_INT(d01_env_open(&env, NULL, &err), ==, D01_OK);
+	CHECK_INT(d01_env_open(&other, NULL, &err), ==, D01_OK);
+	CHECK(
+	    r53_digest(&env, a, 2, d1) == 0 && r53_digest(&env, a, 2, d2) == 0);
 	CHECK_MEM(d1, d2, sizeof(d1));
-	CHECK(r53_digest(b, 2, d2) == 0);
+	CHECK(r53_digest(&env, b, 2, d2) == 0);
 	CHECK(memcmp(d1, d2, sizeof(d1)) != 0);
-	CHECK(r53_digest(n1, 2, d1) == 0 && r53_digest(n2, 2, d2) == 0);
+	CHECK(r53_digest(&env, n1, 2, d1) == 0 &&
+	    r53_digest(&env, n2, 2, d2) == 0);
 	CHECK(memcmp(d1, d2, sizeof(d1)) != 0);
-end:;
+	/* The key is the env's own: another env digests differently. */
+	CHECK(r53_digest(&env, a, 2, d1) == 0 &&
+	    r53_digest(&other, a, 2, d2) == 0);
+	CHECK(memcmp(d1, d2, sizeof(d1)) != 0);
+end:
+	d01_env_close(&env);
+	d01_env_close(&other);
 }
 
 /* Reused for the very same credentials only. */
@@ -203,7 +214,7 @@ t_key_is_the_whole_credential(void)
 	CHECK_INT(ask(&f, f.url, ROLE, &a, 1, k2, sizeof(k2)), ==, D01_OK);
 	CHECK_INT(f.peer.calls, ==, 4);
 	CHECK(strcmp(k1, k2) != 0);
-	r53_sts_count(&n, &idle);
+	r53_sts_count(&f.env, &n, &idle);
 	CHECK_INT(idle, >=, 4);
 end:
 	fixture_free(&f);
@@ -226,7 +237,7 @@ t_no_fixed_table(void)
 
 	memset(w, 0, sizeof(w));
 	CHECK(fixture_new(&f) == 0);
-	r53_sts_count(&before, &idle);
+	r53_sts_count(&f.env, &before, &idle);
 	r.endpoint = f.hole_url;
 	for (i = 0; i < 40; i++) {
 		snprintf(role, sizeof(role), "arn:aws:iam::1:role/hole%d", i);
@@ -235,7 +246,7 @@ t_no_fixed_table(void)
 		d01_error_clear(&err);
 		CHECK((w[i] = r53_sts_get(&f.env, &r, got_cb, &g[i], &err)));
 	}
-	r53_sts_count(&n, &idle);
+	r53_sts_count(&f.env, &n, &idle);
 	CHECK_INT(n, ==, before + 40);
 	CHECK_INT(
 	    ask(&f, f.url, ROLE "other", &a, 0, k, sizeof(k)), ==, D01_OK);
@@ -252,7 +263,7 @@ t_no_fixed_table(void)
 		r53_sts_cancel(w[i]);
 		w[i] = NULL;
 	}
-	r53_sts_count(&n, &idle);
+	r53_sts_count(&f.env, &n, &idle);
 	CHECK_INT(n, ==, idle); /* nothing in flight left behind */
 	for (i = 0; i < 300; i++)
 		CHECK_INT(g[i].calls, ==, 0);
@@ -279,7 +290,7 @@ t_bounded_and_wiped(void)
 		CHECK_INT(
 		    ask(&f, f.url, role, &a, 0, k, sizeof(k)), ==, D01_OK);
 	}
-	r53_sts_count(&n, &idle);
+	r53_sts_count(&f.env, &n, &idle);
 	CHECK_INT(idle, <=, 64);
 	CHECK_INT(n, <=, 64);
 	/* The most recent ones are the ones kept. */
@@ -297,7 +308,7 @@ t_bounded_and_wiped(void)
 	CHECK_INT(
 	    ask(&f, f.url, ROLE "short", &a, 0, k, sizeof(k)), ==, D01_OK);
 	CHECK_INT(f.peer.calls, ==, 103);
-	r53_sts_count(&n, &idle);
+	r53_sts_count(&f.env, &n, &idle);
 	CHECK_INT(n, ==, idle);
 	CHECK_INT(idle, <=, 64);
 end:

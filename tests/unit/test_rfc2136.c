@@ -16,6 +16,7 @@
 
 #include "core/secret.h"
 #include "harness.h"
+#include "providers/env.h"
 #include "providers/rfc2136/rfc2136.h"
 
 #define SECRET "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -235,8 +236,11 @@ update_rr(const ldns_pkt *p)
 static void
 t_update_wire_and_replies(void)
 {
-	struct event_base *base = event_base_new();
-	struct d01_env env = {.base = base};
+	struct d01_env env = {0};
+	struct event_base *base =
+	    d01_env_open(&env, NULL, &(struct d01_error){0}) == D01_OK
+	    ? env.base
+	    : NULL;
 	struct fake f = {0};
 	struct result r;
 	void *cfg = NULL;
@@ -244,8 +248,6 @@ t_update_wire_and_replies(void)
 	ldns_rr *rr;
 
 	CHECK(base != NULL);
-	env.dns = d01_dns_new(base, 8);
-	env.secrets = d01_secrets_new(base);
 	CHECK_INT(d01_secrets_put(env.secrets, "ns", "tsig", "s", SECRET, NULL),
 	    ==, D01_OK);
 	CHECK_INT(fake_start(&f, base), ==, 0);
@@ -300,18 +302,18 @@ t_update_wire_and_replies(void)
 end:
 	rfc2136_config_free(cfg);
 	fake_stop(&f);
-	d01_dns_free(env.dns);
-	d01_secrets_free(env.secrets);
-	if (base != NULL)
-		event_base_free(base);
+	d01_env_close(&env);
 }
 
 /* Cancel at every step; a missing secret fails through the callback. */
 static void
 t_shape(void)
 {
-	struct event_base *base = event_base_new();
-	struct d01_env env = {.base = base};
+	struct d01_env env = {0};
+	struct event_base *base =
+	    d01_env_open(&env, NULL, &(struct d01_error){0}) == D01_OK
+	    ? env.base
+	    : NULL;
 	struct d01_challenge ch = {.uid = "u",
 	    .fqdn = FQDN,
 	    .zone = "example.test.",
@@ -325,8 +327,6 @@ t_shape(void)
 	int i;
 
 	CHECK(base != NULL);
-	env.dns = d01_dns_new(base, 8);
-	env.secrets = d01_secrets_new(base);
 	CHECK_INT(fake_start(&f, base), ==, 0);
 	f.mode = SILENT;
 	snprintf(json, sizeof(json),
@@ -361,10 +361,7 @@ t_shape(void)
 end:
 	rfc2136_config_free(cfg);
 	fake_stop(&f);
-	d01_dns_free(env.dns);
-	d01_secrets_free(env.secrets);
-	if (base != NULL)
-		event_base_free(base);
+	d01_env_close(&env);
 }
 
 int
