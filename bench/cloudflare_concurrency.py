@@ -183,6 +183,12 @@ def main():
                                  "--dns-listen", f"127.0.0.1:{harness.free_port()}",
                                  "--secrets-dir", d, "--log-level", "warn",
                                  "--max-requests-inflight", "1000",
+                                 # What is measured is the event loop's
+                                 # concurrency: the per-host cap (16 by
+                                 # default, a courtesy to rate-limited
+                                 # HTTP/1.x APIs) would only measure
+                                 # 500 x 2 x 200 ms / 16 = 12.5 s.
+                                 "--max-upstream-connections", "1000",
                                  "--allow-provider-endpoint",
                                  harness.allow_endpoint(info["url"])],
                                 stdout=subprocess.DEVNULL, stderr=log)

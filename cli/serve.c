@@ -392,6 +392,7 @@ serve_run(struct serve_opts *o)
 	if (d01_env_open(&env, &eo, &err) != D01_OK)
 		goto out;
 	run.base = env.base;
+	d01_http_set_max_host_connections(env.http, o->max_upstream);
 	if (kube_setup(o, env.http, &ks, &err) != 0)
 		goto out;
 	if (!o->demo && o->client_ca == NULL && ks.authn == NULL) {
@@ -514,6 +515,7 @@ d01_cmd_serve(int argc, char **argv)
 	    .idle_ms = 60000,
 	    .max_inflight = 512,
 	    .max_conns = 1024,
+	    .max_upstream = D01_HTTP_MAX_HOST_CONNS,
 	    .max_body_total = 64L << 20,
 	    .head_ms = 10000};
 	int rc;

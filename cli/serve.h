@@ -39,6 +39,7 @@ struct serve_opts {
 	long request_ms, idle_ms;
 	long max_inflight;
 	long max_conns, max_body_total, head_ms; /* HTTP layer limits */
+	long max_upstream; /* provider API transfers per host at once */
 	int demo;
 	/* --allow-provider-endpoint: what a tenant's config may name. */
 	const char *endpoints[D01_SERVE_MAX_ENDPOINTS];

@@ -95,6 +95,9 @@ static const struct serve_flag {
     {"max-connections", O_INT, OFF(max_conns),
 	"open HTTPS connections; at the cap the oldest unauthenticated one "
 	"is closed for a new one (1024)"},
+    {"max-upstream-connections", O_INT, OFF(max_upstream),
+	"provider API requests in flight per host (HTTP/1.x; the rest wait "
+	"in order) (16)"},
     {"max-body-bytes-total", O_INT, OFF(max_body_total),
 	"request body bytes buffered at once, all connections; 503 past it "
 	"(67108864)"},
@@ -324,6 +327,12 @@ d01_serve_check(struct serve_opts *o)
 	if (o->max_conns < 1 || o->max_conns > 1000000) {
 		fprintf(stderr,
 		    "dns01 serve: --max-connections must be 1-1000000\n");
+		return -1;
+	}
+	if (o->max_upstream < 1 || o->max_upstream > 100000) {
+		fprintf(stderr,
+		    "dns01 serve: --max-upstream-connections must "
+		    "be 1-100000\n");
 		return -1;
 	}
 	/* At least one whole body (1 MiB) must fit. */
