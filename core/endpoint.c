@@ -324,3 +324,22 @@ out:
 	free(dec);
 	return out;
 }
+
+enum d01_err
+d01_ca_pem_config(const json_t *config, const char *provider, char **out,
+    struct d01_error *err)
+{
+	json_t *v = json_object_get(config, "caBundle");
+	char what[64];
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return D01_OK;
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return d01_error_set(err, D01_E_CONFIG,
+		    "%s: caBundle must be a string of PEM text", provider);
+	snprintf(what, sizeof(what), "%s: caBundle", provider);
+	*out = d01_ca_pem_parse(json_string_value(v), what, err);
+	return *out != NULL ? D01_OK : err->code;
+}

@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "core/err.h"
 
 struct d01_endpoints;
@@ -76,6 +78,14 @@ void d01_endpoint_hide_transport(
  */
 char *d01_ca_pem_parse(
     const char *value, const char *what, struct d01_error *err);
+
+/*
+ * The `caBundle` field of a provider's config, as above: *out is NULL when
+ * the field is absent or null, else a new PEM copy (caller frees). Errors
+ * name "<provider>: caBundle". D01_OK, or the error with err set.
+ */
+enum d01_err d01_ca_pem_config(const json_t *config, const char *provider,
+    char **out, struct d01_error *err);
 
 /* Longest caBundle accepted: a few dozen certificates. */
 #define D01_CA_PEM_MAX (256 * 1024)

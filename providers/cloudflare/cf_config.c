@@ -144,23 +144,6 @@ parse_base(struct d01_env *env, struct cf_cfg *c, struct d01_error *err)
 	    "baseURL", c->base_url, cf_defaults, &c->custom, err);
 }
 
-/* caBundle: PEM text (never a path: see core/endpoint.h). */
-static enum d01_err
-parse_ca(struct cf_cfg *c, const json_t *config, struct d01_error *err)
-{
-	json_t *v = json_object_get(config, "caBundle");
-
-	if (v == NULL || json_is_null(v))
-		return D01_OK;
-	if (!json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return d01_error_set(err, D01_E_CONFIG,
-		    "cloudflare: caBundle must be a string of PEM text");
-	c->ca_pem =
-	    d01_ca_pem_parse(json_string_value(v), "cloudflare: caBundle", err);
-	return c->ca_pem != NULL ? D01_OK : err->code;
-}
-
 enum d01_err
 cf_config_parse(struct d01_env *env, const json_t *config, void **out,
     struct d01_error *err)
@@ -185,7 +168,8 @@ cf_config_parse(struct d01_env *env, const json_t *config, void **out,
 	}
 	if (parse_auth(c, config, err) != D01_OK ||
 	    parse_base(env, c, err) != D01_OK ||
-	    parse_ca(c, config, err) != D01_OK ||
+	    d01_ca_pem_config(config, "cloudflare", &c->ca_pem, err) !=
+		D01_OK ||
 	    parse_ttl(c, config, err) != D01_OK)
 		goto fail;
 	if (c->zone_id != NULL && !cf_id_valid(c->zone_id)) {

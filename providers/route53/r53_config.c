@@ -128,23 +128,6 @@ pick_endpoint(struct d01_env *env, char **url, const char *field,
 	    *url, hosts, custom, err);
 }
 
-/* caBundle: PEM text (never a path: see core/endpoint.h). */
-static enum d01_err
-parse_ca(struct r53_cfg *c, const json_t *config, struct d01_error *err)
-{
-	json_t *v = json_object_get(config, "caBundle");
-
-	if (v == NULL || json_is_null(v))
-		return D01_OK;
-	if (!json_is_string(v) ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return d01_error_set(err, D01_E_CONFIG,
-		    "route53: caBundle must be a string of PEM text");
-	c->ca_pem =
-	    d01_ca_pem_parse(json_string_value(v), "route53: caBundle", err);
-	return c->ca_pem != NULL ? D01_OK : err->code;
-}
-
 enum d01_err
 r53_config_parse(struct d01_env *env, const json_t *config, void **out,
     struct d01_error *err)
@@ -184,7 +167,7 @@ r53_config_parse(struct d01_env *env, const json_t *config, void **out,
 	    pick_endpoint(env, &c->sts_endpoint, "stsEndpoint",
 		"AWS_ENDPOINT_URL_STS", "https://sts.amazonaws.com", sts_hosts,
 		&c->custom_sts, err) != D01_OK ||
-	    parse_ca(c, config, err) != D01_OK)
+	    d01_ca_pem_config(config, "route53", &c->ca_pem, err) != D01_OK)
 		goto fail;
 	if ((c->host = strdup(strstr(c->endpoint, "://") + 3)) == NULL)
 		goto fail;
