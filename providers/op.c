@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The op lifecycle of every provider (op.h; docs/DESIGN.md, "The op
- * lifecycle"). One event per op serves as its deadline timer and, once
- * the op has finished, as the deferred delivery: a finish inside start or
- * inside a sub-request's callback is never delivered from that stack.
+ * The op lifecycle of every provider (op.h;
+ * docs/DESIGN.md, "The op lifecycle"). One event per op serves as its
+ * deadline timer and, once the op has finished, as the deferred delivery:
+ * a finish inside start or inside a sub-request's callback is never
+ * delivered from that stack.
  */
 #include <stdarg.h>
 #include <stdio.h>

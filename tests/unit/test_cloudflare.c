@@ -469,6 +469,38 @@ end:
 	fixture_free(&f);
 }
 
+/* An API that never answers: the op ends by its deadline (300 ms), with
+ * the step in the message, and nothing is left in flight. */
+static void
+t_deadline(void)
+{
+	struct fixture f;
+	struct probe pr = {0};
+	struct d01_op *op;
+
+	CHECK(fixture_new(&f, "/hold") == 0);
+	pr.base = f.base;
+	op = d01_provider_start(&d01_provider_cloudflare, &f.env, f.cfg, &ch, 1,
+	    300, probe_cb, &pr, NULL);
+	CHECK(op != NULL);
+	pr.started = 1;
+	spin(f.base, 10000);
+	CHECK(f.peer.held != NULL); /* the zone lookup went out */
+	CHECK_INT(pr.calls, ==, 1);
+	/* The HTTP call's budget (the op's, less a reserve) or the op's
+	 * deadline: either way a timeout, in the zone lookup. */
+	CHECK(pr.code == D01_E_TIMEOUT || pr.code == D01_E_NETWORK);
+	CHECK(strstr(pr.msg,
+		  "cloudflare: present "
+		  "_acme-challenge.www.ex.test") != NULL);
+	CHECK(strstr(pr.msg, "looking up the zone") != NULL);
+	CHECK_INT(d01_http_inflight(f.env.http), ==, 0);
+	spin(f.base, 300);
+	CHECK_INT(pr.calls, ==, 1);
+end:
+	fixture_free(&f);
+}
+
 struct many {
 	int calls, ok;
 	struct event_base *base;
@@ -541,6 +573,7 @@ main(void)
 	RUN(t_shape_ok);
 	RUN(t_shape_errors);
 	RUN(t_cancel);
+	RUN(t_deadline);
 	RUN(t_coalesce);
 	return harness_done();
 }
