@@ -153,9 +153,11 @@ d01_provider_start(const struct d01_provider *p, struct d01_env *env, void *cfg,
 	struct d01_op *op;
 
 	d01_error_clear(&e);
-	if (timeout_ms <= 0 || p->op_size < sizeof(*op)) {
+	if (timeout_ms <= 0 || p->op_size < sizeof(*op) || env == NULL ||
+	    env->base == NULL) {
 		d01_error_set(&e, D01_E_INTERNAL,
-		    "%s: an op needs a deadline (%ld ms)", p->name, timeout_ms);
+		    "%s: an op needs a loop and a deadline (%ld ms)", p->name,
+		    timeout_ms);
 		goto fail;
 	}
 	if ((op = calloc(1, p->op_size)) == NULL ||

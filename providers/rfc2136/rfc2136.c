@@ -264,7 +264,8 @@ step(struct rfc2136_op *o)
 			break;
 		case 0: /* gate_resume() wakes us */
 			d01_op_step(&o->op,
-			    "waiting for a turn to UPDATE %s (%d in flight)",
+			    "waiting for a turn to UPDATE %s (at most %d at "
+			    "once)",
 			    o->srv.label, RFC2136_GATE_INFLIGHT);
 			break;
 		default:
