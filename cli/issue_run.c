@@ -293,6 +293,8 @@ setup_issuing(struct issue_run *run, int *existed, struct d01_error *err)
 	/* The user's own credentials (AWS_*, files), as in present. */
 	run->solve.allow_ambient = 1;
 	run->solve.poll_timeout_ms = 120000;
+	/* As present/cleanup's default --timeout. */
+	run->solve.op_timeout_ms = 60000;
 	return D01_OK;
 }
 

@@ -92,14 +92,14 @@ d01_cli_ca_bundle_file(json_t *config, struct d01_error *err)
 	return 0;
 }
 
-/* Run the provider op to completion (or the timeout). */
+/* Run the provider op to completion: its deadline is --timeout, so the
+ * loop ends with the op's outcome or its D01_E_TIMEOUT naming the step. */
 static int
 record_exec(const struct d01_provider *prov, struct d01_env *env,
     const json_t *config, const struct d01_challenge *ch, int present,
     long timeout_ms, struct d01_error *err)
 {
 	struct record_run run = {.base = env->base};
-	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	struct d01_op *op;
 	void *cfg = NULL;
 
@@ -108,17 +108,16 @@ record_exec(const struct d01_provider *prov, struct d01_env *env,
 	    prov->config_parse(env, config, &cfg, err) != D01_OK)
 		return D01_EXIT_USAGE;
 	op = d01_provider_start(
-	    prov, env, cfg, ch, present, record_done, &run, err);
+	    prov, env, cfg, ch, present, timeout_ms, record_done, &run, err);
 	if (op == NULL) {
 		prov->config_free(cfg);
 		return D01_EXIT_FAIL;
 	}
-	event_base_loopexit(env->base, &tv);
 	event_base_dispatch(env->base);
-	if (!run.finished) {
+	if (!run.finished) { /* the loop ran dry: never with a live op */
 		d01_provider_cancel(op);
-		d01_error_set(err, D01_E_TIMEOUT, "%s: no answer within %ld ms",
-		    prov->name, timeout_ms);
+		d01_error_set(
+		    err, D01_E_INTERNAL, "%s: the op was lost", prov->name);
 	} else {
 		*err = run.result;
 	}

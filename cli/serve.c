@@ -442,6 +442,7 @@ serve_run(struct serve_opts *o)
 	cfg.limits.max_conns = (size_t)o->max_conns;
 	cfg.limits.max_body_total = (size_t)o->max_body_total;
 	cfg.limits.head_timeout_ms = (int)o->head_ms;
+	cfg.op_timeout_ms = o->provider_ms;
 	if ((run.srv = d01_server_new(&env, ctx, &cfg, &err)) == NULL)
 		goto out;
 	if (o->cert != NULL &&
@@ -516,6 +517,7 @@ d01_cmd_serve(int argc, char **argv)
 	    .max_inflight = 512,
 	    .max_conns = 1024,
 	    .max_upstream = D01_HTTP_MAX_HOST_CONNS,
+	    .provider_ms = D01_OP_TIMEOUT_WEBHOOK_MS,
 	    .max_body_total = 64L << 20,
 	    .head_ms = 10000};
 	int rc;

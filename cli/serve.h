@@ -40,6 +40,7 @@ struct serve_opts {
 	long max_inflight;
 	long max_conns, max_body_total, head_ms; /* HTTP layer limits */
 	long max_upstream; /* provider API transfers per host at once */
+	long provider_ms;  /* each Present/CleanUp's deadline */
 	int demo;
 	/* --allow-provider-endpoint: what a tenant's config may name. */
 	const char *endpoints[D01_SERVE_MAX_ENDPOINTS];

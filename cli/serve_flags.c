@@ -98,6 +98,9 @@ static const struct serve_flag {
     {"max-upstream-connections", O_INT, OFF(max_upstream),
 	"provider API requests in flight per host (HTTP/1.x; the rest wait "
 	"in order) (16)"},
+    {"provider-timeout", O_DURATION, OFF(provider_ms),
+	"deadline of each Present or CleanUp; a request's own ?timeout= "
+	"shortens it (25s)"},
     {"max-body-bytes-total", O_INT, OFF(max_body_total),
 	"request body bytes buffered at once, all connections; 503 past it "
 	"(67108864)"},

@@ -308,7 +308,7 @@ provider_op(struct d01_solver *s, struct d01_error *err)
 	};
 
 	return d01_provider_start(p, s->ctx->env, s->ctx->provider_cfg, &ch,
-	    s->state == S_PRESENT, provider_cb, s, err);
+	    s->state == S_PRESENT, s->ctx->op_timeout_ms, provider_cb, s, err);
 }
 
 /* The TXT checker for this solver's name and value. */

@@ -31,6 +31,7 @@ struct d01_solve_ctx {
 	/* Checker settings; fqdn, value and absent are filled per solver. */
 	struct d01_txtcheck_opts check;
 	long poll_timeout_ms; /* bound on POLL after RESPOND */
+	long op_timeout_ms;   /* deadline of each provider Present/CleanUp */
 };
 
 /*

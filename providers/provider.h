@@ -11,12 +11,13 @@
  *    already gone;
  *  - neither touches any other record, TXT value or type.
  *
- * Async call shape (the same for every async API in dns01):
- *  - start returns a handle, or NULL with `err` filled, and then `cb` never
- *    runs;
+ * Async call shape (the same for every async API in dns01), kept for
+ * every provider by providers/op.c (op.h):
+ *  - d01_provider_start returns a handle, or NULL with `err` filled, and
+ *    then `cb` never runs;
  *  - otherwise `cb` runs exactly once, never before start returns, with an
- *    error whose code is D01_OK on success; the handle is invalid once `cb`
- *    returns;
+ *    error whose code is D01_OK on success, at the latest at the op's
+ *    deadline (D01_E_TIMEOUT); the handle is invalid once `cb` returns;
  *  - d01_provider_cancel(op) guarantees `cb` will not run and frees the op.
  */
 #ifndef D01_PROVIDER_H
@@ -26,6 +27,7 @@
 
 #include "core/env.h"
 #include "core/err.h"
+#include "providers/op.h"
 
 /*
  * One challenge, borrowed for the duration of the present/cleanup call
@@ -40,26 +42,6 @@ struct d01_challenge {
 	const char *key;       /* the TXT value */
 	const char *namespace; /* request.resourceNamespace (secret refs) */
 	int allow_ambient;     /* request.allowAmbientCredentials */
-};
-
-/* Completion callback; `err->code == D01_OK` on success. err is borrowed. */
-typedef void (*d01_done_fn)(void *arg, const struct d01_error *err);
-
-struct d01_provider;
-
-/*
- * Every provider op starts with this header so callers can cancel without
- * knowing the provider: providers embed it as the first member of their own
- * op struct. It also carries what the start/end protocol below needs.
- */
-struct d01_op {
-	const struct d01_provider *provider;
-	d01_done_fn cb;
-	void *arg;
-	int present;		    /* 1 Present, 0 CleanUp */
-	int starting;		    /* the first step runs inside start */
-	int ended;		    /* d01_op_end ran while starting */
-	struct d01_error start_err; /* its outcome */
 };
 
 struct d01_env_opts;
@@ -119,15 +101,28 @@ struct d01_provider {
 	    void **cfg, struct d01_error *err);
 	void (*config_free)(void *cfg);
 
-	/* Start Present (present = 1) or CleanUp (0); see the async call
-	 * shape above. `cfg` stays valid until cb has run or the op was
-	 * cancelled. */
-	struct d01_op *(*start)(struct d01_env *env, void *cfg,
-	    const struct d01_challenge *ch, int present, d01_done_fn cb,
-	    void *arg, struct d01_error *err);
-
-	/* Stop an op whose cb has not run yet; frees it; cb never runs. */
-	void (*cancel)(struct d01_op *op);
+	/* Size of the provider's op struct, whose first member is the
+	 * struct d01_op header; op.c allocates it zeroed. */
+	size_t op_size;
+	/*
+	 * Begin the op op.c made for Present (op->present = 1) or CleanUp:
+	 * copy what it needs of `ch` (borrowed for the call), start the
+	 * first step and return D01_OK; the op then ends by
+	 * d01_op_finish(), which may run inside start (delivered later).
+	 * Or refuse at once: return the error with err filled and without
+	 * calling d01_op_finish; release still runs. `cfg` stays valid until
+	 * the op has ended.
+	 */
+	enum d01_err (*start)(struct d01_op *op, void *cfg,
+	    const struct d01_challenge *ch, struct d01_error *err);
+	/*
+	 * Called by op.c exactly once when the op ends, whichever way
+	 * (finished, deadline, cancelled, refused by start): cancel every
+	 * sub-request still pending (HTTP, DNS, secret, queue places,
+	 * timers) so nothing calls back, and free what the op holds; never
+	 * the op itself, never d01_op_finish. NULL: the op holds nothing.
+	 */
+	void (*release)(struct d01_op *op);
 };
 
 /* The table, NULL-terminated, in a stable order (discovery lists it). */
@@ -153,53 +148,16 @@ json_t *d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
 /* Cancel any provider op. NULL is a no-op. */
 void d01_provider_cancel(struct d01_op *op);
 
-/*
- * The start/end protocol, shared by providers whose first step may fail
- * before start returns (providers/op.c):
- *
- *	d01_op_init(&o->op, &d01_provider_x, present, cb, arg);
- *	return d01_op_begin(&o->op, first_step, o, err);
- *
- * and every way the op ends goes through
- *
- *	struct d01_op_end end;
- *	if (d01_op_end(&o->op, err, subject, &end)) {
- *		(forget finished sub-requests, free o)
- *		d01_op_deliver(&end);
- *	}
- */
-struct d01_op_end {
-	d01_done_fn cb;
-	void *arg;
-	struct d01_error err;
-};
-
-void d01_op_init(struct d01_op *op, const struct d01_provider *p, int present,
-    d01_done_fn cb, void *arg);
+/* Default deadline of a webhook op: inside cert-manager's 30 s. */
+#define D01_OP_TIMEOUT_WEBHOOK_MS 25000
 
 /*
- * Run the op's first step. If the op ended during it, start fails: the op
- * is freed (the provider's cancel) and NULL returned with its error in err
- * (NULL accepted); an op cannot succeed before start returns. Otherwise
- * returns op: cb runs later.
+ * Start p's Present or CleanUp for `ch` through op.c: the op ends with
+ * D01_E_TIMEOUT at the latest `timeout_ms` (> 0) from now. Async call
+ * shape above; err gets start's refusal.
  */
-struct d01_op *d01_op_begin(struct d01_op *op, void (*first)(void *),
-    void *first_arg, struct d01_error *err);
-
-/*
- * The op ends with `err` (NULL or D01_OK: success; otherwise the message
- * gets "<provider>: <present|cleanup> <subject>: " in front). While
- * starting, the outcome is kept for d01_op_begin and 0 returned: leave
- * the op alone. Otherwise fills *end and returns 1: release the op, then
- * d01_op_deliver(end).
- */
-int d01_op_end(struct d01_op *op, const struct d01_error *err,
-    const char *subject, struct d01_op_end *end);
-void d01_op_deliver(const struct d01_op_end *end);
-
-/* Start through the table: p->start(...). */
 struct d01_op *d01_provider_start(const struct d01_provider *p,
     struct d01_env *env, void *cfg, const struct d01_challenge *ch, int present,
-    d01_done_fn cb, void *arg, struct d01_error *err);
+    long timeout_ms, d01_done_fn cb, void *arg, struct d01_error *err);
 
 #endif

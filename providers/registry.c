@@ -26,10 +26,3 @@ d01_provider_find(const char *name)
 			return d01_providers[i];
 	return NULL;
 }
-
-void
-d01_provider_cancel(struct d01_op *op)
-{
-	if (op != NULL)
-		op->provider->cancel(op);
-}

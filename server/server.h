@@ -31,6 +31,9 @@ struct d01_server_cfg {
 	const char *const *allow_paths; /* no authn/authz; NULL: health */
 	size_t nallow_paths;
 	struct d01_http_limits limits;
+	/* Deadline of each provider op (0: D01_OP_TIMEOUT_WEBHOOK_MS); a
+	 * request's ?timeout= may shorten it. */
+	long op_timeout_ms;
 };
 
 struct d01_server;

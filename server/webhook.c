@@ -9,6 +9,11 @@
  * response.success=false and a message naming the provider, the name and
  * the cause, which cert-manager copies into the Challenge. Every 2xx
  * carries `response`: a 2xx without it crashes cert-manager's controller.
+ *
+ * Every op gets a deadline (--provider-timeout, 25 s by default: inside
+ * cert-manager's 30 s), so the answer comes before the caller gives up; a
+ * client that says how long it waits (client-go's ?timeout=, a Go
+ * duration) gets five sixths of that at most, leaving room for the reply.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +114,68 @@ call_abort(void *arg)
 	call_free(c);
 }
 
+/* A Go duration ("30s", "1m0s", "1.5s", "500ms") in ms; -1 if it is not
+ * one or is out of range. n bytes of s; units h, m, s, ms, us, ns. */
+static long
+go_duration_ms(const char *s, size_t n)
+{
+	static const struct {
+		const char *u;
+		double ms;
+	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"ms", 1}, {"h", 3600e3},
+	    {"m", 60e3}, {"s", 1e3}};
+	double total = 0, v, scale;
+	size_t i, k, ul = 0;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n;) {
+		v = 0;
+		scale = 1;
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			if ((v = v * 10 + (s[i] - '0')) > 1e9)
+				return -1;
+		if (i < n && s[i] == '.')
+			for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+				v += (s[i] - '0') * (scale /= 10);
+		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+			ul = strlen(units[k].u);
+			if (n - i >= ul && strncmp(s + i, units[k].u, ul) == 0)
+				break;
+		}
+		if (k == sizeof(units) / sizeof(units[0]))
+			return -1;
+		i += ul;
+		if ((total += v * units[k].ms) > 86400e3)
+			return -1;
+	}
+	return (long)total;
+}
+
+/* The op's deadline: the server's, or less when the client waits less. */
+static long
+op_timeout_ms(const struct d01_server *srv, const struct d01_req *req)
+{
+	const char *q = d01_req_head(req)->query, *v;
+	long t = srv->cfg.op_timeout_ms > 0 ? srv->cfg.op_timeout_ms
+					    : D01_OP_TIMEOUT_WEBHOOK_MS,
+	     c;
+
+	for (v = q; v != NULL && *v != '\0';) {
+		if (strncmp(v, "timeout=", 8) == 0) {
+			c = go_duration_ms(v + 8, strcspn(v + 8, "&"));
+			if (c > 0 && c / 6 * 5 < t)
+				t = c / 6 * 5 > 0 ? c / 6 * 5 : 1;
+			break;
+		}
+		if ((v = strchr(v, '&')) != NULL)
+			v++;
+	}
+	return t;
+}
+
 static int
 content_type_json(const char *ct)
 {
@@ -166,13 +233,9 @@ d01_webhook_handle(struct d01_server *srv, struct d01_req *req,
 		call_finish(c, &err);
 		return;
 	}
-	c->op = d01_provider_start(
-	    prov, srv->env, c->cfg, &c->p.ch, c->p.present, call_done, c, &err);
+	c->op = d01_provider_start(prov, srv->env, c->cfg, &c->p.ch,
+	    c->p.present, op_timeout_ms(srv, req), call_done, c, &err);
 	if (c->op == NULL) {
-		if (err.code == D01_OK) /* a provider bug; never succeed */
-			d01_error_set(&err, D01_E_INTERNAL,
-			    "%s: operation failed without a reason",
-			    prov->name);
 		call_finish(c, &err);
 		return;
 	}

@@ -14,19 +14,7 @@
 
 #include "providers/cloudflare/cf_int.h"
 
-#define PER_CALL_MS 10000 /* one attempt; the op's deadline caps it */
-
-static long
-ms_left(const struct cf_op *o)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(o->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (o->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
+#define PER_CALL_MS 10000 /* one attempt; the op's budget caps it */
 
 struct d01_http_call *
 cf_api_start(struct cf_op *o, const char *method, const char *path,
@@ -64,7 +52,7 @@ cf_api_start(struct cf_op *o, const char *method, const char *path,
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
 	req.ca_pem = o->cfg->ca_pem;
-	req.budget_ms = ms_left(o);
+	req.budget_ms = d01_op_budget_ms(&o->op);
 	req.timeout_ms =
 	    req.budget_ms < PER_CALL_MS ? req.budget_ms : PER_CALL_MS;
 	if (req.budget_ms <= 0)

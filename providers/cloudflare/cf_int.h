@@ -7,8 +7,6 @@
 #ifndef D01_CF_INT_H
 #define D01_CF_INT_H
 
-#include <time.h>
-
 #include <jansson.h>
 
 #include "core/dname.h"
@@ -50,8 +48,8 @@ enum cf_step { CF_SECRET, CF_ZONE, CF_LIST, CF_CREATE, CF_DELETE };
 
 /* One Present or CleanUp; see cloudflare.c for the steps. */
 struct cf_op {
-	struct d01_op op; /* first: d01_provider_cancel() casts back */
-	struct d01_env *env;
+	struct d01_op op;    /* first: op.c allocates and frees the whole */
+	struct d01_env *env; /* op.env, for brevity */
 	const struct cf_cfg *cfg;
 	enum cf_step st;
 	char uid[64];
@@ -71,16 +69,17 @@ struct cf_op {
 	int page, found, relisted, truncated;
 	int nids;
 	char ids[CF_MAX_IDS][CF_ID_MAX];
-	struct timespec deadline;
 	struct d01_secret_req *sreq;
 	struct d01_http_call *call;
 };
 
 /* cloudflare.c: the state machine's shared steps */
 
-/* Run the current step; finish with err (NULL: success, with context). */
+/* Run the current step. */
 void cf_step(struct cf_op *o);
-void cf_done(struct cf_op *o, struct d01_error *err);
+/* End the op with err (NULL: success), scrubbed of the secret and naming
+ * the zone; then leave o alone (d01_op_finish). */
+void cf_finish(struct cf_op *o, struct d01_error *err);
 /* The current step's API request; on failure the op finishes. */
 void cf_request(
     struct cf_op *o, const char *method, const char *path, const char *body);
@@ -104,8 +103,8 @@ void cf_zone_release(struct cf_op *o);
 
 /*
  * Send one API request for `o` (method, path below baseURL, optional JSON
- * body) with its credentials, bounded by the op's deadline. Returns the
- * call (completion in cb(o, ...)), or NULL with err filled.
+ * body) with its credentials, within the op's budget (d01_op_budget_ms).
+ * Returns the call (completion in cb(o, ...)), or NULL with err filled.
  */
 struct d01_http_call *cf_api_start(struct cf_op *o, const char *method,
     const char *path, const char *body, d01_http_fn cb, struct d01_error *err);

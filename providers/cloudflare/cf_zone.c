@@ -180,8 +180,12 @@ cf_zone_step(struct cf_op *o)
 		else
 			r = d01_http_memo_lookup(o->env->http, key, id,
 			    sizeof(id), &o->wait, zone_waited, o);
-		if (r == D01_HTTP_MEMO_WAIT)
+		if (r == D01_HTTP_MEMO_WAIT) {
+			d01_op_step(&o->op,
+			    "waiting for another request's lookup of zone %s",
+			    o->candidate);
 			return;
+		}
 		if (r == D01_HTTP_MEMO_LEAD)
 			break;
 		if (id[0] != '\0') {
@@ -192,7 +196,7 @@ cf_zone_step(struct cf_op *o)
 		}
 		if (next_candidate(o) != 0) { /* remembered: no zone */
 			no_zone(o, &err);
-			cf_done(o, &err);
+			cf_finish(o, &err);
 			return;
 		}
 	}

@@ -7,8 +7,8 @@
  *   LIST    GET the TXT records at the name holding the value, by page
  *   CREATE  POST one record with the value (Present, when absent)
  *   DELETE  DELETE each record holding the value (CleanUp)
- * The whole operation has one deadline so a webhook call answers in time;
- * every HTTP call is capped by what is left of it.
+ * The op's deadline is the caller's (providers/op.h); every HTTP call's
+ * budget is what is left of it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +19,14 @@
 #include "core/redact.h"
 #include "providers/cloudflare/cf_int.h"
 
-#define OP_BUDGET_MS 20000 /* well inside cert-manager's 30 s */
-#define MAX_PAGES    50
+#define MAX_PAGES 50
 
+/* op.c's release hook: whichever way the op ended, nothing calls back. */
 static void
-op_free(struct cf_op *o)
+cf_release(struct d01_op *op)
 {
+	struct cf_op *o = (struct cf_op *)op;
+
 	cf_zone_release(o);
 	d01_secret_cancel(o->sreq);
 	d01_http_cancel(o->call);
@@ -32,29 +34,27 @@ op_free(struct cf_op *o)
 		OPENSSL_cleanse(o->secret, strlen(o->secret));
 		free(o->secret);
 	}
-	free(o);
 }
 
-/* Finish with err (NULL: success); adds the context to failures. */
-void
-cf_done(struct cf_op *o, struct d01_error *err)
+/* Messages name the record and, once known, the zone. */
+static void
+cf_subject(struct cf_op *o)
 {
-	struct d01_op_end end;
-	char subject[2 * D01_DNAME_BUF + 16];
-
-	snprintf(subject, sizeof(subject), "%s%s%s%s", o->name,
+	d01_op_subject(&o->op, "%s%s%s%s", o->name,
 	    o->candidate[0] ? " (zone " : "", o->candidate,
 	    o->candidate[0] ? ")" : "");
+}
+
+/* Finish with err (NULL: success): scrubbed of the secret, then op.c. */
+void
+cf_finish(struct cf_op *o, struct d01_error *err)
+{
 	/* Upstream messages may echo what we sent: never the secret, in
 	 * any encoding. */
 	if (err != NULL && err->code != D01_OK)
 		d01_redact(err->msg, sizeof(err->msg), o->secret);
-	if (!d01_op_end(&o->op, err, subject, &end))
-		return;
-	o->sreq = NULL;
-	o->call = NULL;
-	op_free(o);
-	d01_op_deliver(&end);
+	cf_subject(o);
+	d01_op_finish(&o->op, err);
 }
 
 static void
@@ -82,7 +82,7 @@ secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
 	if (err.code == D01_OK && (o->secret = strdup(value)) == NULL)
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
 	if (err.code != D01_OK) {
-		cf_done(o, &err);
+		cf_finish(o, &err);
 		return;
 	}
 	cf_cred_tag(o->cfg->email, o->secret, o->cred_tag);
@@ -184,12 +184,8 @@ http_done(
 	if (o->leading) /* the lookup failed: waiters ask for themselves */
 		cf_zone_release(o);
 	if (err.code != D01_OK) {
-		d01_error_prefix(&err, "%s: ",
-		    o->st == CF_ZONE	     ? "looking up the zone"
-			: o->st == CF_LIST   ? "listing TXT records"
-			: o->st == CF_CREATE ? "creating the record"
-					     : "deleting a record");
-		cf_done(o, &err);
+		d01_error_prefix(&err, "%s: ", o->op.step);
+		cf_finish(o, &err);
 		return;
 	}
 	cf_step(o);
@@ -202,10 +198,16 @@ cf_request(
 {
 	struct d01_error err;
 
+	d01_op_step(&o->op, "%s",
+	    o->st == CF_ZONE	     ? "looking up the zone"
+		: o->st == CF_LIST   ? "listing TXT records"
+		: o->st == CF_CREATE ? "creating the record"
+				     : "deleting a record");
+	cf_subject(o);
 	d01_error_clear(&err);
 	o->call = cf_api_start(o, method, path, body, http_done, &err);
 	if (o->call == NULL)
-		cf_done(o, &err);
+		cf_finish(o, &err);
 }
 
 /* List by name and by value: the value filter keeps the listing to our
@@ -245,7 +247,7 @@ step_create(struct cf_op *o)
 	json_decref(j);
 	if (body == NULL) {
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
-		cf_done(o, &err);
+		cf_finish(o, &err);
 		return;
 	}
 	snprintf(path, sizeof(path), "/zones/%s/dns_records", o->zone_id);
@@ -262,11 +264,14 @@ cf_step(struct cf_op *o)
 
 	switch (o->st) {
 	case CF_SECRET:
+		d01_op_step(&o->op, "reading the API %s %s/%s",
+		    o->cfg->use_token ? "token" : "key", o->ns,
+		    o->cfg->secret_name);
 		d01_error_clear(&err);
 		o->sreq = d01_secret_get(
 		    o->env->secrets, o->ns, &ref, secret_done, o, &err);
 		if (o->sreq == NULL)
-			cf_done(o, &err);
+			cf_finish(o, &err);
 		return;
 	case CF_ZONE:
 		cf_zone_step(o);
@@ -276,13 +281,13 @@ cf_step(struct cf_op *o)
 		return;
 	case CF_CREATE:
 		if (o->found)
-			cf_done(o, NULL); /* idempotent Present */
+			cf_finish(o, NULL); /* idempotent Present */
 		else
 			step_create(o);
 		return;
 	case CF_DELETE:
 		if (o->nids == 0) {
-			cf_done(o, NULL); /* nothing (left) of ours */
+			cf_finish(o, NULL); /* nothing (left) of ours */
 			return;
 		}
 		snprintf(path, sizeof(path), "/zones/%s/dns_records/%s",
@@ -292,34 +297,19 @@ cf_step(struct cf_op *o)
 	}
 }
 
-static void
-first_step(void *arg)
+static enum d01_err
+start(struct d01_op *op, void *cfg, const struct d01_challenge *ch,
+    struct d01_error *err)
 {
-	cf_step(arg);
-}
+	struct cf_op *o = (struct cf_op *)op;
 
-static struct d01_op *
-start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    int present, d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	struct cf_op *o;
-
-	if (env->http == NULL) {
-		d01_error_set(
+	if (op->env->http == NULL)
+		return d01_error_set(
 		    err, D01_E_INTERNAL, "cloudflare: no HTTP client");
-		return NULL;
-	}
-	if (strlen(ch->key) == 0 || strlen(ch->key) > 253) {
-		d01_error_set(err, D01_E_INVAL,
+	if (strlen(ch->key) == 0 || strlen(ch->key) > 253)
+		return d01_error_set(err, D01_E_INVAL,
 		    "cloudflare: the TXT value must be 1-253 bytes");
-		return NULL;
-	}
-	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
-		return NULL;
-	}
-	d01_op_init(&o->op, &d01_provider_cloudflare, present, cb, arg);
-	o->env = env;
+	o->env = op->env;
 	o->cfg = cfg;
 	snprintf(o->uid, sizeof(o->uid), "%s", ch->uid ? ch->uid : "");
 	cf_undot(o->name, sizeof(o->name), ch->fqdn);
@@ -329,16 +319,10 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	snprintf(o->value, sizeof(o->value), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
 	cf_zone_first(o);
-	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
-	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
+	cf_subject(o);
 	o->st = CF_SECRET;
-	return d01_op_begin(&o->op, first_step, o, err);
-}
-
-static void
-cf_cancel(struct d01_op *op)
-{
-	op_free((struct cf_op *)op);
+	cf_step(o);
+	return D01_OK;
 }
 
 /* lego's names (CF_*), with the CLOUDFLARE_* spellings it accepts too;
@@ -363,6 +347,7 @@ const struct d01_provider d01_provider_cloudflare = {
     .env_fixup = cf_env_fixup,
     .config_parse = cf_config_parse,
     .config_free = cf_config_free,
+    .op_size = sizeof(struct cf_op),
     .start = start,
-    .cancel = cf_cancel,
+    .release = cf_release,
 };

@@ -2,12 +2,10 @@
 /*
  * The `embedded` provider: Present/CleanUp change the in-memory store that
  * this process's own DNS server answers from. The change itself is
- * synchronous; completion is still delivered from the event loop so callers
- * see the same async shape as every other provider.
+ * synchronous: start finishes the op at once, and op.c delivers the
+ * outcome from the event loop like every other provider's.
  */
 #include <stdlib.h>
-
-#include <event2/event.h>
 
 #include "core/log.h"
 #include "providers/embedded/dnsd.h"
@@ -22,8 +20,7 @@ struct embedded_state {
 };
 
 struct embedded_op {
-	struct d01_op op; /* first: d01_provider_cancel() casts back */
-	struct event *ev;
+	struct d01_op op; /* nothing of its own: the change is done at once */
 };
 
 static enum d01_err
@@ -43,39 +40,6 @@ static void
 embedded_config_free(void *cfg)
 {
 	(void)cfg;
-}
-
-static void
-embedded_op_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct embedded_op *o = arg;
-	struct d01_error ok;
-
-	(void)fd;
-	(void)what;
-	d01_error_clear(&ok);
-	o->op.cb(o->op.arg, &ok);
-	event_free(o->ev);
-	free(o);
-}
-
-/* An op that completes successfully on the next loop iteration. */
-static struct d01_op *
-embedded_op_new(struct d01_env *env, int present, d01_done_fn cb, void *arg,
-    struct d01_error *err)
-{
-	struct embedded_op *o;
-
-	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (o->ev = event_new(env->base, -1, 0, embedded_op_fire, o)) ==
-		NULL) {
-		free(o);
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
-		return NULL;
-	}
-	d01_op_init(&o->op, &d01_provider_embedded, present, cb, arg);
-	event_active(o->ev, 0, 0);
-	return &o->op;
 }
 
 struct d01_txtstore *
@@ -102,34 +66,26 @@ embedded_ready(struct d01_txtstore *store, const struct d01_challenge *ch,
 	return 0;
 }
 
-static struct d01_op *
-embedded_start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    int present, d01_done_fn cb, void *arg, struct d01_error *err)
+static enum d01_err
+embedded_start(struct d01_op *op, void *cfg, const struct d01_challenge *ch,
+    struct d01_error *err)
 {
-	struct d01_txtstore *store = d01_embedded_store(env);
+	struct d01_txtstore *store = d01_embedded_store(op->env);
 	enum d01_err rc;
 
 	(void)cfg;
 	if (embedded_ready(store, ch, err) != 0)
-		return NULL;
-	rc = present ? d01_txtstore_add(store, ch->fqdn, ch->key, err)
-		     : d01_txtstore_remove(store, ch->fqdn, ch->key, err);
+		return err->code;
+	rc = op->present ? d01_txtstore_add(store, ch->fqdn, ch->key, err)
+			 : d01_txtstore_remove(store, ch->fqdn, ch->key, err);
 	if (rc != D01_OK) {
 		d01_error_prefix(err,
-		    "embedded: %s %s: ", present ? "present" : "cleanup",
+		    "embedded: %s %s: ", op->present ? "present" : "cleanup",
 		    ch->fqdn);
-		return NULL;
+		return rc;
 	}
-	return embedded_op_new(env, present, cb, arg, err);
-}
-
-static void
-embedded_cancel(struct d01_op *op)
-{
-	struct embedded_op *o = (struct embedded_op *)op;
-
-	event_free(o->ev);
-	free(o);
+	d01_op_finish(op, NULL);
+	return D01_OK;
 }
 
 static void
@@ -183,6 +139,7 @@ const struct d01_provider d01_provider_embedded = {
     .fini = embedded_fini,
     .config_parse = embedded_config_parse,
     .config_free = embedded_config_free,
+    .op_size = sizeof(struct embedded_op),
     .start = embedded_start,
-    .cancel = embedded_cancel,
+    /* no release: the op holds nothing beyond its header */
 };

@@ -25,8 +25,7 @@
 enum step { ST_RESOLVE, ST_SECRET, ST_ZONE, ST_UPDATE };
 
 struct rfc2136_op {
-	struct d01_op op; /* first: d01_provider_cancel() casts back */
-	struct d01_env *env;
+	struct d01_op op; /* first: op.c allocates and frees the whole */
 	struct rfc2136_gates *gates; /* the provider's state in env */
 	const struct rfc2136_cfg *cfg;
 	enum step st;
@@ -43,9 +42,12 @@ struct rfc2136_op {
 
 static void step(struct rfc2136_op *o);
 
+/* op.c's release hook: whichever way the op ended, nothing calls back. */
 static void
-op_free(struct rfc2136_op *o)
+rfc2136_release(struct d01_op *op)
 {
+	struct rfc2136_op *o = (struct rfc2136_op *)op;
+
 	d01_dns_resolve_cancel(o->rreq);
 	d01_secret_cancel(o->sreq);
 	d01_dns_cancel(o->dreq);
@@ -53,22 +55,6 @@ op_free(struct rfc2136_op *o)
 	if (o->wake != NULL)
 		event_free(o->wake);
 	d01_tsig_key_clear(&o->tsig);
-	free(o);
-}
-
-/* Finish with err (NULL or D01_OK: success); see d01_op_end. */
-static void
-done(struct rfc2136_op *o, struct d01_error *err)
-{
-	struct d01_op_end end;
-
-	if (!d01_op_end(&o->op, err, o->fqdn, &end))
-		return;
-	o->rreq = NULL;
-	o->sreq = NULL;
-	o->dreq = NULL;
-	op_free(o);
-	d01_op_deliver(&end);
 }
 
 /* Where the key (if any) or else the zone comes next. */
@@ -86,7 +72,7 @@ resolved(void *arg, const struct d01_error *e, const struct d01_dns_server *srv)
 
 	o->rreq = NULL;
 	if (err.code != D01_OK) {
-		done(o, &err);
+		d01_op_finish(&o->op, &err);
 		return;
 	}
 	o->srv = *srv;
@@ -109,7 +95,7 @@ secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
 		step(o);
 		return;
 	}
-	done(o, &err);
+	d01_op_finish(&o->op, &err);
 }
 
 /* SOA walk: is `o->walk` the apex? Else climb one label. */
@@ -125,7 +111,7 @@ zone_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
 
 	o->dreq = NULL;
 	if (err.code != D01_OK) {
-		done(o, &err);
+		d01_op_finish(&o->op, &err);
 		return;
 	}
 	soa = ldns_pkt_rr_list_by_type(
@@ -148,7 +134,7 @@ zone_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
 	} else {
 		d01_error_set(&err, D01_E_NOTFOUND,
 		    "%s has no zone (SOA) for this name", o->srv.label);
-		done(o, &err);
+		d01_op_finish(&o->op, &err);
 		return;
 	}
 	step(o);
@@ -174,7 +160,7 @@ update_reply(void *arg, const struct d01_error *e, ldns_pkt *reply)
 		err.status = rc;
 		err.retryable = rc == LDNS_RCODE_SERVFAIL;
 	}
-	done(o, err.code == D01_OK ? NULL : &err);
+	d01_op_finish(&o->op, err.code == D01_OK ? NULL : &err);
 }
 
 /* The UPDATE: add one TXT RR, or delete exactly it (class NONE, TTL 0). */
@@ -221,17 +207,19 @@ op_send(struct rfc2136_op *o, ldns_pkt *q, d01_dns_fn cb)
 	struct d01_dns_opts opts;
 	struct d01_error err;
 
+	if (cb == update_reply)
+		d01_op_step(&o->op, "sending the UPDATE to %s", o->srv.label);
 	d01_dns_opts_default(&opts);
 	opts.tcp = o->cfg->tcp;
 	d01_error_clear(&err);
 	if (q == NULL)
 		d01_error_set(&err, D01_E_NOMEM, "cannot build DNS message");
 	else
-		o->dreq = d01_dns_send(o->env->dns, q, &o->srv,
+		o->dreq = d01_dns_send(o->op.env->dns, q, &o->srv,
 		    o->tsig.secret ? &o->tsig : NULL, &opts, cb, o, &err);
 	ldns_pkt_free(q);
 	if (o->dreq == NULL)
-		done(o, &err);
+		d01_op_finish(&o->op, &err);
 }
 
 static void
@@ -243,22 +231,28 @@ step(struct rfc2136_op *o)
 
 	switch (o->st) {
 	case ST_RESOLVE:
+		d01_op_step(
+		    &o->op, "resolving the nameserver %s", o->cfg->nameserver);
 		d01_error_clear(&err);
 		o->rreq = d01_dns_resolve(
-		    o->env->base, o->cfg->nameserver, 53, resolved, o, &err);
+		    o->op.env->base, o->cfg->nameserver, 53, resolved, o, &err);
 		if (o->rreq == NULL)
-			done(o, &err);
+			d01_op_finish(&o->op, &err);
 		break;
 	case ST_SECRET:
+		d01_op_step(&o->op, "reading the TSIG secret %s/%s", o->ns,
+		    o->cfg->secret_name);
 		d01_error_clear(&err);
 		o->sreq = d01_secret_get(
-		    o->env->secrets, o->ns, &ref, secret_done, o, &err);
+		    o->op.env->secrets, o->ns, &ref, secret_done, o, &err);
 		if (o->sreq == NULL)
-			done(o, &err);
+			d01_op_finish(&o->op, &err);
 		break;
 	case ST_ZONE:
 		/* Queries without RD: the server must answer from its own
 		 * zones (certbot checks for AA the same way). */
+		d01_op_step(&o->op, "looking up the zone (SOA %s) at %s",
+		    o->walk, o->srv.label);
 		ldns_pkt_query_new_frm_str(
 		    &q, o->walk, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0);
 		op_send(o, q, zone_reply);
@@ -268,24 +262,22 @@ step(struct rfc2136_op *o)
 		case 1:
 			op_send(o, build_update(o), update_reply);
 			break;
-		case 0:
-			break; /* gate_resume() wakes us */
+		case 0: /* gate_resume() wakes us */
+			d01_op_step(&o->op,
+			    "waiting for a turn to UPDATE %s (at most %d at "
+			    "once)",
+			    o->srv.label, RFC2136_GATE_INFLIGHT);
+			break;
 		default:
 			d01_error_clear(&err);
 			d01_error_set(&err, D01_E_LIMIT,
 			    "more than %d UPDATEs queued for %s",
 			    RFC2136_GATE_QUEUE, o->srv.label);
 			err.retryable = 1;
-			done(o, &err);
+			d01_op_finish(&o->op, &err);
 		}
 		break;
 	}
-}
-
-static void
-first_step(void *arg)
-{
-	step(arg);
 }
 
 /* Our turn at the gate: from the loop, never inside another op's end. */
@@ -307,30 +299,20 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	op_send(o, build_update(o), update_reply);
 }
 
-static struct d01_op *
-start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    int present, d01_done_fn cb, void *arg, struct d01_error *err)
+static enum d01_err
+start(struct d01_op *op, void *cfg, const struct d01_challenge *ch,
+    struct d01_error *err)
 {
-	struct rfc2136_gates *gates =
-	    d01_env_provider_state(env, &d01_provider_rfc2136);
-	struct rfc2136_op *o;
+	struct rfc2136_op *o = (struct rfc2136_op *)op;
 
-	if (env->dns == NULL || gates == NULL) {
-		d01_error_set(err, D01_E_INTERNAL,
+	o->gates = d01_env_provider_state(op->env, &d01_provider_rfc2136);
+	if (op->env->dns == NULL || o->gates == NULL)
+		return d01_error_set(err, D01_E_INTERNAL,
 		    "rfc2136: no DNS client or no state (env not opened)");
-		return NULL;
-	}
-	if ((o = calloc(1, sizeof(*o))) == NULL ||
-	    (o->wake = event_new(env->base, -1, 0, wake_cb, o)) == NULL) {
-		free(o);
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
-		return NULL;
-	}
+	if ((o->wake = event_new(op->env->base, -1, 0, wake_cb, o)) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	o->gate.resume = gate_resume;
 	o->gate.arg = o;
-	d01_op_init(&o->op, &d01_provider_rfc2136, present, cb, arg);
-	o->env = env;
-	o->gates = gates;
 	o->cfg = cfg;
 	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
 	snprintf(o->walk, sizeof(o->walk), "%s", ch->fqdn);
@@ -338,13 +320,8 @@ start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
 	snprintf(o->key, sizeof(o->key), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
 	o->st = ST_RESOLVE;
-	return d01_op_begin(&o->op, first_step, o, err);
-}
-
-static void
-rfc2136_cancel(struct d01_op *op)
-{
-	op_free((struct rfc2136_op *)op);
+	step(o);
+	return D01_OK;
 }
 
 /* The UPDATE gates of every nameserver this env talks to. */
@@ -385,6 +362,7 @@ const struct d01_provider d01_provider_rfc2136 = {
     .fini = rfc2136_fini,
     .config_parse = rfc2136_config_parse,
     .config_free = rfc2136_config_free,
+    .op_size = sizeof(struct rfc2136_op),
     .start = start,
-    .cancel = rfc2136_cancel,
+    .release = rfc2136_release,
 };

@@ -32,8 +32,8 @@ struct r53_state *r53_state_of(const struct d01_env *env);
 enum r53_step { R_KEYID, R_SECRET, R_STS, R_ZONE, R_LIST, R_CHANGE, R_SYNC };
 
 struct r53_op {
-	struct d01_op op; /* first: d01_provider_cancel() casts back */
-	struct d01_env *env;
+	struct d01_op op;	 /* first: op.c allocates and frees the whole */
+	struct d01_env *env;	 /* op.env, for brevity */
 	struct r53_state *state; /* the provider's, in env */
 	const struct r53_cfg *cfg;
 	enum r53_step st;
@@ -46,7 +46,6 @@ struct r53_op {
 	struct r53_sts_wait *sts;
 	struct r53_set sets[8];
 	int nsets;
-	struct timespec deadline;
 	struct d01_secret_req *sreq;
 	struct d01_http_call *call;
 	struct event *retry; /* pause before re-reading after a lost race */
@@ -67,7 +66,8 @@ int r53_credentials(
  * r53_lock.c: one writer per (zone, name) in this process, so concurrent
  * Presents for one name queue instead of racing each other's
  * compare-and-swap. Returns 1 when o may go on, 0 when it was queued: it
- * is resumed (step) when the holder releases. Release from op_free.
+ * is resumed (step) when the holder releases. Release from the op's
+ * release hook.
  */
 struct r53_locks *r53_locks_new(void); /* NULL: out of memory */
 void r53_locks_free(struct r53_locks *ls);

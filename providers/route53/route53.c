@@ -6,7 +6,8 @@
  *   LIST           ListResourceRecordSets at the name, TXT
  *   CHANGE         the compare-and-swap batch (r53_xml.c); a lost race
  *                  (InvalidChangeBatch) goes back to LIST, at most 5 times
- * Every request is SigV4-signed (core/sigv4.c) for route53/us-east-1.
+ * Every request is SigV4-signed (core/sigv4.c) for route53/us-east-1,
+ * within what is left of the op's deadline (providers/op.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +27,18 @@
 #include "providers/env.h"
 #include "providers/route53/r53_int.h"
 
-#define OP_BUDGET_MS 25000
 #define ZONE_MEMO_MS (5 * 60 * 1000)
 #define MAX_CAS	     12
 
 static void step(struct r53_op *o);
 static void sts_step(struct r53_op *o);
 
+/* op.c's release hook: whichever way the op ended, nothing calls back. */
 static void
-op_free(struct r53_op *o)
+r53_release(struct d01_op *op)
 {
+	struct r53_op *o = (struct r53_op *)op;
+
 	d01_secret_cancel(o->sreq);
 	d01_http_cancel(o->call);
 	if (o->retry != NULL)
@@ -47,13 +50,12 @@ op_free(struct r53_op *o)
 	r53_wipe(&o->token);
 	r53_wipe(&o->web_token);
 	free(o->web_role);
-	free(o);
 }
 
+/* Finish with err (NULL: success), scrubbed, then op.c. */
 static void
-done(struct r53_op *o, struct d01_error *err)
+finish(struct r53_op *o, struct d01_error *err)
 {
-	struct d01_op_end end;
 	char *p;
 
 	if (err != NULL && err->code != D01_OK) {
@@ -67,13 +69,7 @@ done(struct r53_op *o, struct d01_error *err)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = ' ';
 	}
-	if (!d01_op_end(&o->op, err, o->fqdn, &end))
-		return;
-	o->sreq = NULL;
-	o->call = NULL;
-	o->sts = NULL;
-	op_free(o);
-	d01_op_deliver(&end);
+	d01_op_finish(&o->op, err);
 }
 
 void
@@ -84,18 +80,6 @@ r53_wipe(char **p)
 		free(*p);
 		*p = NULL;
 	}
-}
-
-static long
-ms_left(const struct r53_op *o)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (o->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (o->deadline.tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
 }
 
 static void http_done(void *arg, const struct d01_error *err,
@@ -132,7 +116,7 @@ api(struct r53_op *o, const char *method, const char *path, const char *query,
 	in.when = time(NULL);
 	in.normalize = 1;
 	if (d01_sigv4_sign(&in, &out, &err) != D01_OK) {
-		done(o, &err);
+		finish(o, &err);
 		return;
 	}
 	snprintf(url, sizeof(url), "%s%s%s%s", o->cfg->endpoint, path,
@@ -155,7 +139,7 @@ api(struct r53_op *o, const char *method, const char *path, const char *query,
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
 	req.ca_pem = o->cfg->ca_pem;
-	req.budget_ms = ms_left(o);
+	req.budget_ms = d01_op_budget_ms(&o->op);
 	req.timeout_ms = req.budget_ms < 10000 ? req.budget_ms : 10000;
 	d01_sigv4_output_clear(&out);
 	if (req.budget_ms <= 0)
@@ -165,7 +149,7 @@ api(struct r53_op *o, const char *method, const char *path, const char *query,
 		    d01_http_start(o->env->http, &req, http_done, o, &err);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	if (o->call == NULL)
-		done(o, &err);
+		finish(o, &err);
 }
 
 static void
@@ -274,7 +258,7 @@ http_done(
 		int insync = 0;
 
 		if (!o->cfg->wait_sync) {
-			done(o, NULL);
+			finish(o, NULL);
 			return;
 		}
 		if (r53_parse_change(resp->body, resp->len, o->change_id,
@@ -282,9 +266,9 @@ http_done(
 			d01_error_set(
 			    &err, D01_E_PROTOCOL, "no ChangeInfo in the reply");
 		} else if (insync) {
-			done(o, NULL);
+			finish(o, NULL);
 			return;
-		} else if (ms_left(o) < 2500) {
+		} else if (d01_op_remaining_ms(&o->op) < 2500) {
 			d01_error_set(&err, D01_E_TIMEOUT,
 			    "change %s still PENDING", o->change_id);
 		} else {
@@ -294,7 +278,7 @@ http_done(
 		}
 	}
 	if (err.code != D01_OK) {
-		done(o, &err);
+		finish(o, &err);
 		return;
 	}
 	step(o);
@@ -312,7 +296,7 @@ secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
 	if (err.code == D01_OK && (*dst = strdup(value)) == NULL)
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
 	if (err.code != D01_OK) {
-		done(o, &err);
+		finish(o, &err);
 		return;
 	}
 	o->st = o->st == R_KEYID ? R_SECRET : o->cfg->role ? R_STS : R_ZONE;
@@ -327,7 +311,7 @@ sts_done(void *arg, const struct d01_error *e, const struct r53_keys *k)
 
 	o->sts = NULL;
 	if (err.code != D01_OK) {
-		done(o, &err);
+		finish(o, &err);
 		return;
 	}
 	r53_wipe(&o->akid);
@@ -338,7 +322,7 @@ sts_done(void *arg, const struct d01_error *e, const struct r53_keys *k)
 	o->token = k->token ? strdup(k->token) : NULL;
 	if (o->akid == NULL || o->secret == NULL) {
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
-		done(o, &err);
+		finish(o, &err);
 		return;
 	}
 	/* Web identity first; a configured role is then assumed with it. */
@@ -362,7 +346,7 @@ sts_step(struct r53_op *o)
 
 	d01_error_clear(&err);
 	if ((o->sts = r53_sts_get(o->env, &req, sts_done, o, &err)) == NULL)
-		done(o, &err);
+		finish(o, &err);
 }
 
 static void
@@ -377,6 +361,8 @@ step(struct r53_op *o)
 	switch (o->st) {
 	case R_KEYID:
 	case R_SECRET:
+		d01_op_step(&o->op, "reading the %s",
+		    o->st == R_KEYID ? "access key ID" : "secret access key");
 		ref.name = o->st == R_KEYID ? o->cfg->key_id_name
 					    : o->cfg->secret_name;
 		ref.key =
@@ -384,9 +370,10 @@ step(struct r53_op *o)
 		o->sreq = d01_secret_get(
 		    o->env->secrets, o->ns, &ref, secret_done, o, &err);
 		if (o->sreq == NULL)
-			done(o, &err);
+			finish(o, &err);
 		return;
 	case R_STS:
+		d01_op_step(&o->op, "getting credentials from STS");
 		sts_step(o);
 		return;
 	case R_ZONE:
@@ -404,13 +391,18 @@ step(struct r53_op *o)
 			step(o);
 			return;
 		}
+		d01_op_step(&o->op, "looking up the hosted zone");
 		snprintf(query, sizeof(query), "dnsname=%s&maxitems=100",
 		    o->zone[0] ? o->zone : o->fqdn);
 		api(o, "GET", "/2013-04-01/hostedzonesbyname", query, NULL);
 		return;
 	case R_LIST:
-		if (!r53_lock_acquire(o))
-			return; /* resumed by the holder's release */
+		if (!r53_lock_acquire(o)) {
+			/* resumed by the holder's release */
+			d01_op_step(&o->op, "waiting for the write lock");
+			return;
+		}
+		d01_op_step(&o->op, "listing the TXT record set");
 		snprintf(path, sizeof(path), "/2013-04-01/hostedzone/%s/rrset",
 		    o->zone_id);
 		snprintf(query, sizeof(query), "name=%s&type=TXT&maxitems=100",
@@ -418,6 +410,8 @@ step(struct r53_op *o)
 		api(o, "GET", path, query, NULL);
 		return;
 	case R_SYNC:
+		d01_op_step(
+		    &o->op, "waiting for change %s to be INSYNC", o->change_id);
 		snprintf(
 		    path, sizeof(path), "/2013-04-01/change/%s", o->change_id);
 		api(o, "GET", path, "", NULL);
@@ -429,9 +423,10 @@ step(struct r53_op *o)
 			if (!noop)
 				d01_error_set(&err, D01_E_LIMIT,
 				    "cannot build the change batch");
-			done(o, noop ? NULL : &err);
+			finish(o, noop ? NULL : &err);
 			return;
 		}
+		d01_op_step(&o->op, "changing the TXT record set");
 		snprintf(path, sizeof(path), "/2013-04-01/hostedzone/%s/rrset/",
 		    o->zone_id);
 		api(o, "POST", path, "", body);
@@ -440,67 +435,40 @@ step(struct r53_op *o)
 	}
 }
 
-static void
-first_step(void *arg)
+static enum d01_err
+start(struct d01_op *op, void *cfg, const struct d01_challenge *ch,
+    struct d01_error *err)
 {
-	step(arg);
-}
+	struct r53_op *o = (struct r53_op *)op;
 
-static struct d01_op *
-start(struct d01_env *env, void *cfg, const struct d01_challenge *ch,
-    int present, d01_done_fn cb, void *arg, struct d01_error *err)
-{
-	struct r53_state *state = r53_state_of(env);
-	struct d01_error cerr;
-	struct r53_op *o;
-
-	if (env->http == NULL || state == NULL ||
-	    (o = calloc(1, sizeof(*o))) == NULL) {
-		d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
-		return NULL;
-	}
-	if ((o->retry = evtimer_new(env->base, retry_cb, o)) == NULL) {
-		free(o);
-		d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
-		return NULL;
-	}
-	d01_op_init(&o->op, &d01_provider_route53, present, cb, arg);
-	o->env = env;
-	o->state = state;
+	o->env = op->env;
+	o->state = r53_state_of(op->env);
 	o->cfg = cfg;
+	if (op->env->http == NULL || o->state == NULL ||
+	    (o->retry = evtimer_new(op->env->base, retry_cb, o)) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "route53: cannot start");
 	snprintf(o->fqdn, sizeof(o->fqdn), "%s", ch->fqdn);
 	snprintf(o->zone, sizeof(o->zone), "%s", ch->zone ? ch->zone : "");
 	snprintf(o->value, sizeof(o->value), "%s", ch->key);
 	snprintf(o->ns, sizeof(o->ns), "%s", ch->namespace);
-	clock_gettime(CLOCK_MONOTONIC, &o->deadline);
-	o->deadline.tv_sec += OP_BUDGET_MS / 1000;
-	d01_error_clear(&cerr);
 	/* The pod's own credentials go to AWS or the operator's endpoints
 	 * only, never to one a tenant named, allowed or not. */
 	if (o->cfg->secret_name == NULL && ch->allow_ambient &&
 	    (o->cfg->custom_endpoint || o->cfg->custom_sts) &&
-	    !d01_endpoints_ambient_anywhere(env->endpoints))
-		d01_error_set(&cerr, D01_E_CONFIG,
+	    !d01_endpoints_ambient_anywhere(op->env->endpoints))
+		d01_error_set(err, D01_E_CONFIG,
 		    "ambient credentials are never sent to a custom %s: give "
 		    "accessKeyID(SecretRef) and secretAccessKeySecretRef, or "
 		    "leave endpoint and stsEndpoint to the defaults",
 		    o->cfg->custom_endpoint ? "endpoint" : "stsEndpoint");
-	if (cerr.code != D01_OK || r53_credentials(o, ch, &cerr) != 0) {
-		if (cerr.code == D01_OK) /* strdup failed */
-			d01_error_set(&cerr, D01_E_NOMEM, "out of memory");
-		d01_error_prefix(&cerr, "route53: ");
-		if (err != NULL)
-			*err = cerr;
-		op_free(o);
-		return NULL;
+	if (err->code != D01_OK || r53_credentials(o, ch, err) != 0) {
+		if (err->code == D01_OK) /* strdup failed */
+			d01_error_set(err, D01_E_NOMEM, "out of memory");
+		d01_error_prefix(err, "route53: ");
+		return err->code;
 	}
-	return d01_op_begin(&o->op, first_step, o, err);
-}
-
-static void
-r53_cancel(struct d01_op *op)
-{
-	op_free((struct r53_op *)op);
+	step(o);
+	return D01_OK;
 }
 
 struct r53_state *
@@ -548,6 +516,7 @@ const struct d01_provider d01_provider_route53 = {
     .fini = r53_fini,
     .config_parse = r53_config_parse,
     .config_free = r53_config_free,
+    .op_size = sizeof(struct r53_op),
     .start = start,
-    .cancel = r53_cancel,
+    .release = r53_release,
 };

@@ -23,6 +23,9 @@
 #include "providers/env.h"
 #include "providers/cloudflare/cf_int.h"
 
+/* Deadline of every op here: long past each test's own bounds. */
+#define OP_TIMEOUT_MS 60000
+
 /* Parse under `policy` (NULL: only Cloudflare's own API allowed). */
 static enum d01_err
 parse_with(const struct d01_endpoints *policy, const char *json,
@@ -378,8 +381,8 @@ t_shape_ok(void)
 
 	CHECK(fixture_new(&f, "") == 0);
 	pr.base = f.base;
-	op = d01_provider_cloudflare.start(
-	    &f.env, f.cfg, &ch, 1, probe_cb, &pr, NULL);
+	op = d01_provider_start(&d01_provider_cloudflare, &f.env, f.cfg, &ch, 1,
+	    OP_TIMEOUT_MS, probe_cb, &pr, NULL);
 	CHECK(op != NULL);
 	pr.started = 1;
 	CHECK_INT(pr.calls, ==, 0);
@@ -391,8 +394,8 @@ t_shape_ok(void)
 	/* The zone ID is remembered: cleanup needs list (+ nothing). */
 	memset(&pr, 0, sizeof(pr));
 	pr.base = f.base;
-	CHECK(d01_provider_cloudflare.start(
-		  &f.env, f.cfg, &ch, 0, probe_cb, &pr, NULL) != NULL);
+	CHECK(d01_provider_start(&d01_provider_cloudflare, &f.env, f.cfg, &ch,
+		  0, OP_TIMEOUT_MS, probe_cb, &pr, NULL) != NULL);
 	pr.started = 1;
 	spin(f.base, 5000);
 	CHECK_INT(pr.calls, ==, 1);
@@ -413,8 +416,8 @@ t_shape_errors(void)
 
 	CHECK(fixture_new(&f, "/nl") == 0);
 	pr.base = f.base;
-	CHECK(d01_provider_cloudflare.start(
-		  &f.env, f.cfg, &ch, 1, probe_cb, &pr, NULL) != NULL);
+	CHECK(d01_provider_start(&d01_provider_cloudflare, &f.env, f.cfg, &ch,
+		  1, OP_TIMEOUT_MS, probe_cb, &pr, NULL) != NULL);
 	pr.started = 1;
 	spin(f.base, 5000);
 	CHECK_INT(pr.calls, ==, 1);
@@ -426,8 +429,8 @@ t_shape_errors(void)
 	memset(&pr, 0, sizeof(pr));
 	none.base = f.base;
 	d01_error_clear(&err);
-	CHECK(d01_provider_cloudflare.start(
-		  &none, f.cfg, &ch, 1, probe_cb, &pr, &err) == NULL);
+	CHECK(d01_provider_start(&d01_provider_cloudflare, &none, f.cfg, &ch, 1,
+		  OP_TIMEOUT_MS, probe_cb, &pr, &err) == NULL);
 	CHECK(err.code != D01_OK);
 	spin(f.base, 100);
 	CHECK_INT(pr.calls, ==, 0);
@@ -446,14 +449,14 @@ t_cancel(void)
 
 	CHECK(fixture_new(&f, "/hold") == 0);
 	pr.base = f.base;
-	op = d01_provider_cloudflare.start(
-	    &f.env, f.cfg, &ch, 1, probe_cb, &pr, NULL);
+	op = d01_provider_start(&d01_provider_cloudflare, &f.env, f.cfg, &ch, 1,
+	    OP_TIMEOUT_MS, probe_cb, &pr, NULL);
 	CHECK(op != NULL);
 	d01_provider_cancel(op);
 	spin(f.base, 100);
 	CHECK_INT(pr.calls, ==, 0);
-	op = d01_provider_cloudflare.start(
-	    &f.env, f.cfg, &ch, 0, probe_cb, &pr, NULL);
+	op = d01_provider_start(&d01_provider_cloudflare, &f.env, f.cfg, &ch, 0,
+	    OP_TIMEOUT_MS, probe_cb, &pr, NULL);
 	CHECK(op != NULL);
 	pr.started = 1;
 	spin(f.base, 300);
@@ -462,6 +465,38 @@ t_cancel(void)
 	CHECK_INT(d01_http_inflight(f.env.http), ==, 0);
 	spin(f.base, 100);
 	CHECK_INT(pr.calls, ==, 0);
+end:
+	fixture_free(&f);
+}
+
+/* An API that never answers: the op ends by its deadline (300 ms), with
+ * the step in the message, and nothing is left in flight. */
+static void
+t_deadline(void)
+{
+	struct fixture f;
+	struct probe pr = {0};
+	struct d01_op *op;
+
+	CHECK(fixture_new(&f, "/hold") == 0);
+	pr.base = f.base;
+	op = d01_provider_start(&d01_provider_cloudflare, &f.env, f.cfg, &ch, 1,
+	    300, probe_cb, &pr, NULL);
+	CHECK(op != NULL);
+	pr.started = 1;
+	spin(f.base, 10000);
+	CHECK(f.peer.held != NULL); /* the zone lookup went out */
+	CHECK_INT(pr.calls, ==, 1);
+	/* The HTTP call's budget (the op's, less a reserve) or the op's
+	 * deadline: either way a timeout, in the zone lookup. */
+	CHECK(pr.code == D01_E_TIMEOUT || pr.code == D01_E_NETWORK);
+	CHECK(strstr(pr.msg,
+		  "cloudflare: present "
+		  "_acme-challenge.www.ex.test") != NULL);
+	CHECK(strstr(pr.msg, "looking up the zone") != NULL);
+	CHECK_INT(d01_http_inflight(f.env.http), ==, 0);
+	spin(f.base, 300);
+	CHECK_INT(pr.calls, ==, 1);
 end:
 	fixture_free(&f);
 }
@@ -503,8 +538,9 @@ t_coalesce(void)
 		snprintf(names[i], sizeof(names[i]),
 		    "_acme-challenge.h%d.ex.test.", i);
 		c.fqdn = names[i];
-		CHECK((ops[i] = d01_provider_cloudflare.start(
-			   &f.env, f.cfg, &c, 1, many_cb, &m, NULL)) != NULL);
+		CHECK((ops[i] = d01_provider_start(&d01_provider_cloudflare,
+			   &f.env, f.cfg, &c, 1, OP_TIMEOUT_MS, many_cb, &m,
+			   NULL)) != NULL);
 	}
 	spin(f.base, 300);
 	CHECK_INT(f.peer.zone_hits, ==, 1);
@@ -537,6 +573,7 @@ main(void)
 	RUN(t_shape_ok);
 	RUN(t_shape_errors);
 	RUN(t_cancel);
+	RUN(t_deadline);
 	RUN(t_coalesce);
 	return harness_done();
 }

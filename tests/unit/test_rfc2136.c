@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,6 +19,9 @@
 #include "harness.h"
 #include "providers/env.h"
 #include "providers/rfc2136/rfc2136.h"
+
+/* Deadline of every op here: long past each test's own bounds. */
+#define OP_TIMEOUT_MS 60000
 
 #define SECRET "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define FQDN   "_acme-challenge.www.example.test."
@@ -217,8 +221,8 @@ run_op(struct d01_env *env, void *cfg, int present, const char *value,
 
 	memset(r, 0, sizeof(*r));
 	r->base = env->base;
-	op = d01_provider_rfc2136.start(
-	    env, cfg, &ch, present, done_cb, r, &r->err);
+	op = d01_provider_start(&d01_provider_rfc2136, env, cfg, &ch, present,
+	    OP_TIMEOUT_MS, done_cb, r, &r->err);
 	if (op == NULL)
 		return;
 	r->started = 1;
@@ -348,8 +352,8 @@ t_shape(void)
 	 * waiting for the (silent) server. */
 	never.base = base;
 	for (i = 0; i < 4; i++) {
-		op = d01_provider_rfc2136.start(
-		    &env, cfg, &ch, 1, done_cb, &never, NULL);
+		op = d01_provider_start(&d01_provider_rfc2136, &env, cfg, &ch,
+		    1, OP_TIMEOUT_MS, done_cb, &never, NULL);
 		CHECK(op != NULL);
 		for (int k = 0; k < i; k++)
 			event_base_loop(base, EVLOOP_ONCE);
@@ -364,11 +368,75 @@ end:
 	d01_env_close(&env);
 }
 
+/* A server that never answers: the op ends at its deadline (300 ms, far
+ * inside the DNS client's own 2 s per try), naming the step and the
+ * server, and its exchange is cancelled: nothing calls back later. */
+static void
+t_deadline(void)
+{
+	struct d01_env env = {0};
+	struct event_base *base =
+	    d01_env_open(&env, NULL, &(struct d01_error){0}) == D01_OK
+	    ? env.base
+	    : NULL;
+	struct d01_challenge ch = {.uid = "u",
+	    .fqdn = FQDN,
+	    .zone = "example.test.",
+	    .key = "v",
+	    .namespace = "ns"};
+	struct fake f = {0};
+	struct result r = {0};
+	struct timespec t0, t1;
+	void *cfg = NULL;
+	char json[200], want[200];
+	long ms;
+
+	CHECK(base != NULL);
+	CHECK_INT(fake_start(&f, base), ==, 0);
+	f.mode = SILENT;
+	snprintf(
+	    json, sizeof(json), "{\"nameserver\": \"127.0.0.1:%d\"}", f.port);
+	CHECK((cfg = parse(&env, json, &r.err)) != NULL);
+	r.base = base;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(d01_provider_start(&d01_provider_rfc2136, &env, cfg, &ch, 1, 300,
+		  done_cb, &r, &r.err) != NULL);
+	r.started = 1;
+	event_base_loopexit(base, &(struct timeval){10, 0});
+	event_base_dispatch(base);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECK_INT(r.calls, ==, 1);
+	CHECK_INT(r.early, ==, 0);
+	CHECK_INT(r.err.code, ==, D01_E_TIMEOUT);
+	snprintf(want, sizeof(want),
+	    "rfc2136: present " FQDN ": timed out after 300 ms while sending "
+	    "the UPDATE to 127.0.0.1:%d",
+	    f.port);
+	CHECK_STR(r.err.msg, want);
+	CHECK(f.last != NULL); /* the UPDATE went out */
+	CHECK(ms >= 290 && ms < 10000);
+	/* Past the DNS client's next try (2 s): no retry went out, no
+	 * second callback. */
+	ldns_pkt_free(f.last);
+	f.last = NULL;
+	event_base_loopexit(base, &(struct timeval){2, 500000});
+	event_base_dispatch(base);
+	CHECK(f.last == NULL);
+	CHECK_INT(r.calls, ==, 1);
+end:
+	rfc2136_config_free(cfg);
+	fake_stop(&f);
+	d01_env_close(&env);
+}
+
 int
 main(void)
 {
 	RUN(t_config);
 	RUN(t_update_wire_and_replies);
 	RUN(t_shape);
+	RUN(t_deadline);
 	return harness_done();
 }
