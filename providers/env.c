@@ -28,6 +28,8 @@ core_open(
 		return err->code != D01_OK
 		    ? err->code
 		    : d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if (d01_http_set_clock(env->http, env->clock) != 0)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	if (o->secrets_dir != NULL)
 		return d01_secrets_set_dir(env->secrets, o->secrets_dir, err);
 	return D01_OK;
