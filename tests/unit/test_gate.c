@@ -107,6 +107,7 @@ t_cancel_waiter(void)
 	struct d01_gate *g = NULL;
 	struct who x[4];
 	int order[8], n = 0, i;
+	unsigned h, q;
 
 	memset(x, 0, sizeof(x));
 	CHECK(base != NULL && (g = d01_gate_new(base, &cfg)) != NULL);
@@ -127,6 +128,10 @@ t_cancel_waiter(void)
 	CHECK_INT(x[1].calls + x[2].calls, ==, 0);
 	d01_gate_leave(&x[3].w);
 	d01_gate_leave(&x[3].w); /* twice: a no-op */
+	run(base);
+	CHECK_INT(x[1].calls + x[2].calls, ==, 0);
+	d01_gate_count(g, "k", 1, &h, &q);
+	CHECK_INT(h + q, ==, 0); /* nobody left behind in the line */
 end:
 	d01_gate_free(g);
 	if (base != NULL)
