@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/clock.h"
 #include "core/dname.h"
 #include "core/endpoint.h"
 #include "core/http_client.h"
@@ -129,7 +130,7 @@ api(struct r53_op *o, const char *method, const char *path, const char *query,
 	in.access_key = o->akid;
 	in.secret_key = o->secret;
 	in.session_token = o->token;
-	in.when = time(NULL);
+	in.when = (time_t)d01_clock_wall_s(o->env->clock); /* the env's */
 	in.normalize = 1;
 	if (d01_sigv4_sign(&in, &out, &err) != D01_OK) {
 		done(o, &err);
