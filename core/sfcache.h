@@ -66,7 +66,8 @@ struct d01_sfc_cfg {
 };
 
 enum d01_sfc_res {
-	D01_SFC_LIMIT = -1, /* too many askers for this key; err filled */
+	D01_SFC_LIMIT = -1, /* too many askers for this key, or out of
+			       memory; err filled */
 	D01_SFC_HIT,	    /* val/len */
 	D01_SFC_NEG,	    /* err: the remembered failure */
 	D01_SFC_LEAD,	    /* compute it; end with put/neg/fail/cancel */
@@ -105,8 +106,8 @@ void d01_sfc_free(struct d01_sfc *c);
 /*
  * Ask for `key`. HIT/NEG: *out filled (not with defer_hits); LEAD: w
  * leads the flight; WAIT: cb(arg, out) runs later with HIT, NEG, FAIL or
- * LEAD (handed over); LIMIT: err filled, w untouched. w must not be in
- * use.
+ * LEAD (handed over); LIMIT: err filled (D01_E_LIMIT, or D01_E_NOMEM),
+ * w untouched. w must not be in use.
  */
 enum d01_sfc_res d01_sfc_get(struct d01_sfc *c,
     const unsigned char key[D01_SFC_KEY], struct d01_sfc_wait *w, d01_sfc_fn cb,
