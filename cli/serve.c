@@ -411,7 +411,8 @@ serve_run(struct serve_opts *o)
 		    "msg=\"--requestheader-* names apply only with "
 		    "--requestheader-client-ca-file; the ConfigMap's apply\"");
 	if (o->secrets_dir == NULL && ks.core != NULL) {
-		if ((ksec = d01_kube_secrets_new(run.base, ks.core)) == NULL) {
+		if ((ksec = d01_kube_secrets_new(
+			 run.base, ks.core, env.clock)) == NULL) {
 			d01_error_set(&err, D01_E_NOMEM, "out of memory");
 			goto out;
 		}

@@ -23,9 +23,13 @@ struct d01_secrets;
 struct d01_http;
 struct d01_endpoints;
 struct d01_provider;
+struct d01_clock;
 
 struct d01_env {
-	struct event_base *base;     /* the one event loop */
+	struct event_base *base; /* the one event loop */
+	/* Time as providers and the primitives read it (core/clock.h): the
+	 * real clock, or a test's. Borrowed. */
+	const struct d01_clock *clock;
 	struct d01_dns *dns;	     /* async DNS client */
 	struct d01_secrets *secrets; /* secret references */
 	struct d01_http *http;	     /* async HTTP client (provider APIs) */

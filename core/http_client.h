@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "core/sfcache.h"
 
 struct event_base;
 struct d01_http;
@@ -107,15 +108,19 @@ int d01_http_response_header(const struct d01_http_response *r,
 #define D01_HTTP_MAX_HOST_CONNS 16
 void d01_http_set_max_host_connections(struct d01_http *h, long n);
 
+/* The loop the client runs on (for modules built on one, server/authz.c). */
+struct event_base *d01_http_base(const struct d01_http *h);
+
 /* Number of calls started and not yet completed or cancelled. */
 size_t d01_http_inflight(const struct d01_http *h);
 
 /*
- * The memo: a bounded (D01_HTTP_MEMO_SIZE entries), expiring map from
+ * The memo: a bounded (D01_HTTP_MEMO_SIZE idle entries), expiring map from
  * string keys to short values (< D01_HTTP_MEMO_VALUE_MAX bytes), for IDs
- * API clients would otherwise look up on every call. Keys are stored as
- * SHA-256 digests, so a key may include a credential digest to keep
- * tenants apart. When full, the entry expiring first is replaced.
+ * API clients would otherwise look up on every call. A single-flight
+ * cache (core/sfcache.h) under string keys: keys are stored as SHA-256
+ * digests, so a key may include a credential digest to keep tenants
+ * apart. When full, the least recently used entry goes.
  *
  * Single flight: d01_http_memo_lookup lets one caller (the leader) look a
  * key up while every other caller asking for it meanwhile waits, so a
@@ -141,10 +146,7 @@ typedef void (*d01_http_memo_fn)(void *arg, int found);
 
 /* A waiter, embedded in the caller's own state (no allocation). */
 struct d01_http_memo_wait {
-	struct d01_http_memo_wait *next, **prevp;
-	struct d01_http *h;
-	unsigned char key[32];
-	int ready, found;
+	struct d01_sfc_wait sw;
 	d01_http_memo_fn cb;
 	void *arg;
 };
@@ -172,5 +174,10 @@ void d01_http_memo_abandon(struct d01_http *h, const char *key);
 
 /* Stop waiting: w's callback will not run. Idle waiters are a no-op. */
 void d01_http_memo_unwait(struct d01_http_memo_wait *w);
+
+/* Read the memo's TTLs from `clock` (borrowed; core/clock.h) instead of
+ * the real clock: d01_env_open passes the env's. Only before the memo is
+ * used; 0, or -1 out of memory (the memo then keeps nothing). */
+int d01_http_set_clock(struct d01_http *h, const struct d01_clock *clock);
 
 #endif

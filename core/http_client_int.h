@@ -14,16 +14,6 @@
 
 #include "core/http_client.h"
 
-/* One memo entry: the key is kept as its SHA-256 so entries are fixed
- * size and keys of any length (URLs, credential digests) fit. */
-struct d01_http_memo_ent {
-	unsigned char key[32];
-	char value[D01_HTTP_MEMO_VALUE_MAX];
-	struct timespec expires; /* CLOCK_MONOTONIC; 0 = empty */
-	int pending;		 /* a leader is looking it up */
-	struct d01_http_memo_wait *waiters;
-};
-
 /* One origin (scheme://host:port) with calls bound to it; freed with
  * the last of them (http_client_host.c). */
 struct d01_http_host {
@@ -44,10 +34,8 @@ struct d01_http {
 	TAILQ_HEAD(, d01_http_call) starting; /* attempts not yet in multi */
 	struct event *kick;		      /* feeds them to libcurl */
 	LIST_HEAD(, d01_http_host) hosts;
-	size_t max_host; /* attempts in libcurl per origin */
-	struct d01_http_memo_ent memo[D01_HTTP_MEMO_SIZE];
-	struct d01_http_memo_wait *memo_ready; /* waiters to call back */
-	struct event *memo_wake;	       /* calls them, from the loop */
+	size_t max_host;      /* attempts in libcurl per origin */
+	struct d01_sfc *memo; /* http_client_memo.c */
 };
 
 /* One request with all its attempts; owns one easy handle. */

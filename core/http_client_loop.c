@@ -201,6 +201,12 @@ d01_http_free(struct d01_http *h)
 	free(h);
 }
 
+struct event_base *
+d01_http_base(const struct d01_http *h)
+{
+	return h->base;
+}
+
 size_t
 d01_http_inflight(const struct d01_http *h)
 {

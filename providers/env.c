@@ -5,6 +5,7 @@
 
 #include <event2/event.h>
 
+#include "core/clock.h"
 #include "core/dns.h"
 #include "core/http_client.h"
 #include "core/secret.h"
@@ -17,6 +18,7 @@ core_open(
     struct d01_env *env, const struct d01_env_opts *o, struct d01_error *err)
 {
 	env->endpoints = o->endpoints;
+	env->clock = o->clock != NULL ? o->clock : d01_clock_real();
 	if ((env->base = event_base_new()) == NULL ||
 	    (env->dns = d01_dns_new(env->base,
 		 o->dns_max_inflight ? o->dns_max_inflight : 64)) == NULL ||
@@ -26,6 +28,8 @@ core_open(
 		return err->code != D01_OK
 		    ? err->code
 		    : d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if (d01_http_set_clock(env->http, env->clock) != 0)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	if (o->secrets_dir != NULL)
 		return d01_secrets_set_dir(env->secrets, o->secrets_dir, err);
 	return D01_OK;

@@ -32,6 +32,9 @@ struct d01_env_opts {
 	const char *const *zones;
 	size_t nzones;
 	const char *dns_listen; /* "ADDR:PORT" */
+	/* NULL: the real clock; tests pass a d01_test_clock's, which must
+	 * outlive the env (core/clock.h). */
+	const struct d01_clock *clock;
 };
 
 /*

@@ -3,52 +3,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include <event2/event.h>
 #include <openssl/evp.h>
 
 #include "core/log.h"
+#include "core/sfcache.h"
 #include "server/authz.h"
 #include "server/kube.h"
 
-#define CACHE_SLOTS 1024 /* power of two */
-#define CACHE_PROBE 8
-#define REASON_MAX  256
-
-/* One decision, keyed by the SHA-256 of the review's spec. */
-struct decision {
-	unsigned char key[32];
-	int allowed;
-	char reason[REASON_MAX];
-	struct timespec expires; /* CLOCK_MONOTONIC; 0: empty */
-};
+#define CACHE_ENTRIES 1024 /* idle decisions kept, LRU beyond */
+#define MAX_ASKERS    1024 /* checks waiting on one review */
+#define REASON_MAX    256
 
 struct d01_authz {
 	struct d01_kube *k;
+	struct event_base *base;
 	long ttl_allow_ms, ttl_deny_ms;
 	char **always;
 	size_t nalways;
-	struct decision cache[CACHE_SLOTS];
-	struct flight *flights;
+	/* Decisions by SHA-256 of the review's spec; the value is the
+	 * allowed byte then the reason, NUL-terminated. */
+	struct d01_sfc *cache;
 	struct d01_authz_stats st;
 };
 
-/*
- * One review in flight, and everyone waiting for its answer: a burst of
- * challenges from one identity costs one review, not one each.
- */
-struct flight {
-	struct flight *next;
-	struct d01_authz *a;
-	struct d01_kube_call *kc;
-	unsigned char key[32];
-	struct d01_authz_call *waiters;
-	int delivering; /* reviewed() owns it and frees it */
-};
-
+/* One pending check: waiting on a review, or leading (sending) it. */
 struct d01_authz_call {
-	struct d01_authz_call *next;
-	struct flight *f;
+	struct d01_sfc_wait sw;
+	struct d01_authz *a;
+	json_t *body; /* to send the review if the lead comes to us */
+	struct d01_kube_call *kc;
+	struct event *ev; /* the leader's own answer, from the loop */
+	int allowed;
+	char reason[REASON_MAX];
+	struct d01_error err; /* the review failed */
 	d01_authz_fn cb;
 	void *arg;
 };
@@ -61,17 +50,21 @@ d01_authz_new(
 	const char *const *groups =
 	    cfg->always_groups ? cfg->always_groups : def;
 	size_t n = cfg->always_groups ? cfg->nalways : 1, i;
+	const struct d01_sfc_cfg cc = {CACHE_ENTRIES, MAX_ASKERS, 0};
 	struct d01_authz *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (n > 0 && (a->always = calloc(n, sizeof(char *))) == NULL))
 		goto nomem;
 	a->k = k;
+	a->base = d01_kube_base(k);
 	a->ttl_allow_ms = cfg->ttl_allow_ms > 0 ? cfg->ttl_allow_ms : 10000;
 	a->ttl_deny_ms = cfg->ttl_deny_ms > 0 ? cfg->ttl_deny_ms : 10000;
 	for (i = 0; i < n; i++, a->nalways++)
 		if ((a->always[i] = strdup(groups[i])) == NULL)
 			goto nomem;
+	if ((a->cache = d01_sfc_new(a->base, cfg->clock, &cc)) == NULL)
+		goto nomem;
 	return a;
 nomem:
 	d01_authz_free(a);
@@ -86,91 +79,11 @@ d01_authz_free(struct d01_authz *a)
 
 	if (a == NULL)
 		return;
-	while (a->flights != NULL) {
-		struct flight *f = a->flights;
-
-		while (f->waiters != NULL) {
-			struct d01_authz_call *c = f->waiters;
-
-			f->waiters = c->next;
-			free(c);
-		}
-		a->flights = f->next;
-		d01_kube_cancel(f->kc);
-		free(f);
-	}
+	d01_sfc_free(a->cache);
 	for (i = 0; i < a->nalways; i++)
 		free(a->always[i]);
 	free(a->always);
 	free(a);
-}
-
-static void
-monotonic(struct timespec *t)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-}
-
-static int
-expired(const struct decision *d, const struct timespec *now)
-{
-	return d->expires.tv_sec < now->tv_sec ||
-	    (d->expires.tv_sec == now->tv_sec &&
-		d->expires.tv_nsec <= now->tv_nsec);
-}
-
-static struct decision *
-cache_find(struct d01_authz *a, const unsigned char key[32])
-{
-	size_t base = ((size_t)key[0] << 8 | key[1]) & (CACHE_SLOTS - 1), i;
-	struct timespec now;
-
-	monotonic(&now);
-	for (i = 0; i < CACHE_PROBE; i++) {
-		struct decision *d = &a->cache[(base + i) & (CACHE_SLOTS - 1)];
-
-		if (d->expires.tv_sec != 0 && !expired(d, &now) &&
-		    memcmp(d->key, key, 32) == 0)
-			return d;
-	}
-	return NULL;
-}
-
-static void
-cache_put(struct d01_authz *a, const unsigned char key[32], int allowed,
-    const char *reason)
-{
-	size_t base = ((size_t)key[0] << 8 | key[1]) & (CACHE_SLOTS - 1), i;
-	struct decision *d, *victim = NULL;
-	struct timespec now;
-	long ms = allowed ? a->ttl_allow_ms : a->ttl_deny_ms;
-
-	monotonic(&now);
-	/* The same key, else an empty or expired slot, else the one that
-	 * expires first: the window is bounded, so is the work. */
-	for (i = 0; i < CACHE_PROBE; i++) {
-		d = &a->cache[(base + i) & (CACHE_SLOTS - 1)];
-		if (d->expires.tv_sec != 0 && memcmp(d->key, key, 32) == 0) {
-			victim = d;
-			break;
-		}
-		if (victim == NULL || d->expires.tv_sec == 0 ||
-		    expired(d, &now) ||
-		    (victim->expires.tv_sec != 0 && !expired(victim, &now) &&
-			d->expires.tv_sec < victim->expires.tv_sec))
-			victim = d;
-	}
-	memcpy(victim->key, key, 32);
-	victim->allowed = allowed;
-	snprintf(
-	    victim->reason, sizeof(victim->reason), "%s", reason ? reason : "");
-	victim->expires = now;
-	victim->expires.tv_sec += ms / 1000;
-	victim->expires.tv_nsec += (ms % 1000) * 1000000L;
-	if (victim->expires.tv_nsec >= 1000000000L) {
-		victim->expires.tv_sec++;
-		victim->expires.tv_nsec -= 1000000000L;
-	}
 }
 
 /* The review body; its spec, serialised with sorted keys, is the key. */
@@ -234,56 +147,114 @@ spec_key(const json_t *body, unsigned char key[32])
 }
 
 static void
-flight_unlink(struct flight *f)
+call_free(struct d01_authz_call *c)
 {
-	struct flight **pp;
+	if (c->ev != NULL)
+		event_free(c->ev);
+	json_decref(c->body);
+	free(c);
+}
 
-	for (pp = &f->a->flights; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
+/* allowed and reason from a cached value. */
+static void
+decode(const struct d01_sfc_out *o, int *allowed, const char **reason)
+{
+	const char *v = o->val;
+
+	*allowed = o->len >= 2 && v[0] == 1;
+	*reason = o->len >= 2 && v[o->len - 1] == '\0' ? v + 1 : "";
+}
+
+/* The leader's own answer, from the loop, after its waiters'. */
+static void
+answer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct d01_authz_call *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->err.code != D01_OK)
+		c->cb(c->arg, 0, NULL, &c->err);
+	else
+		c->cb(c->arg, c->allowed, c->reason, NULL);
+	call_free(c);
 }
 
 static void
 reviewed(void *arg, const struct d01_error *kerr, json_t *obj)
 {
-	char qerr[300];
-	struct flight *f = arg;
-	struct d01_authz *a = f->a;
-	struct d01_authz_call *c;
+	char qerr[300], val[1 + REASON_MAX];
+	struct d01_authz_call *c = arg;
+	struct d01_authz *a = c->a;
 	json_t *status = json_object_get(obj, "status");
 	const char *reason, *everr;
-	char why[REASON_MAX] = "";
-	int allowed = 0;
 
-	f->kc = NULL;
-	f->delivering = 1;
-	flight_unlink(f);
+	c->kc = NULL;
 	if (obj == NULL) {
 		a->st.errors++;
+		c->err = *kerr;
+		d01_sfc_fail(&c->sw, kerr); /* not cached */
 	} else {
-		allowed = json_is_true(json_object_get(status, "allowed"));
+		c->allowed = json_is_true(json_object_get(status, "allowed"));
 		reason = json_string_value(json_object_get(status, "reason"));
 		everr = json_string_value(
 		    json_object_get(status, "evaluationError"));
-		snprintf(why, sizeof(why), "%s", reason ? reason : "");
+		snprintf(
+		    c->reason, sizeof(c->reason), "%s", reason ? reason : "");
 		if (everr != NULL && *everr != '\0')
 			d01_log(D01_LOG_WARN, "authz_evaluation_error",
 			    "msg=%s", d01_log_quote(qerr, sizeof(qerr), everr));
-		cache_put(a, f->key, allowed, why);
-		allowed ? a->st.allowed++ : a->st.denied++;
+		val[0] = (char)c->allowed;
+		memcpy(val + 1, c->reason, strlen(c->reason) + 1);
+		d01_sfc_put(&c->sw, val, strlen(c->reason) + 2,
+		    c->allowed ? a->ttl_allow_ms : a->ttl_deny_ms);
+		c->allowed ? a->st.allowed++ : a->st.denied++;
 	}
-	/* Pop before calling: a callback may cancel another waiter. */
-	while ((c = f->waiters) != NULL) {
-		f->waiters = c->next;
-		if (obj == NULL)
-			c->cb(c->arg, 0, NULL, kerr);
-		else
-			c->cb(c->arg, allowed, why, NULL);
-		free(c);
+	if (c->ev == NULL)
+		c->ev = event_new(a->base, -1, 0, answer_cb, c);
+	if (c->ev != NULL)
+		event_active(c->ev, 0, 0);
+	else
+		answer_cb(-1, 0, c); /* no memory: from here, still the loop */
+}
+
+/* Send the review for the flight c leads. 0, or -1 with err. */
+static int
+send_review(struct d01_authz_call *c, struct d01_error *err)
+{
+	c->kc = d01_kube_request(c->a->k,
+	    "/apis/authorization.k8s.io/v1/subjectaccessreviews", c->body,
+	    reviewed, c, err);
+	if (c->kc == NULL) {
+		c->a->st.errors++;
+		d01_sfc_fail(&c->sw, err);
+		return -1;
 	}
-	free(f);
+	c->a->st.reviews++;
+	return 0;
+}
+
+/* What the cache says to a waiting check, from the loop. */
+static void
+heard(void *arg, const struct d01_sfc_out *o)
+{
+	struct d01_authz_call *c = arg;
+	struct d01_error err;
+	const char *reason;
+	int allowed;
+
+	d01_error_clear(&err);
+	if (o->res == D01_SFC_LEAD) { /* the check that led was cancelled */
+		if (send_review(c, &err) == 0)
+			return;
+		c->cb(c->arg, 0, NULL, &err);
+	} else if (o->res == D01_SFC_HIT) {
+		decode(o, &allowed, &reason);
+		c->cb(c->arg, allowed, reason, NULL);
+	} else {
+		c->cb(c->arg, 0, NULL, o->err);
+	}
+	call_free(c);
 }
 
 enum d01_authz_res
@@ -293,10 +264,11 @@ d01_authz_check(struct d01_authz *a, const struct d01_identity *id,
     struct d01_error *err)
 {
 	struct d01_authz_call *c;
-	struct flight *f;
-	const struct decision *d;
-	unsigned char key[32];
+	struct d01_sfc_out o;
+	unsigned char key[D01_SFC_KEY];
 	json_t *body;
+	const char *why;
+	int allowed;
 	size_t i;
 
 	*call = NULL;
@@ -310,77 +282,47 @@ d01_authz_check(struct d01_authz *a, const struct d01_identity *id,
 		    "cannot build a SubjectAccessReview (identity not UTF-8?)");
 		return D01_AUTHZ_ERROR;
 	}
-	if ((d = cache_find(a, key)) != NULL) {
-		json_decref(body);
-		a->st.cache_hits++;
-		snprintf(reason, rlen, "%s", d->reason);
-		return d->allowed ? D01_AUTHZ_ALLOW : D01_AUTHZ_DENY;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		json_decref(body);
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return D01_AUTHZ_ERROR;
 	}
+	c->a = a;
+	c->body = body;
 	c->cb = cb;
 	c->arg = arg;
-	for (f = a->flights; f != NULL; f = f->next)
-		if (memcmp(f->key, key, 32) == 0)
-			break;
-	if (f == NULL) {
-		if ((f = calloc(1, sizeof(*f))) == NULL) {
-			free(c);
-			json_decref(body);
-			d01_error_set(err, D01_E_NOMEM, "out of memory");
-			return D01_AUTHZ_ERROR;
-		}
-		f->a = a;
-		memcpy(f->key, key, 32);
-		f->kc = d01_kube_request(a->k,
-		    "/apis/authorization.k8s.io/v1/subjectaccessreviews", body,
-		    reviewed, f, err);
-		if (f->kc == NULL) {
-			free(f);
-			free(c);
-			json_decref(body);
-			a->st.errors++;
-			return D01_AUTHZ_ERROR;
-		}
-		f->next = a->flights;
-		a->flights = f;
-		a->st.reviews++;
-	} else {
+	switch (d01_sfc_get(a->cache, key, &c->sw, heard, c, &o, err)) {
+	case D01_SFC_HIT:
+		call_free(c);
+		a->st.cache_hits++;
+		decode(&o, &allowed, &why);
+		snprintf(reason, rlen, "%s", why);
+		return allowed ? D01_AUTHZ_ALLOW : D01_AUTHZ_DENY;
+	case D01_SFC_WAIT:
 		a->st.joined++;
+		*call = c;
+		return D01_AUTHZ_PENDING;
+	case D01_SFC_LEAD:
+		if (send_review(c, err) != 0)
+			break;
+		*call = c;
+		return D01_AUTHZ_PENDING;
+	default:
+		a->st.errors++;
 	}
-	json_decref(body);
-	c->f = f;
-	c->next = f->waiters;
-	f->waiters = c;
-	*call = c;
-	return D01_AUTHZ_PENDING;
+	call_free(c);
+	return D01_AUTHZ_ERROR;
 }
 
 void
 d01_authz_cancel(struct d01_authz_call *c)
 {
-	struct d01_authz_call **pp;
-	struct flight *f;
-
 	if (c == NULL)
 		return;
-	f = c->f;
-	for (pp = &f->waiters; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	free(c);
-	/* Nobody left to tell: stop asking (unless the answer is being
-	 * handed out right now: reviewed() frees the flight then). */
-	if (f->waiters == NULL && !f->delivering) {
-		flight_unlink(f);
-		d01_kube_cancel(f->kc);
-		free(f);
-	}
+	/* Nobody to tell: stop asking; a waiting check takes over. */
+	d01_kube_cancel(c->kc);
+	d01_sfc_cancel(&c->sw);
+	call_free(c);
 }
 
 void

@@ -7,9 +7,16 @@
  * while (10 s by default, allow and deny alike, as the Go library does).
  * Members of an always-allowed group (system:masters) skip the review.
  *
- * Ownership: the authorizer borrows the Kubernetes client and the event
- * base. A pending check owns a copy of everything it needs; the identity
- * and attributes passed in are borrowed for the call only.
+ * Decisions live in a single-flight cache (core/sfcache.h) keyed on the
+ * SHA-256 of the whole review: a burst of checks for one review costs one
+ * SubjectAccessReview; when the check that sent it is cancelled, the next
+ * waiting check sends it again.
+ *
+ * Ownership: the authorizer borrows the Kubernetes client (and its event
+ * base) and the clock. A pending check owns a copy of everything it needs
+ * (the review body); the identity and attributes passed in are borrowed
+ * for the call only. Every pending check must have ended (answered or
+ * cancelled) before d01_authz_free.
  */
 #ifndef D01_SERVER_AUTHZ_H
 #define D01_SERVER_AUTHZ_H
@@ -20,6 +27,7 @@
 #include "server/frontproxy.h"
 
 struct d01_kube;
+struct d01_clock;
 struct d01_authz;
 struct d01_authz_call;
 
@@ -28,6 +36,7 @@ struct d01_authz_cfg {
 	long ttl_deny_ms;		  /* 0: 10 s */
 	const char *const *always_groups; /* NULL: {"system:masters"} */
 	size_t nalways;
+	const struct d01_clock *clock; /* TTLs; NULL: the real clock */
 };
 
 /* What a request does, as the apiserver's RequestInfo describes it. */

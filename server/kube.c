@@ -181,6 +181,12 @@ d01_kube_server(const struct d01_kube *k)
 	return k->server;
 }
 
+struct event_base *
+d01_kube_base(const struct d01_kube *k)
+{
+	return d01_http_base(k->http);
+}
+
 const char *
 d01_kube_namespace(const struct d01_kube *k)
 {

@@ -49,6 +49,8 @@ void d01_kube_free(struct d01_kube *k);
 /* The API server's URL and the namespace of the context or service
  * account ("default" when neither says); borrowed. */
 const char *d01_kube_server(const struct d01_kube *k);
+/* The loop the client's HTTP calls run on. */
+struct event_base *d01_kube_base(const struct d01_kube *k);
 const char *d01_kube_namespace(const struct d01_kube *k);
 
 /*

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Private to providers/route53/: the operation state shared by the state
- * machine (route53.c), the credential chain (r53_creds.c) and the per-name
- * serialisation (r53_lock.c). */
+ * machine (route53.c) and the credential chain (r53_creds.c). */
 #ifndef D01_R53_INT_H
 #define D01_R53_INT_H
 
@@ -9,20 +8,23 @@
 #include <time.h>
 
 #include "core/dname.h"
+#include "core/gate.h"
 #include "core/secret.h"
 #include "providers/route53/r53_sts.h"
 #include "providers/route53/route53.h"
 
 struct event;
 struct d01_http_call;
-struct r53_locks;
 
 /* The provider's process-wide state, one per env (route53.c's init):
  * STS sessions, the per-name write locks, and a counter for memo keys
  * that must match nothing. */
 struct r53_state {
 	struct r53_sts *sts;
-	struct r53_locks *locks;
+	/* One change batch per (zone, name) in this process at a time, so
+	 * concurrent Presents for one name queue instead of racing each
+	 * other's compare-and-swap (core/gate.h; 64 names tracked). */
+	struct d01_gate *locks;
 	unsigned long long never;
 };
 
@@ -49,11 +51,8 @@ struct r53_op {
 	struct d01_secret_req *sreq;
 	struct d01_http_call *call;
 	struct event *retry; /* pause before re-reading after a lost race */
-	/* Per-name serialisation (r53_lock.c). */
-	int lock;    /* slot index + 1 when holding or queued */
-	int waiting; /* queued behind the holder */
-	TAILQ_ENTRY(r53_op) lock_link;
-	int wait_sync; /* polling GetChange */
+	struct d01_gate_wait lock; /* per-name serialisation; left on release */
+	int wait_sync;		   /* polling GetChange */
 	char change_id[64];
 };
 
@@ -61,18 +60,6 @@ struct r53_op {
  * step (secret refs, STS or straight to the zone). 0, or -1 with err. */
 int r53_credentials(
     struct r53_op *o, const struct d01_challenge *ch, struct d01_error *err);
-
-/*
- * r53_lock.c: one writer per (zone, name) in this process, so concurrent
- * Presents for one name queue instead of racing each other's
- * compare-and-swap. Returns 1 when o may go on, 0 when it was queued: it
- * is resumed (step) when the holder releases. Release from the op's
- * release hook.
- */
-struct r53_locks *r53_locks_new(void); /* NULL: out of memory */
-void r53_locks_free(struct r53_locks *ls);
-int r53_lock_acquire(struct r53_op *o);
-void r53_lock_release(struct r53_op *o);
 
 /* r53_creds.c: hex of r53_digest() over the signing keys in use and the
  * ambient flag, for cache keys (the zone memo) that must never be shared

@@ -2,10 +2,11 @@
 /*
  * STS temporary credentials with a shared, expiring cache; see r53_sts.h.
  *
- * Sessions live in a list, not a fixed table: an entry in flight never
- * keeps another key out (one tenant stalling calls against a black hole
- * must not lock the others out), idle completed sessions are bounded by
- * LRU, and askers are bounded per key. An entry is found by an HMAC of
+ * Sessions live in the env's single-flight cache (core/sfcache.h), not a
+ * fixed table: an entry in flight never keeps another key out (one tenant
+ * stalling calls against a black hole must not lock the others out), idle
+ * completed sessions are bounded by LRU, and askers are bounded per key.
+ * An entry is found by an HMAC of
  * everything that decides which session STS would hand out, the base
  * credentials included, so a session is only ever reused for
  * byte-identical credentials on the same side of the ambient line.
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -23,7 +23,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/clock.h"
 #include "core/http_client.h"
+#include "core/sfcache.h"
 #include "core/sigv4.h"
 #include "core/xml.h"
 #include "providers/route53/r53_int.h"
@@ -32,46 +34,41 @@
 #define MAX_IDLE      64  /* completed sessions kept; LRU beyond */
 #define MAX_WAITERS   256 /* askers queued on one key */
 
+/* One asker. It keeps its own copy of the request: when the leader is
+ * cancelled, the next asker makes the STS call itself (core/sfcache.h). */
 struct r53_sts_wait {
-	TAILQ_ENTRY(r53_sts_wait) link;
-	struct sess *sess;
-	struct event *ev; /* deferred delivery of a cached hit */
+	struct d01_sfc_wait sw;
+	struct d01_env *env;
+	struct d01_http_call *call; /* leading: the STS call in flight */
+	char *endpoint, *ca_pem, *role_arn, *web_token;
+	char *akid, *secret, *token; /* base keys (AssumeRole) */
+	int has_base, ambient;
 	r53_keys_fn cb;
 	void *arg;
-	int marked; /* among those the current delivery answers */
 };
-
-struct sess {
-	TAILQ_ENTRY(sess) link; /* most recently used first */
-	struct r53_sts *owner;
-	unsigned char key[R53_DIGEST_LEN];
-	char *akid, *secret, *token; /* NULL until STS answered */
-	long long expires;
-	struct d01_http_call *call; /* the one STS call in flight */
-	TAILQ_HEAD(, r53_sts_wait) waiters;
-	unsigned nwaiters;
-	int busy; /* answering its waiters: not to be freed under them */
-};
-
-TAILQ_HEAD(sessq, sess);
 
 /* Part of route53's state in the env (r53_int.h). */
 struct r53_sts {
-	struct sessq sessions;
+	/* Sessions by HMAC of everything that decides them; the value is
+	 * "akid\0secret\0token\0", wiped by the cache. Failures are not
+	 * cached. */
+	struct d01_sfc *cache;
 	/* The HMAC key: random per env, so a digest kept in memory is no
 	 * offline guessing oracle for the secret it covers. */
 	unsigned char mac_key[32];
 };
 
 struct r53_sts *
-r53_sts_new(void)
+r53_sts_new(struct d01_env *env)
 {
+	const struct d01_sfc_cfg cfg = {MAX_IDLE, MAX_WAITERS, 1};
 	struct r53_sts *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;
-	TAILQ_INIT(&c->sessions);
-	if (RAND_bytes(c->mac_key, sizeof(c->mac_key)) != 1) {
+	if (RAND_bytes(c->mac_key, sizeof(c->mac_key)) != 1 ||
+	    (c->cache = d01_sfc_new(env->base, env->clock, &cfg)) == NULL) {
+		OPENSSL_cleanse(c->mac_key, sizeof(c->mac_key));
 		free(c);
 		return NULL;
 	}
@@ -197,141 +194,6 @@ r53_sts_parse(const char *body, size_t len, char **akid, char **secret,
 	return *akid && *secret && *token ? 0 : -1;
 }
 
-static long long
-now_s(void)
-{
-	return (long long)time(NULL);
-}
-
-/* A session still good enough to hand out. */
-static int
-servable(const struct sess *e)
-{
-	return e->akid != NULL && e->expires - REFRESH_AHEAD > now_s();
-}
-
-static int
-idle(const struct sess *e)
-{
-	return e->call == NULL && TAILQ_EMPTY(&e->waiters) && !e->busy;
-}
-
-static void
-sess_free(struct sess *e)
-{
-	TAILQ_REMOVE(&e->owner->sessions, e, link);
-	wipe(&e->akid);
-	wipe(&e->secret);
-	wipe(&e->token);
-	OPENSSL_cleanse(e->key, sizeof(e->key));
-	free(e);
-}
-
-/*
- * Drop idle entries with nothing worth keeping (a failed call, a session
- * past its refresh point: wiped, not left to linger), then the least
- * recently used idle sessions beyond MAX_IDLE. Entries in flight or
- * answering never count and are never dropped here.
- */
-static void
-sweep(struct r53_sts *c)
-{
-	struct sess *e, *prev;
-	unsigned kept = 0;
-
-	TAILQ_FOREACH(e, &c->sessions, link)
-	if (idle(e) && servable(e))
-		kept++;
-	for (e = TAILQ_LAST(&c->sessions, sessq); e != NULL; e = prev) {
-		prev = TAILQ_PREV(e, sessq, link);
-		if (!idle(e))
-			continue;
-		if (!servable(e)) {
-			sess_free(e);
-		} else if (kept > MAX_IDLE) {
-			sess_free(e);
-			kept--;
-		}
-	}
-}
-
-/* Answer the waiters queued when the call ended. Askers arriving from
- * inside a callback queue behind them unmarked: they wait for their own
- * answer (a cache hit or a new call), not this one. */
-static void
-deliver(struct sess *e, const struct d01_error *err)
-{
-	struct r53_sts_wait *w;
-	struct r53_keys k;
-
-	TAILQ_FOREACH(w, &e->waiters, link)
-	w->marked = 1;
-	e->busy++;
-	while ((w = TAILQ_FIRST(&e->waiters)) != NULL && w->marked) {
-		TAILQ_REMOVE(&e->waiters, w, link);
-		e->nwaiters--;
-		if (w->ev != NULL)
-			event_free(w->ev);
-		k = (struct r53_keys){e->akid, e->secret, e->token};
-		w->cb(w->arg, err, err->code == D01_OK ? &k : NULL);
-		free(w);
-	}
-	e->busy--;
-	sweep(e->owner);
-}
-
-static void
-sts_done(
-    void *arg, const struct d01_error *e, const struct d01_http_response *resp)
-{
-	struct sess *s = arg;
-	struct d01_error err = *e;
-	char *a = NULL, *sec = NULL, *t = NULL;
-	long long exp = 0;
-
-	s->call = NULL;
-	if (err.code == D01_OK &&
-	    r53_sts_parse(resp->body, resp->len, &a, &sec, &t, &exp, &err) ==
-		0) {
-		wipe(&s->akid);
-		wipe(&s->secret);
-		wipe(&s->token);
-		s->akid = a;
-		s->secret = sec;
-		s->token = t;
-		s->expires = exp;
-	} else {
-		wipe(&a);
-		wipe(&sec);
-		wipe(&t);
-		if (err.code == D01_OK)
-			d01_error_set(&err, D01_E_AUTH, "STS failed");
-	}
-	deliver(s, &err);
-}
-
-/* A cache hit, delivered from the loop like every other completion. */
-static void
-hit_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct r53_sts_wait *w = arg;
-	struct sess *s = w->sess;
-	struct r53_keys k = {s->akid, s->secret, s->token};
-	struct d01_error ok;
-
-	(void)fd;
-	(void)what;
-	d01_error_clear(&ok);
-	TAILQ_REMOVE(&s->waiters, w, link);
-	s->nwaiters--;
-	event_free(w->ev);
-	s->busy++; /* k points into s */
-	w->cb(w->arg, &ok, &k);
-	s->busy--;
-	free(w);
-	sweep(s->owner);
-}
-
 static char *
 form_enc(const char *s)
 {
@@ -339,10 +201,17 @@ form_enc(const char *s)
 }
 
 /* Start the STS call for entry s. */
+static void sts_done(
+    void *arg, const struct d01_error *e, const struct d01_http_response *resp);
+
+/* Start the STS call for the leader w, from its copy of the request. */
 static int
-sts_call(struct d01_env *env, struct sess *s, const struct r53_sts_req *r,
-    struct d01_error *err)
+sts_call(struct r53_sts_wait *w, struct d01_error *err)
 {
+	const struct r53_keys base = {w->akid, w->secret, w->token};
+	const struct r53_sts_req rq = {w->endpoint, w->ca_pem, w->role_arn,
+	    w->web_token, w->has_base ? &base : NULL, w->ambient};
+	const struct r53_sts_req *r = &rq;
 	char body[8192], url[600], date[64], auth[700], tok[2200], host[300];
 	char *role = form_enc(r->role_arn), *wt = NULL;
 	const char *hdrs[6];
@@ -378,7 +247,7 @@ sts_call(struct d01_env *env, struct sess *s, const struct r53_sts_req *r,
 		    .access_key = r->base->akid,
 		    .secret_key = r->base->secret,
 		    .session_token = r->base->token,
-		    .when = time(NULL),
+		    .when = (time_t)d01_clock_wall_s(w->env->clock),
 		    .normalize = 1};
 		struct d01_sigv4_output o = {0};
 
@@ -404,8 +273,8 @@ sts_call(struct d01_env *env, struct sess *s, const struct r53_sts_req *r,
 	req.body_len = strlen(body);
 	req.ca_pem = r->ca_pem;
 	req.budget_ms = 15000;
-	s->call = d01_http_start(env->http, &req, sts_done, s, err);
-	rc = s->call != NULL ? 0 : -1;
+	w->call = d01_http_start(w->env->http, &req, sts_done, w, err);
+	rc = w->call != NULL ? 0 : -1;
 out:
 	OPENSSL_cleanse(body, sizeof(body));
 	free(role);
@@ -436,15 +305,135 @@ sess_key(const struct d01_env *env, const struct r53_sts_req *r,
 	return r53_digest(env, f, sizeof(f) / sizeof(f[0]), key);
 }
 
-static struct sess *
-sess_find(struct r53_sts *c, const unsigned char key[R53_DIGEST_LEN])
+static void
+wait_free(struct r53_sts_wait *w)
 {
-	struct sess *e;
+	wipe(&w->endpoint);
+	wipe(&w->ca_pem);
+	wipe(&w->role_arn);
+	wipe(&w->web_token);
+	wipe(&w->akid);
+	wipe(&w->secret);
+	wipe(&w->token);
+	free(w);
+}
 
-	TAILQ_FOREACH(e, &c->sessions, link)
-	if (CRYPTO_memcmp(e->key, key, R53_DIGEST_LEN) == 0)
-		return e;
-	return NULL;
+/* A copy of the request (strings may be NULL). 0, or -1 out of memory. */
+static int
+wait_copy(struct r53_sts_wait *w, const struct r53_sts_req *r)
+{
+	const char *src[7] = {r->endpoint, r->ca_pem, r->role_arn, r->web_token,
+	    r->base ? r->base->akid : NULL, r->base ? r->base->secret : NULL,
+	    r->base ? r->base->token : NULL};
+	char **dst[7] = {&w->endpoint, &w->ca_pem, &w->role_arn, &w->web_token,
+	    &w->akid, &w->secret, &w->token};
+	size_t i;
+
+	w->has_base = r->base != NULL;
+	w->ambient = r->ambient;
+	for (i = 0; i < 7; i++)
+		if (src[i] != NULL && (*dst[i] = strdup(src[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+/* The keys in a cached value: "akid\0secret\0token\0". */
+static int
+keys_of(const struct d01_sfc_out *out, struct r53_keys *k)
+{
+	const char *p = out->val, *end = p + out->len;
+
+	if (out->len < 3 || end[-1] != '\0')
+		return -1;
+	k->akid = p;
+	p += strlen(p) + 1;
+	if (p >= end)
+		return -1;
+	k->secret = p;
+	p += strlen(p) + 1;
+	if (p >= end)
+		return -1;
+	k->token = *p != '\0' ? p : NULL;
+	return 0;
+}
+
+/* The answer to w, then w is gone (the caller's handle with it). */
+static void
+answer(struct r53_sts_wait *w, const struct d01_error *err,
+    const struct r53_keys *k)
+{
+	w->cb(w->arg, err, err->code == D01_OK ? k : NULL);
+	wait_free(w);
+}
+
+static void
+sts_done(
+    void *arg, const struct d01_error *e, const struct d01_http_response *resp)
+{
+	struct r53_sts_wait *w = arg;
+	struct d01_error err = *e;
+	char *a = NULL, *sec = NULL, *t = NULL, *v = NULL;
+	long long exp = 0;
+	size_t la, ls, lt;
+	long ttl;
+
+	w->call = NULL;
+	if (err.code == D01_OK &&
+	    r53_sts_parse(resp->body, resp->len, &a, &sec, &t, &exp, &err) ==
+		0) {
+		la = strlen(a) + 1, ls = strlen(sec) + 1, lt = strlen(t) + 1;
+		/* Kept until REFRESH_AHEAD before it expires (STS states wall
+		 * time); already inside that window: handed out, not kept. */
+		ttl = (long)(exp - REFRESH_AHEAD -
+			  d01_clock_wall_s(w->env->clock)) *
+		    1000;
+		if ((v = malloc(la + ls + lt)) == NULL) {
+			d01_error_set(&err, D01_E_NOMEM, "out of memory");
+		} else {
+			memcpy(v, a, la);
+			memcpy(v + la, sec, ls);
+			memcpy(v + la + ls, t, lt);
+			d01_sfc_put(&w->sw, v, la + ls + lt, ttl);
+			OPENSSL_cleanse(v, la + ls + lt);
+			free(v);
+		}
+	} else if (err.code == D01_OK) {
+		d01_error_set(&err, D01_E_AUTH, "STS failed");
+	}
+	if (err.code != D01_OK) /* not cached: fixing IAM helps at once */
+		d01_sfc_fail(&w->sw, &err);
+	answer(w, &err, &(struct r53_keys){a, sec, t});
+	wipe(&a);
+	wipe(&sec);
+	wipe(&t);
+}
+
+/* What the cache says to an asker, from the loop. */
+static void
+cached(void *arg, const struct d01_sfc_out *out)
+{
+	struct r53_sts_wait *w = arg;
+	struct d01_error err;
+	struct r53_keys k;
+
+	d01_error_clear(&err);
+	switch (out->res) {
+	case D01_SFC_LEAD: /* the leader was cancelled: our turn */
+		if (sts_call(w, &err) == 0)
+			return;
+		d01_sfc_fail(&w->sw, &err);
+		break;
+	case D01_SFC_HIT:
+		if (keys_of(out, &k) == 0) {
+			answer(w, &err, &k);
+			return;
+		}
+		d01_error_set(&err, D01_E_INTERNAL, "STS: bad cache entry");
+		break;
+	default:
+		err = *out->err;
+	}
+	answer(w, &err, NULL);
 }
 
 struct r53_sts_wait *
@@ -454,7 +443,7 @@ r53_sts_get(struct d01_env *env, const struct r53_sts_req *r, r53_keys_fn cb,
 	unsigned char key[R53_DIGEST_LEN];
 	struct r53_sts_wait *w = NULL;
 	struct r53_sts *c = sts_of(env);
-	struct sess *s;
+	struct d01_sfc_out out;
 
 	if (c == NULL) {
 		d01_error_set(err, D01_E_INTERNAL, "STS: no state (env)");
@@ -468,90 +457,56 @@ r53_sts_get(struct d01_env *env, const struct r53_sts_req *r, r53_keys_fn cb,
 		d01_error_set(err, D01_E_INTERNAL, "STS: cannot derive a key");
 		return NULL;
 	}
-	sweep(c);
-	if ((s = sess_find(c, key)) == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			goto nomem;
-		s->owner = c;
-		memcpy(s->key, key, sizeof(key));
-		TAILQ_INIT(&s->waiters);
-		TAILQ_INSERT_HEAD(&c->sessions, s, link);
-	} else {
-		/* Used: to the head of the LRU order. */
-		TAILQ_REMOVE(&c->sessions, s, link);
-		TAILQ_INSERT_HEAD(&c->sessions, s, link);
+	if ((w = calloc(1, sizeof(*w))) == NULL || wait_copy(w, r) != 0) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		goto fail;
 	}
-	OPENSSL_cleanse(key, sizeof(key));
-	if (s->nwaiters >= MAX_WAITERS) {
-		d01_error_set(err, D01_E_LIMIT,
-		    "STS: %d calls already wait for this session", MAX_WAITERS);
-		return NULL;
-	}
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		goto nomem;
-	w->sess = s;
+	w->env = env;
 	w->cb = cb;
 	w->arg = arg;
-	if (s->call == NULL && servable(s)) {
-		if ((w->ev = event_new(env->base, -1, 0, hit_cb, w)) == NULL)
-			goto nomem;
-		TAILQ_INSERT_TAIL(&s->waiters, w, link);
-		s->nwaiters++;
-		event_active(w->ev, 0, 0);
+	switch (d01_sfc_get(c->cache, key, &w->sw, cached, w, &out, err)) {
+	case D01_SFC_WAIT:
+		OPENSSL_cleanse(key, sizeof(key));
 		return w;
+	case D01_SFC_LEAD:
+		/* The first asker makes the call; the others wait on it. */
+		if (sts_call(w, err) == 0) {
+			OPENSSL_cleanse(key, sizeof(key));
+			return w;
+		}
+		d01_sfc_fail(&w->sw, err);
+		break;
+	default:
+		if (err->code == D01_E_LIMIT)
+			d01_error_set(err, D01_E_LIMIT,
+			    "STS: %d calls already wait for this session",
+			    MAX_WAITERS);
 	}
-	TAILQ_INSERT_TAIL(&s->waiters, w, link);
-	s->nwaiters++;
-	/* The first asker starts the call; the others just wait on it. */
-	if (s->call == NULL && sts_call(env, s, r, err) != 0) {
-		TAILQ_REMOVE(&s->waiters, w, link);
-		s->nwaiters--;
-		free(w);
-		sweep(c);
-		return NULL;
-	}
-	return w;
-nomem:
-	free(w);
-	sweep(c); /* a new entry nobody waits on goes again */
-	d01_error_set(err, D01_E_NOMEM, "out of memory");
+fail:
+	OPENSSL_cleanse(key, sizeof(key));
+	if (w != NULL)
+		wait_free(w);
 	return NULL;
 }
 
 void
 r53_sts_cancel(struct r53_sts_wait *w)
 {
-	struct sess *s;
-
 	if (w == NULL)
 		return;
-	s = w->sess;
-	TAILQ_REMOVE(&s->waiters, w, link);
-	s->nwaiters--;
-	if (w->ev != NULL)
-		event_free(w->ev);
-	free(w);
-	/* Nobody left to hear the answer: no need to keep asking. */
-	if (TAILQ_EMPTY(&s->waiters) && s->call != NULL) {
-		d01_http_cancel(s->call);
-		s->call = NULL;
-	}
-	sweep(s->owner);
+	/* Nobody hears our answer: stop asking; a waiter takes over. */
+	d01_http_cancel(w->call);
+	d01_sfc_cancel(&w->sw);
+	wait_free(w);
 }
 
 void
 r53_sts_free(struct r53_sts *c)
 {
-	struct sess *e;
-
 	if (c == NULL)
 		return;
-	/* Every op has gone, so has every waiter; a call nobody waits on
-	 * was cancelled with its last waiter. Defensively, again. */
-	while ((e = TAILQ_FIRST(&c->sessions)) != NULL) {
-		d01_http_cancel(e->call);
-		sess_free(e);
-	}
+	/* Every op has gone, so has every asker. */
+	d01_sfc_free(c->cache);
 	OPENSSL_cleanse(c->mac_key, sizeof(c->mac_key));
 	free(c);
 }
@@ -560,15 +515,8 @@ void
 r53_sts_count(const struct d01_env *env, size_t *entries, size_t *idle_kept)
 {
 	const struct r53_sts *c = sts_of(env);
-	const struct sess *e;
 
 	*entries = *idle_kept = 0;
-	if (c == NULL)
-		return;
-	TAILQ_FOREACH(e, &c->sessions, link)
-	{
-		++*entries;
-		if (idle(e) && servable(e))
-			++*idle_kept;
-	}
+	if (c != NULL)
+		d01_sfc_count(c->cache, entries, idle_kept);
 }

@@ -22,8 +22,9 @@
 struct r53_sts_wait;
 struct r53_sts; /* the session cache and its HMAC key */
 
-/* Made by route53's init, freed by its fini once every op has gone. */
-struct r53_sts *r53_sts_new(void); /* NULL: out of memory or no RNG */
+/* Made by route53's init (on env's loop and clock), freed by its fini
+ * once every op has gone. NULL: out of memory or no RNG. */
+struct r53_sts *r53_sts_new(struct d01_env *env);
 void r53_sts_free(struct r53_sts *c);
 
 struct r53_keys {

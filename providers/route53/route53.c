@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/clock.h"
 #include "core/dname.h"
 #include "core/endpoint.h"
 #include "core/http_client.h"
@@ -43,7 +44,7 @@ r53_release(struct d01_op *op)
 	d01_http_cancel(o->call);
 	if (o->retry != NULL)
 		event_free(o->retry);
-	r53_lock_release(o);
+	d01_gate_leave(&o->lock);
 	r53_sts_cancel(o->sts);
 	r53_wipe(&o->akid);
 	r53_wipe(&o->secret);
@@ -113,7 +114,7 @@ api(struct r53_op *o, const char *method, const char *path, const char *query,
 	in.access_key = o->akid;
 	in.secret_key = o->secret;
 	in.session_token = o->token;
-	in.when = time(NULL);
+	in.when = (time_t)d01_clock_wall_s(o->env->clock); /* the env's */
 	in.normalize = 1;
 	if (d01_sigv4_sign(&in, &out, &err) != D01_OK) {
 		finish(o, &err);
@@ -350,6 +351,27 @@ sts_step(struct r53_op *o)
 }
 
 static void
+lock_taken(void *arg)
+{
+	step(arg);
+}
+
+/* Hold the name's lock (kept across compare-and-swap retries): 1 go on,
+ * 0 queued. A full queue or table lets the op through: the
+ * compare-and-swap still keeps the values right, only less politely. */
+static int
+lock_name(struct r53_op *o)
+{
+	char key[400];
+
+	if (o->lock.state != D01_GATE_OUT)
+		return 1;
+	snprintf(key, sizeof(key), "%s|%s", o->zone_id, o->fqdn);
+	return d01_gate_enter(o->state->locks, &o->lock, key, strlen(key),
+		   lock_taken, o) != D01_GATE_QUEUED;
+}
+
+static void
 step(struct r53_op *o)
 {
 	struct d01_secret_ref ref;
@@ -397,8 +419,8 @@ step(struct r53_op *o)
 		api(o, "GET", "/2013-04-01/hostedzonesbyname", query, NULL);
 		return;
 	case R_LIST:
-		if (!r53_lock_acquire(o)) {
-			/* resumed by the holder's release */
+		if (!lock_name(o)) {
+			/* lock_taken() runs, from the loop */
 			d01_op_step(&o->op, "waiting for the write lock");
 			return;
 		}
@@ -486,7 +508,7 @@ r53_fini(struct d01_env *env, void *state)
 	if (st == NULL)
 		return;
 	r53_sts_free(st->sts);
-	r53_locks_free(st->locks);
+	d01_gate_free(st->locks);
 	free(st);
 }
 
@@ -495,11 +517,12 @@ static enum d01_err
 r53_init(struct d01_env *env, const struct d01_env_opts *opts, void **state,
     struct d01_error *err)
 {
+	const struct d01_gate_cfg one = {1, 4096, 64};
 	struct r53_state *st = calloc(1, sizeof(*st));
 
 	(void)opts;
-	if (st == NULL || (st->sts = r53_sts_new()) == NULL ||
-	    (st->locks = r53_locks_new()) == NULL) {
+	if (st == NULL || (st->sts = r53_sts_new(env)) == NULL ||
+	    (st->locks = d01_gate_new(env->base, &one)) == NULL) {
 		r53_fini(env, st);
 		return d01_error_set(
 		    err, D01_E_NOMEM, "route53: out of memory");
