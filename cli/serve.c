@@ -495,11 +495,13 @@ out:
 	d01_certwatch_free(watch);
 	d01_server_free(run.srv);
 	d01_authz_free(authz);
-	/* Every op went with the server: providers' fini, then the rest
-	 * (the secret store before its Kubernetes backend). */
-	d01_env_close(&env);
+	/* Every op and Secret lookup went with the server. The Secrets
+	 * cache keeps events on the env's loop, and the Kubernetes clients
+	 * use its HTTP client: both go before the env (the secret store
+	 * holds the backend's pointer but never follows it when freed). */
 	d01_kube_secrets_free(ksec);
 	kube_free(&ks);
+	d01_env_close(&env);
 	SSL_CTX_free(ctx);
 	free(lists.paths_csv);
 	free(lists.groups_csv);
