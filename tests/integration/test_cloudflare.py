@@ -135,6 +135,22 @@ class Cloudflare(unittest.TestCase):
         self.assertEqual(self.fake.txt(sub), ['"M3"'])
         self.ok("CleanUp", "M3", name=sub, zone="y.sub.example.test.")
 
+    def test_zone_memo_not_shared_with_another_token(self):
+        """The zone ID remembered for one token is not handed to a config
+        with another (another tenant's, here a wrong one): that config
+        makes its own lookup, which Cloudflare refuses."""
+        self.ok("Present", "T1")  # the zone ID is remembered now
+        n = len(self.api_calls("GET", "/zones?"))
+        self.ok("Present", "T2")
+        self.assertEqual(len(self.api_calls("GET", "/zones?")), n, "memo not used")
+        bad = self.cfg(apiTokenSecretRef={"name": "bad", "key": "token"})
+        self.fails("Present", "T3", cfg=bad)
+        self.assertEqual(len(self.api_calls("GET", "/zones?")), n + 1,
+                         "the other token skipped its own zone lookup")
+        self.assertNotIn('"T3"', self.fake.txt(NAME))
+        self.ok("CleanUp", "T1")
+        self.ok("CleanUp", "T2")
+
     def test_zone_walk_legacy_and_key_auth(self):
         sub = "_acme-challenge.x.sub.example.test"
         self.ok("Present", "W1", name=sub, zone="sub.example.test.")

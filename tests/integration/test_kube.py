@@ -155,6 +155,21 @@ class InCluster(unittest.TestCase):
             assert_response(self, st, body, True)
         self.assertEqual(len(self.fake.sar_log), 1)
 
+    def test_decision_not_shared_between_users(self):
+        """An allow cached for one user is not another's: the second user
+        gets its own review (and its deny), the first keeps its allow."""
+        self.decisions["alice"] = True
+        self.decisions["eve"] = False
+        n = len(self.fake.sar_log)
+        st, _, body = self.c.post_challenge(challenge("Present", "U1"), user="alice")
+        assert_response(self, st, body, True)
+        st, _, body = self.c.post_challenge(challenge("Present", "U2"), user="eve")
+        assert_status(self, st, body, 403)
+        self.assertEqual(len(self.fake.sar_log), n + 2)
+        st, _, body = self.c.post_challenge(challenge("CleanUp", "U1"), user="alice")
+        assert_response(self, st, body, True)
+        self.assertEqual(len(self.fake.sar_log), n + 2)  # alice's from the cache
+
     def test_sar_deny_is_403_and_cached(self):
         self.decisions.pop("mallory", None)
         for _ in range(3):
