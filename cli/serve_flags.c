@@ -33,7 +33,7 @@ static const struct serve_flag {
 	size_t off;
 	const char *help;
 } serve_flags[] = {
-#define OFF(f) offsetof(struct serve_opts, f)
+#define OFF(f) offsetof(struct d01_daemon_opts, f)
     {"secure-port", O_INT, OFF(port), "HTTPS port (default 8443)"},
     {"bind-address", O_STR, OFF(bind), "listen address (default 0.0.0.0)"},
     {"tls-cert-file", O_STR, OFF(cert), "serving certificate chain (PEM)"},
@@ -163,7 +163,7 @@ in_list(
 }
 
 static int
-set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
+set_flag(struct d01_daemon_opts *o, const struct serve_flag *f, const char *v)
 {
 	char *end;
 
@@ -185,12 +185,13 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 			return -1;
 		return 0;
 	case O_ZONE:
-		if (o->nzones == D01_SERVE_MAX_ZONES)
+		if (o->nzones == D01_DAEMON_MAX_ZONES)
 			return -1;
 		o->zones[o->nzones++] = v;
 		return 0;
-	case O_ENDPOINT: /* checked when the policy is built (serve.c) */
-		if (o->nendpoints == D01_SERVE_MAX_ENDPOINTS || *v == '\0')
+	case O_ENDPOINT: /* checked when the policy is built (server/daemon.c)
+			  */
+		if (o->nendpoints == D01_DAEMON_MAX_ENDPOINTS || *v == '\0')
 			return -1;
 		o->endpoints[o->nendpoints++] = v;
 		return 0;
@@ -201,7 +202,7 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 
 /* Returns -1 to continue, or an exit code (help, version, usage). */
 int
-d01_serve_parse(struct serve_opts *o, int argc, char **argv)
+d01_serve_parse(struct d01_daemon_opts *o, int argc, char **argv)
 {
 	char name[128], qname[300];
 	const size_t nflags = sizeof(serve_flags) / sizeof(serve_flags[0]);
@@ -282,7 +283,7 @@ is_loopback(const char *addr)
 
 /* Defaults, demo defaults and the checks that make start-up fail. */
 int
-d01_serve_check(struct serve_opts *o)
+d01_serve_check(struct d01_daemon_opts *o)
 {
 	const char *env_group = getenv("GROUP_NAME");
 	enum d01_log_level lvl;
@@ -386,23 +387,4 @@ d01_serve_check(struct serve_opts *o)
 		return -1;
 	}
 	return 0;
-}
-
-int
-d01_serve_split(char *csv, const char **out, size_t max)
-{
-	size_t n = 0;
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(csv, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
-		if (*tok == '\0')
-			continue;
-		if (n == max)
-			return -1;
-		out[n++] = tok;
-	}
-	return (int)n;
 }
