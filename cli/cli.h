@@ -36,12 +36,6 @@ int d01_cli_age_s(const char *v, long *out);
  * body of `dns01 present` and `dns01 cleanup`. */
 int d01_cli_record(int argc, char **argv, int present);
 
-/* record.c: a provider config's "caBundle" that is not PEM text is a
- * file path in the CLI (never in `serve`): replace it by the file's
- * text. `config` may be NULL or lack the field. 0, or -1 with err. */
-struct json_t;
-int d01_cli_ca_bundle_file(struct json_t *config, struct d01_error *err);
-
 /* common.c: the providers of the table with their summaries and the
  * environment variables each reads; those that need zones this process
  * serves only when `with_zones` (`issue` can use them, present cannot). */
@@ -51,8 +45,12 @@ void d01_cli_provider_help(FILE *f, int with_zones);
  * (d01_provider_env_config with getenv); errors say "no --config and". */
 struct d01_provider;
 struct d01_secrets;
+struct json_t;
 struct json_t *d01_cli_env_config(
     const struct d01_provider *p, struct d01_secrets *s, struct d01_error *err);
+
+/* common.c: getenv(3) as a d01_getenv_fn. */
+const char *d01_cli_getenv(const char *name);
 
 /* The first nameserver of /etc/resolv.conf ("[v6]" bracketed), or
  * 127.0.0.1; read at start-up, before the loop runs. */

@@ -74,8 +74,8 @@ d01_cli_provider_help(FILE *f, int with_zones)
 	}
 }
 
-static const char *
-cli_getenv(const char *name)
+const char *
+d01_cli_getenv(const char *name)
 {
 	return getenv(name);
 }
@@ -84,7 +84,7 @@ json_t *
 d01_cli_env_config(
     const struct d01_provider *p, struct d01_secrets *s, struct d01_error *err)
 {
-	json_t *c = d01_provider_env_config(p, cli_getenv, s, err);
+	json_t *c = d01_provider_env_config(p, d01_cli_getenv, s, err);
 
 	if (c == NULL && err->code != D01_OK)
 		d01_error_prefix(err, "no --config and ");

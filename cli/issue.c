@@ -6,8 +6,8 @@
  * Without --config, the provider's environment variables (its table
  * entry) make its config, as for `dns01 present`.
  * Exit 0 when issued or not due, 1 on failure (one line naming the step),
- * 2 on usage errors. Options are in usage() below; issue_plan.c decides
- * renewal and writes the files, issue_run.c runs the event loop.
+ * 2 on usage errors. Options are in usage() below; the driver is
+ * issuer/issue*.c (d01_issue): plan, run, write the files.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -20,10 +20,10 @@
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
-#include "cli/issue.h"
+#include "core/b64url.h"
 #include "core/dname.h"
 #include "core/log.h"
-#include "issuer/b64url.h"
+#include "issuer/issue.h"
 #include "providers/provider.h"
 
 static int
@@ -50,7 +50,7 @@ usage(FILE *f, int rc)
 
 /* Add `name` to job (normalised, no trailing dot, once). */
 static int
-add_name(struct issue_job *job, const char *name)
+add_name(struct d01_issue_job *job, const char *name)
 {
 	char buf[D01_DNAME_BUF];
 	const char *star;
@@ -78,7 +78,7 @@ add_name(struct issue_job *job, const char *name)
 
 /* The output directory: created 0700 when missing. */
 static int
-out_dir(struct issue_job *job, const char *dir)
+out_dir(struct d01_issue_job *job, const char *dir)
 {
 	struct stat st;
 
@@ -92,7 +92,7 @@ out_dir(struct issue_job *job, const char *dir)
 
 /* --batch: one job per line, "OUTDIR NAME [NAME...]". */
 static int
-read_batch(const char *path, struct issue_job *jobs, size_t *njobs)
+read_batch(const char *path, struct d01_issue_job *jobs, size_t *njobs)
 {
 	char line[4096], *tok, *save = NULL;
 	FILE *f = fopen(path, "r");
@@ -104,7 +104,7 @@ read_batch(const char *path, struct issue_job *jobs, size_t *njobs)
 		if ((tok = strtok_r(line, " \t\r\n", &save)) == NULL ||
 		    tok[0] == '#')
 			continue;
-		if (*njobs == ISSUE_MAX_JOBS ||
+		if (*njobs == D01_ISSUE_MAX_JOBS ||
 		    out_dir(&jobs[*njobs], tok) != 0) {
 			rc = -1;
 			break;
@@ -176,7 +176,7 @@ static const struct option longopts[] = {
 
 /* Options that take a value to convert; 0, or -1 with a reason. */
 static int
-parse_value(struct issue_opts *o, int c, const char *v, const char **why)
+parse_value(struct d01_issue_opts *o, int c, const char *v, const char **why)
 {
 	enum d01_log_level level;
 	struct d01_error err;
@@ -222,7 +222,7 @@ parse_value(struct issue_opts *o, int c, const char *v, const char **why)
 		return 0;
 	case OPT_ZONE:
 		*why = "--embedded-zone: at most 16";
-		if (o->nzones == ISSUE_MAX_ZONES)
+		if (o->nzones == D01_ISSUE_MAX_ZONES)
 			return -1;
 		o->zones[o->nzones++] = v;
 		return 0;
@@ -236,23 +236,23 @@ static const struct {
 	int opt;
 	size_t off;
 } str_opts[] = {
-    {OPT_DIRECTORY, offsetof(struct issue_opts, directory)},
-    {OPT_EMAIL, offsetof(struct issue_opts, email)},
-    {OPT_PROVIDER, offsetof(struct issue_opts, provider)},
-    {OPT_CONFIG, offsetof(struct issue_opts, config)},
-    {OPT_CA_BUNDLE, offsetof(struct issue_opts, ca_bundle)},
-    {OPT_ACCOUNT_KEY, offsetof(struct issue_opts, account_key)},
-    {OPT_RESOLVER, offsetof(struct issue_opts, resolver)},
-    {OPT_SECRETS_DIR, offsetof(struct issue_opts, secrets_dir)},
-    {OPT_NAMESPACE, offsetof(struct issue_opts, ns)},
-    {OPT_EAB_KID, offsetof(struct issue_opts, eab_kid)},
-    {OPT_DNS_LISTEN, offsetof(struct issue_opts, dns_listen)},
+    {OPT_DIRECTORY, offsetof(struct d01_issue_opts, directory)},
+    {OPT_EMAIL, offsetof(struct d01_issue_opts, email)},
+    {OPT_PROVIDER, offsetof(struct d01_issue_opts, provider)},
+    {OPT_CONFIG, offsetof(struct d01_issue_opts, config)},
+    {OPT_CA_BUNDLE, offsetof(struct d01_issue_opts, ca_bundle)},
+    {OPT_ACCOUNT_KEY, offsetof(struct d01_issue_opts, account_key)},
+    {OPT_RESOLVER, offsetof(struct d01_issue_opts, resolver)},
+    {OPT_SECRETS_DIR, offsetof(struct d01_issue_opts, secrets_dir)},
+    {OPT_NAMESPACE, offsetof(struct d01_issue_opts, ns)},
+    {OPT_EAB_KID, offsetof(struct d01_issue_opts, eab_kid)},
+    {OPT_DNS_LISTEN, offsetof(struct d01_issue_opts, dns_listen)},
 };
 
 /* One option; 0, 1 for --help, or -1 on a usage error. */
 static int
-parse_opt(struct issue_opts *o, struct issue_job *job, const char **batch,
-    int c, const char *v)
+parse_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
+    const char **batch, int c, const char *v)
 {
 	const char *why = NULL;
 
@@ -294,8 +294,8 @@ parse_opt(struct issue_opts *o, struct issue_job *job, const char **batch,
 
 /* Cross-option checks; NULL when fine, else the reason. */
 static const char *
-check_opts(
-    const struct issue_opts *o, const struct issue_job *jobs, size_t njobs)
+check_opts(const struct d01_issue_opts *o, const struct d01_issue_job *jobs,
+    size_t njobs)
 {
 	const struct d01_provider *p;
 
@@ -318,8 +318,8 @@ check_opts(
 int
 d01_cmd_issue(int argc, char **argv)
 {
-	static struct issue_job jobs[ISSUE_MAX_JOBS];
-	struct issue_opts o = {.key_type = D01_KEY_EC256,
+	static struct d01_issue_job jobs[D01_ISSUE_MAX_JOBS];
+	struct d01_issue_opts o = {.key_type = D01_KEY_EC256,
 	    .renew_before_s = 30L * 86400,
 	    .propagation_ms = 120000,
 	    .timeout_ms = 600000,
@@ -327,12 +327,11 @@ d01_cmd_issue(int argc, char **argv)
 	    .ns_port = 53};
 	const char *batch = NULL, *why = NULL;
 	char rbuf[160];
-	struct d01_error err;
 	size_t njobs = 1, i;
 	int c, st, rc = D01_EXIT_USAGE;
 
 	memset(jobs, 0, sizeof(jobs));
-	for (i = 0; i < ISSUE_MAX_JOBS; i++)
+	for (i = 0; i < D01_ISSUE_MAX_JOBS; i++)
 		jobs[i].lock_fd = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hd:", longopts, NULL)) != -1) {
@@ -355,17 +354,12 @@ d01_cmd_issue(int argc, char **argv)
 	}
 	if (o.resolver == NULL)
 		o.resolver = d01_cli_system_resolver(rbuf, sizeof(rbuf));
-	for (i = 0; i < njobs; i++) {
-		if (issue_plan(&o, &jobs[i], &err) != D01_OK) {
-			fprintf(stderr, "dns01 issue: %s\n", err.msg);
-			rc = D01_EXIT_FAIL;
-			goto out;
-		}
-	}
-	rc = issue_run(&o, jobs, njobs);
+	o.getenv = d01_cli_getenv;
+	/* The status values are the exit codes (issuer/issue.h). */
+	rc = (int)d01_issue(&o, jobs, njobs);
 out:
-	for (i = 0; i < ISSUE_MAX_JOBS; i++)
-		issue_job_clear(&jobs[i]);
+	for (i = 0; i < D01_ISSUE_MAX_JOBS; i++)
+		d01_issue_job_clear(&jobs[i]);
 	OPENSSL_cleanse(o.eab_key, sizeof(o.eab_key));
 	return rc;
 }

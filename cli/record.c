@@ -68,30 +68,6 @@ record_done(void *arg, const struct d01_error *err)
 	event_base_loopexit(run->base, NULL);
 }
 
-int
-d01_cli_ca_bundle_file(json_t *config, struct d01_error *err)
-{
-	json_t *v = json_object_get(config, "caBundle");
-	const char *path = json_string_value(v);
-	char *pem = NULL;
-	size_t len;
-
-	if (path == NULL || strstr(path, "-----BEGIN ") != NULL)
-		return 0;
-	if (d01_file_read(path, D01_CA_PEM_MAX, &pem, &len, err) != D01_OK) {
-		d01_error_prefix(err, "caBundle: ");
-		return -1;
-	}
-	if (json_object_set_new(config, "caBundle", json_string(pem)) != 0) {
-		free(pem);
-		d01_error_set(
-		    err, D01_E_CONFIG, "caBundle: %s is not a text file", path);
-		return -1;
-	}
-	free(pem);
-	return 0;
-}
-
 /* Run the provider op to completion: its deadline is --timeout, so the
  * loop ends with the op's outcome or its D01_E_TIMEOUT naming the step. */
 static int
@@ -104,7 +80,7 @@ record_exec(const struct d01_provider *prov, struct d01_env *env,
 	void *cfg = NULL;
 
 	/* The CLI's user is the operator: a caBundle may be a file. */
-	if (d01_cli_ca_bundle_file((json_t *)config, err) != 0 ||
+	if (d01_provider_config_ca_file((json_t *)config, err) != 0 ||
 	    prov->config_parse(env, config, &cfg, err) != D01_OK)
 		return D01_EXIT_USAGE;
 	op = d01_provider_start(

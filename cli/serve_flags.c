@@ -7,6 +7,7 @@
  * `--cert-dir`, audit and profiling flags) are accepted with a warning;
  * anything else unknown is a usage error (exit 2).
  */
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static const struct serve_flag {
 	size_t off;
 	const char *help;
 } serve_flags[] = {
-#define OFF(f) offsetof(struct serve_opts, f)
+#define OFF(f) offsetof(struct d01_daemon_opts, f)
     {"secure-port", O_INT, OFF(port), "HTTPS port (default 8443)"},
     {"bind-address", O_STR, OFF(bind), "listen address (default 0.0.0.0)"},
     {"tls-cert-file", O_STR, OFF(cert), "serving certificate chain (PEM)"},
@@ -116,7 +117,6 @@ static const struct serve_flag {
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
     {"help", O_HELP, 0, "this text"},
     {"version", O_VERSION, 0, "print the version"},
-#undef OFF
 };
 
 /* Go webhook flags accepted and ignored; the booleans take no value. */
@@ -163,7 +163,7 @@ in_list(
 }
 
 static int
-set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
+set_flag(struct d01_daemon_opts *o, const struct serve_flag *f, const char *v)
 {
 	char *end;
 
@@ -185,12 +185,13 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 			return -1;
 		return 0;
 	case O_ZONE:
-		if (o->nzones == D01_SERVE_MAX_ZONES)
+		if (o->nzones == D01_DAEMON_MAX_ZONES)
 			return -1;
 		o->zones[o->nzones++] = v;
 		return 0;
-	case O_ENDPOINT: /* checked when the policy is built (serve.c) */
-		if (o->nendpoints == D01_SERVE_MAX_ENDPOINTS || *v == '\0')
+	case O_ENDPOINT: /* checked when the policy is built (server/daemon.c)
+			  */
+		if (o->nendpoints == D01_DAEMON_MAX_ENDPOINTS || *v == '\0')
 			return -1;
 		o->endpoints[o->nendpoints++] = v;
 		return 0;
@@ -201,7 +202,7 @@ set_flag(struct serve_opts *o, const struct serve_flag *f, const char *v)
 
 /* Returns -1 to continue, or an exit code (help, version, usage). */
 int
-d01_serve_parse(struct serve_opts *o, int argc, char **argv)
+d01_serve_parse(struct d01_daemon_opts *o, int argc, char **argv)
 {
 	char name[128], qname[300];
 	const size_t nflags = sizeof(serve_flags) / sizeof(serve_flags[0]);
@@ -280,20 +281,58 @@ is_loopback(const char *addr)
 	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
 }
 
-/* Defaults, demo defaults and the checks that make start-up fail. */
-int
-d01_serve_check(struct serve_opts *o)
+/* The numeric flags' ranges; LONG_MAX: no upper bound. */
+static const struct serve_range {
+	const char *flag;
+	size_t off;
+	long min, max;
+} serve_ranges[] = {
+    {"secure-port", OFF(port), 1, 65535},
+    {"max-requests-inflight", OFF(max_inflight), 1, 100000},
+    {"max-connections", OFF(max_conns), 1, 1000000},
+    {"max-upstream-connections", OFF(max_upstream), 1, 100000},
+    /* At least one whole body (1 MiB) must fit. */
+    {"max-body-bytes-total", OFF(max_body_total), 1L << 20, LONG_MAX},
+    {"head-timeout", OFF(head_ms), 1, LONG_MAX},
+};
+
+static int
+check_ranges(const struct d01_daemon_opts *o)
+{
+	const struct serve_range *r;
+	long v;
+	size_t i;
+
+	for (i = 0; i < sizeof(serve_ranges) / sizeof(serve_ranges[0]); i++) {
+		r = &serve_ranges[i];
+		v = *(const long *)((const char *)o + r->off);
+		if (v >= r->min && v <= r->max)
+			continue;
+		if (r->max != LONG_MAX)
+			fprintf(stderr, "dns01 serve: --%s must be %ld-%ld\n",
+			    r->flag, r->min, r->max);
+		else if (r->min == 1)
+			fprintf(stderr, "dns01 serve: --%s must be positive\n",
+			    r->flag);
+		else
+			fprintf(stderr,
+			    "dns01 serve: --%s must be at least %ld\n", r->flag,
+			    r->min);
+		return -1;
+	}
+	return 0;
+}
+
+/* Defaults that depend on other flags and on the environment. */
+static const char *
+set_defaults(struct d01_daemon_opts *o)
 {
 	const char *env_group = getenv("GROUP_NAME");
 	enum d01_log_level lvl;
 
 	if (o->log_level != NULL) {
-		if (d01_log_parse_level(o->log_level, &lvl) != 0) {
-			fprintf(stderr,
-			    "dns01 serve: --log-level must be "
-			    "error, warn, info or debug\n");
-			return -1;
-		}
+		if (d01_log_parse_level(o->log_level, &lvl) != 0)
+			return "--log-level must be error, warn, info or debug";
 		d01_log_set_level(lvl);
 	}
 	if (o->group == NULL && env_group != NULL && *env_group != '\0')
@@ -307,102 +346,54 @@ d01_serve_check(struct serve_opts *o)
 			o->dns_listen = "127.0.0.1:5353";
 		if (o->nzones == 0)
 			o->zones[o->nzones++] = "demo.test";
-		if (!is_loopback(o->bind)) {
-			fprintf(stderr,
-			    "dns01 serve: --demo disables "
-			    "authentication and only binds to "
-			    "loopback addresses\n");
-			return -1;
-		}
+		if (!is_loopback(o->bind))
+			return "--demo disables authentication and only binds "
+			       "to loopback addresses";
 	}
 	if (o->bind == NULL)
 		o->bind = "0.0.0.0";
-	if (o->port <= 0 || o->port > 65535) {
-		fprintf(stderr, "dns01 serve: --secure-port must be 1-65535\n");
-		return -1;
-	}
-	if (o->max_inflight < 1 || o->max_inflight > 100000) {
-		fprintf(stderr,
-		    "dns01 serve: --max-requests-inflight must be "
-		    "1-100000\n");
-		return -1;
-	}
-	if (o->max_conns < 1 || o->max_conns > 1000000) {
-		fprintf(stderr,
-		    "dns01 serve: --max-connections must be 1-1000000\n");
-		return -1;
-	}
-	if (o->max_upstream < 1 || o->max_upstream > 100000) {
-		fprintf(stderr,
-		    "dns01 serve: --max-upstream-connections must "
-		    "be 1-100000\n");
-		return -1;
-	}
-	/* At least one whole body (1 MiB) must fit. */
-	if (o->max_body_total < (1L << 20)) {
-		fprintf(stderr,
-		    "dns01 serve: --max-body-bytes-total must be at least "
-		    "1048576\n");
-		return -1;
-	}
-	if (o->head_ms < 1) {
-		fprintf(
-		    stderr, "dns01 serve: --head-timeout must be positive\n");
-		return -1;
-	}
-	if (o->group == NULL || *o->group == '\0') {
-		fprintf(stderr,
-		    "dns01 serve: --group-name (or GROUP_NAME) is "
-		    "required\n");
-		return -1;
-	}
-	if ((o->cert == NULL) != (o->key == NULL) ||
-	    (!o->demo && o->cert == NULL)) {
-		fprintf(stderr,
-		    "dns01 serve: --tls-cert-file and "
-		    "--tls-private-key-file are required together\n");
-		return -1;
-	}
-	if (!o->demo && o->client_ca == NULL && o->skip_lookup) {
-		fprintf(stderr,
-		    "dns01 serve: --authentication-skip-lookup without "
-		    "--requestheader-client-ca-file leaves no way to "
-		    "authenticate the kube-apiserver's front proxy\n");
-		return -1;
-	}
-	if (o->metrics_port < 0 || o->metrics_port > 65535 ||
-	    (o->metrics_port != 0 && o->metrics_port == o->port)) {
-		fprintf(stderr,
-		    "dns01 serve: --metrics-port must be 1-65535 and differ "
-		    "from --secure-port\n");
-		return -1;
-	}
 	if (o->metrics_bind == NULL)
 		o->metrics_bind = "0.0.0.0";
-	if (o->nzones > 0 && o->dns_listen == NULL) {
-		fprintf(stderr,
-		    "dns01 serve: --embedded-zone needs "
-		    "--dns-listen ADDR:PORT\n");
-		return -1;
-	}
-	return 0;
+	return NULL;
 }
 
-int
-d01_serve_split(char *csv, const char **out, size_t max)
+/* Flags that only work together. */
+static const char *
+check_together(const struct d01_daemon_opts *o)
 {
-	size_t n = 0;
-	char *tok, *save = NULL;
+	if (o->group == NULL || *o->group == '\0')
+		return "--group-name (or GROUP_NAME) is required";
+	if ((o->cert == NULL) != (o->key == NULL) ||
+	    (!o->demo && o->cert == NULL))
+		return "--tls-cert-file and --tls-private-key-file are "
+		       "required together";
+	if (!o->demo && o->client_ca == NULL && o->skip_lookup)
+		return "--authentication-skip-lookup without "
+		       "--requestheader-client-ca-file leaves no way to "
+		       "authenticate the kube-apiserver's front proxy";
+	if (o->metrics_port < 0 || o->metrics_port > 65535 ||
+	    (o->metrics_port != 0 && o->metrics_port == o->port))
+		return "--metrics-port must be 1-65535 and differ from "
+		       "--secure-port";
+	if (o->nzones > 0 && o->dns_listen == NULL)
+		return "--embedded-zone needs --dns-listen ADDR:PORT";
+	return NULL;
+}
 
-	for (tok = strtok_r(csv, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
-		if (*tok == '\0')
-			continue;
-		if (n == max)
-			return -1;
-		out[n++] = tok;
-	}
-	return (int)n;
+/* Defaults, demo defaults and the checks that make start-up fail. */
+int
+d01_serve_check(struct d01_daemon_opts *o)
+{
+	const char *why;
+
+	if ((why = set_defaults(o)) != NULL)
+		goto fail;
+	if (check_ranges(o) != 0)
+		return -1;
+	if ((why = check_together(o)) != NULL)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "dns01 serve: %s\n", why);
+	return -1;
 }

@@ -11,7 +11,7 @@
  * (below), which uses the system's resolver off the loop.
  *
  * Ownership: a struct d01_dns belongs to whoever runs the loop (the CLI,
- * cli/serve.c) and must outlive every exchange started on it; queries,
+ * server/daemon.c) and must outlive every exchange started on it; queries,
  * keys and servers passed in are borrowed only for the call unless said
  * otherwise. Every callback runs from the loop, never inside the call that
  * started the exchange.

@@ -9,7 +9,7 @@
  * endpoints are always allowed. In the CLI the user is the operator and
  * every endpoint is allowed (d01_endpoints_any).
  *
- * Ownership: the policy is built at start-up by its runner (cli/serve.c)
+ * Ownership: the policy is built at start-up by its runner (server/daemon.c)
  * and borrowed through struct d01_env by every provider; it is read-only
  * once the loop runs.
  */

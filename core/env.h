@@ -4,7 +4,7 @@
  * server and the CLI: no module reaches for globals. Built and torn down
  * only by d01_env_open()/d01_env_close() (providers/env.h), which also
  * run every provider's init/fini, so the one owner is whoever runs the
- * event loop (cli/serve.c, cli/record.c, cli/issue_run.c, the tests);
+ * event loop (server/daemon.c, cli/record.c, issuer/issue_run.c, the tests);
  * members are borrowed by everything else and outlive every operation
  * started with the env.
  *

@@ -108,7 +108,7 @@ int d01_http_response_header(const struct d01_http_response *r,
 #define D01_HTTP_MAX_HOST_CONNS 16
 void d01_http_set_max_host_connections(struct d01_http *h, long n);
 
-/* The loop the client runs on (for modules built on one, server/authz.c). */
+/* The loop the client runs on (for modules built on one, kube/authz.c). */
 struct event_base *d01_http_base(const struct d01_http *h);
 
 /* Number of calls started and not yet completed or cancelled. */

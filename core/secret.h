@@ -6,7 +6,7 @@
  *    <dir>/<namespace>/<name>/<key>, one trailing newline trimmed;
  *  - values held in memory (the CLI's environment variables);
  *  - an asynchronous back end plugged in by the caller: the Kubernetes
- *    API (server/kube_secret.c), which core/ knows nothing about.
+ *    API (kube/kube_secret.c), which core/ knows nothing about.
  * Lookups have the async call shape
  * (docs/DESIGN.md, "The async call shape") so the API back end can be
  * slotted in behind the same interface. Values are never logged, and

@@ -5,7 +5,7 @@
  * asking for the same key wait for it instead of asking upstream too.
  * Used for the HTTP client's memo of zone IDs (core/http_client_memo.c),
  * Route 53's STS sessions (providers/route53/r53_sts.c) and the
- * Kubernetes SubjectAccessReview decisions (server/authz.c).
+ * Kubernetes SubjectAccessReview decisions (kube/authz.c).
  *
  * - Keys are D01_SFC_KEY-byte digests the caller builds, including a
  *   digest of the whole credential where a credential decides the value

@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "issuer/acme.h"
 #include "issuer/account.h"
-#include "issuer/jws.h"
+#include "core/jws.h"
 #include "issuer/objects.h"
 
 enum acc_state {

@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "issuer/acme.h"
 #include "issuer/acme_http.h"
-#include "issuer/jws.h"
+#include "core/jws.h"
 #include "issuer/nonce.h"
 #include "issuer/problem.h"
 

@@ -23,7 +23,7 @@
 
 #include "core/err.h"
 #include "issuer/directory.h"
-#include "issuer/jwk.h"
+#include "core/jwk.h"
 
 struct event_base;
 struct d01_acme;

@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "issuer/acme.h"
 #include "issuer/authz.h"
-#include "issuer/b64url.h"
+#include "core/b64url.h"
 #include "issuer/objects.h"
 
 #define POLL_FIRST_MS 100

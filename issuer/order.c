@@ -9,7 +9,7 @@
 
 #include "core/log.h"
 #include "issuer/acme.h"
-#include "issuer/b64url.h"
+#include "core/b64url.h"
 #include "issuer/csr.h"
 #include "issuer/objects.h"
 #include "issuer/order.h"

@@ -11,7 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "issuer/b64url.h"
+#include "core/b64url.h"
 #include "issuer/objects.h"
 #include "issuer/renew.h"
 

@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/endpoint.h"
+#include "core/file.h"
 #include "core/secret.h"
 #include "providers/provider.h"
 
@@ -103,4 +106,28 @@ d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
 fail:
 	json_decref(c);
 	return NULL;
+}
+
+int
+d01_provider_config_ca_file(json_t *config, struct d01_error *err)
+{
+	json_t *v = json_object_get(config, "caBundle");
+	const char *path = json_string_value(v);
+	char *pem = NULL;
+	size_t len;
+
+	if (path == NULL || strstr(path, "-----BEGIN ") != NULL)
+		return 0;
+	if (d01_file_read(path, D01_CA_PEM_MAX, &pem, &len, err) != D01_OK) {
+		d01_error_prefix(err, "caBundle: ");
+		return -1;
+	}
+	if (json_object_set_new(config, "caBundle", json_string(pem)) != 0) {
+		free(pem);
+		d01_error_set(
+		    err, D01_E_CONFIG, "caBundle: %s is not a text file", path);
+		return -1;
+	}
+	free(pem);
+	return 0;
 }

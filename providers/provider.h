@@ -145,6 +145,14 @@ struct d01_secrets;
 json_t *d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
     struct d01_secrets *s, struct d01_error *err);
 
+/*
+ * The operator's own config (the CLI, `dns01 issue`; never a tenant's in
+ * `serve`): a "caBundle" that is not PEM text is a file path; replace it
+ * by the file's text. `config` may be NULL or lack the field. 0, or -1
+ * with err.
+ */
+int d01_provider_config_ca_file(json_t *config, struct d01_error *err);
+
 /* Cancel any provider op. NULL is a no-op. */
 void d01_provider_cancel(struct d01_op *op);
 

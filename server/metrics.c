@@ -9,7 +9,7 @@
 #include <event2/buffer.h>
 #include <openssl/x509.h>
 
-#include "server/authz.h"
+#include "kube/authz.h"
 #include "server/metrics.h"
 
 #define MAX_PROVIDERS 16

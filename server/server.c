@@ -12,8 +12,8 @@
 #include "core/log.h"
 #include "server/server_int.h"
 #include "server/status.h"
-#include "server/authz.h"
-#include "server/frontproxy.h"
+#include "kube/authz.h"
+#include "kube/frontproxy.h"
 
 static int
 is_health(const char *path)

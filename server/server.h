@@ -19,7 +19,7 @@
 
 #include "core/env.h"
 #include "core/err.h"
-#include "server/http.h"
+#include "httpd/http.h"
 
 struct d01_authz;
 struct d01_fp_trust;

@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "server/http.h"
+#include "httpd/http.h"
 #include "server/status.h"
 
 const char *

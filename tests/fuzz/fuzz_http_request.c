@@ -3,7 +3,7 @@
  * Fuzz target: the whole request path of `dns01 serve`. The input is the
  * plaintext a client sends on one TLS connection: request heads, bodies
  * (Content-Length or chunked), pipelined requests, anything. It goes
- * through the HTTPS layer (server/http*.c), the router, discovery, health,
+ * through the HTTPS layer (httpd/http*.c), the router, discovery, health,
  * /metrics and the webhook handler with every provider of the table: the
  * embedded one writes a fresh store, the others parse their config and
  * then fail for want of a network client (the env's are dropped), so no
@@ -43,9 +43,9 @@
 #include "providers/embedded/embedded.h"
 #include "providers/embedded/store.h"
 #include "providers/env.h"
-#include "server/http_int.h"
+#include "httpd/http_int.h"
 #include "server/server_int.h"
-#include "server/tls.h"
+#include "httpd/tls.h"
 
 /* Past this an input counts as a hang (the server's own timeouts, set
  * well below it, must have ended every connection by then). */

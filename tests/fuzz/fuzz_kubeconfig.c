@@ -12,8 +12,8 @@
 #include <jansson.h>
 
 #include "core/log.h"
-#include "server/frontproxy.h"
-#include "server/kube.h"
+#include "kube/frontproxy.h"
+#include "kube/kube.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,9 +14,9 @@
  *      durations, ages, nameservers, key types, log levels, base64url
  *      keys, domain names, name lists;
  *   4  the arguments of `dns01 serve`, one per line (d01_serve_parse,
- *      d01_serve_check, d01_serve_split).
+ *      d01_serve_check, d01_daemon_split).
  * cli/common.c and cli/serve_flags.c are compiled into this target
- * (tests/CMakeLists.txt): cli/ is not part of libd01.
+ * (tests/CMakeLists.txt): cli/ is not part of the d01 libraries.
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <stdint.h>
@@ -34,12 +34,12 @@
 #include "core/dname.h"
 #include "core/dns.h"
 #include "core/log.h"
-#include "issuer/b64url.h"
+#include "core/b64url.h"
 #include "issuer/key.h"
 #include "issuer/order.h"
 #include "issuer/renew.h"
-#include "server/frontproxy.h"
-#include "server/tls.h"
+#include "kube/frontproxy.h"
+#include "httpd/tls.h"
 
 #define SPLIT "\n%%\n"
 
@@ -219,13 +219,13 @@ flag_value(const char *v)
 static void
 serve_args(char *s)
 {
-	struct serve_opts o = {.port = 8443,
+	struct d01_daemon_opts o = {.port = 8443,
 	    .reload_ms = 10000,
 	    .trust_refresh_ms = 60000,
 	    .request_ms = 30000,
 	    .idle_ms = 60000,
 	    .max_inflight = 512};
-	const char *list[D01_SERVE_MAX_LIST];
+	const char *list[D01_DAEMON_MAX_LIST];
 	char *argv[33] = {"serve"}, *csv;
 	int argc = 1;
 
@@ -239,8 +239,8 @@ serve_args(char *s)
 			__builtin_trap();
 		if (o.allow_paths_csv != NULL &&
 		    (csv = strdup(o.allow_paths_csv)) != NULL) {
-			if (d01_serve_split(csv, list, D01_SERVE_MAX_LIST) >
-			    D01_SERVE_MAX_LIST)
+			if (d01_daemon_split(csv, list, D01_DAEMON_MAX_LIST) >
+			    D01_DAEMON_MAX_LIST)
 				__builtin_trap();
 			free(csv);
 		}

@@ -158,7 +158,7 @@ class Dockerfile(unittest.TestCase):
         r = subprocess.run(["git", "-C", SOURCE, "ls-files"], capture_output=True, text=True)
         files = r.stdout.split() if r.returncode == 0 else []
         needed = [f for f in files if f == "CMakeLists.txt" or f.startswith(
-            ("cmake/", "core/", "providers/", "server/", "issuer/", "cli/", "scripts/"))
+            ("cmake/", "core/", "providers/", "httpd/", "kube/", "server/", "issuer/", "cli/", "scripts/"))
             or f == "tests/CMakeLists.txt"]
         if not needed:
             self.skipTest("not a git checkout")

@@ -53,6 +53,17 @@ class Flags(unittest.TestCase):
              "/nonexistent: No such file"),
             (base + ["--group-name", "g", "--metrics-port", "8443"],
              "metrics-port"),
+            # Every numeric range, with the bound it names.
+            (base + ["--group-name", "g", "--max-requests-inflight", "0"],
+             "--max-requests-inflight must be 1-100000"),
+            (base + ["--group-name", "g", "--max-connections", "1000001"],
+             "--max-connections must be 1-1000000"),
+            (base + ["--group-name", "g", "--max-upstream-connections", "0"],
+             "--max-upstream-connections must be 1-100000"),
+            (base + ["--group-name", "g", "--max-body-bytes-total", "1048575"],
+             "--max-body-bytes-total must be at least 1048576"),
+            (base + ["--group-name", "g", "--secure-port", "0"],
+             "--secure-port must be 1-65535"),
         ]
         for args, why in cases:
             with self.subTest(args=args):

@@ -3,7 +3,7 @@ send Present/CleanUp back to back, half with the embedded provider (answers
 at once: requests are arriving at every instant), half with cloudflare
 against the strict fake with latency (requests are waiting on upstream).
 
-What server/http.h promises for a graceful stop, checked exactly:
+What httpd/http.h promises for a graceful stop, checked exactly:
 - every request whose last byte was sent before SIGTERM was sent gets a
   reply: a 201 ChallengePayload for its uid, or a 503 Status if the drain
   deadline aborted it; never a silent close;
@@ -37,7 +37,7 @@ from harness import challenge
 CLIENTS = 24          # half embedded, half cloudflare
 RECONNECT = 20        # requests per connection before a new one
 LOAD_S = 3.0 if loadgen.VALGRIND else 1.5
-DRAIN_S = 25          # cli/serve.c DRAIN_DEADLINE_MS
+DRAIN_S = 25          # server/daemon.c DRAIN_DEADLINE_MS
 
 
 class ShutdownUnderLoad(unittest.TestCase):

@@ -3,8 +3,12 @@ again:
 
 - every header's include guard is unique and derived from its path:
   D01_ followed by the header's trailing path components, upper-cased
-  (core/env.h: D01_ENV_H or D01_CORE_ENV_H). server/authz.h and
+  (core/env.h: D01_ENV_H or D01_CORE_ENV_H). kube/authz.h and
   issuer/authz.h once shared D01_AUTHZ_H, so including both dropped one;
+- includes follow the layers of docs/DESIGN.md ("Layers and the
+  dependency direction"), the same graph the linker checks for calls
+  (CMakeLists.txt, d01_layer_*): a folder includes only itself and the
+  folders below it;
 - the design a comment cites is the one in the repository: every mention
   of DESIGN.md is docs/DESIGN.md, and a section cited by its quoted name
   exists there; nothing cites the steering notes outside the repository
@@ -61,6 +65,29 @@ def guard_of(text):
     return directives[0][1]
 
 
+# What each folder may include: itself and the layers below it.
+LAYERS = {
+    "core": {"core"},
+    "providers": {"core", "providers"},
+    "httpd": {"core", "httpd"},
+    "kube": {"core", "httpd", "kube"},
+    "server": {"core", "providers", "httpd", "kube", "server"},
+    "issuer": {"core", "providers", "issuer"},
+    "cli": {"core", "providers", "httpd", "kube", "server", "issuer", "cli"},
+}
+
+
+def layer_violations(rel, text):
+    """The project includes in file `rel` that its folder may not make."""
+    folder = rel.split(os.sep)[0]
+    out = []
+    for m in re.finditer(r'^[ \t]*#[ \t]*include[ \t]*"([^"/]+)/', text, re.M):
+        if m.group(1) in LAYERS and m.group(1) not in LAYERS[folder]:
+            line = text.count("\n", 0, m.start()) + 1
+            out.append(f"{rel}:{line}: {folder}/ includes {m.group(1)}/")
+    return out
+
+
 def design_sections():
     text = read(os.path.join("docs", "DESIGN.md"))
     return {m.group(1).strip() for m in re.finditer(r"^#+\s+(.+)$", text, re.M)}
@@ -86,10 +113,25 @@ class Tree(unittest.TestCase):
     def test_guard_rule_catches_a_collision(self):
         # The rule itself: two authz.h in different folders may not both
         # take the bare name, and a foreign name is refused.
-        self.assertIn("D01_SERVER_AUTHZ_H", allowed_guards(os.path.join("server", "authz.h")))
-        self.assertNotIn("D01_ISSUER_AUTHZ_H", allowed_guards(os.path.join("server", "authz.h")))
+        self.assertIn("D01_KUBE_AUTHZ_H", allowed_guards(os.path.join("kube", "authz.h")))
+        self.assertNotIn("D01_ISSUER_AUTHZ_H", allowed_guards(os.path.join("kube", "authz.h")))
         self.assertIsNone(guard_of("#pragma once\nint x;\n"))
         self.assertEqual(guard_of("/* c */\n#ifndef A_H\n#define A_H\n#endif\n"), "A_H")
+
+    def test_includes_follow_the_layers(self):
+        files = [f for f in tree_files((".c", ".h")) if f.split(os.sep)[0] in LAYERS]
+        self.assertEqual(sorted({f.split(os.sep)[0] for f in files}), sorted(LAYERS))
+        bad = [v for f in files for v in layer_violations(f, read(f))]
+        self.assertEqual(bad, [])
+
+    def test_layer_rule_catches_an_upward_include(self):
+        self.assertEqual(layer_violations(os.path.join("httpd", "x.c"),
+                                          '#include "core/err.h"\n#include "kube/kube.h"\n'),
+                         [os.path.join("httpd", "x.c") + ":2: httpd/ includes kube/"])
+        self.assertEqual(layer_violations(os.path.join("server", "x.c"),
+                                          '#include "issuer/acme.h"\n'),
+                         [os.path.join("server", "x.c") + ":1: server/ includes issuer/"])
+        self.assertEqual(layer_violations(os.path.join("cli", "x.c"), '#include "server/daemon.h"\n'), [])
 
     def test_design_citations_are_in_the_repository(self):
         sections = design_sections()

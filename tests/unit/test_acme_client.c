@@ -21,9 +21,9 @@
 #include "harness.h"
 #include "issuer/acme.h"
 #include "issuer/acme_http.h"
-#include "issuer/b64url.h"
-#include "issuer/jwk.h"
-#include "issuer/jws.h"
+#include "core/b64url.h"
+#include "core/jwk.h"
+#include "core/jws.h"
 #include "issuer/key.h"
 
 struct fake {

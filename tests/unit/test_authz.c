@@ -18,8 +18,8 @@
 
 #include "core/http_client.h"
 #include "harness.h"
-#include "server/authz.h"
-#include "server/kube.h"
+#include "kube/authz.h"
+#include "kube/kube.h"
 
 struct api {
 	struct event_base *base;

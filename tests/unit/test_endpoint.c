@@ -12,7 +12,7 @@
 
 #include "core/endpoint.h"
 #include "harness.h"
-#include "server/tls.h"
+#include "httpd/tls.h"
 
 static const char *const cf[] = {"api.cloudflare.com", NULL};
 static const char *const sts[] = {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "server/http_parse.h"
+#include "httpd/http_parse.h"
 
 /* Parse a copy of `s` (the parser writes into its buffer). */
 static int

@@ -21,8 +21,8 @@
 #include <openssl/err.h>
 
 #include "harness.h"
-#include "server/http.h"
-#include "server/tls.h"
+#include "httpd/http.h"
+#include "httpd/tls.h"
 
 #define NCLIENTS 3
 

@@ -12,9 +12,9 @@
 #include <openssl/hmac.h>
 
 #include "harness.h"
-#include "issuer/b64url.h"
-#include "issuer/jwk.h"
-#include "issuer/jws.h"
+#include "core/b64url.h"
+#include "core/jwk.h"
+#include "core/jws.h"
 #include "issuer/key.h"
 
 /* RFC 7515 A.3: the ES256 key and the complete compact JWS. */

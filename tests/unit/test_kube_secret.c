@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The Kubernetes Secrets back end (server/kube_secret.c) against an
+ * The Kubernetes Secrets back end (kube/kube_secret.c) against an
  * in-process API on a test clock: lookups of one Secret share one GET,
  * hits come from the loop, the TTL runs on the clock, a cancelled lookup
  * hands its GET over to a waiting one, a failure reaches every waiting
@@ -17,8 +17,8 @@
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "harness.h"
-#include "server/kube.h"
-#include "server/kube_secret.h"
+#include "kube/kube.h"
+#include "kube/kube_secret.h"
 
 struct api {
 	struct event_base *base;

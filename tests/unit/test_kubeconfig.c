@@ -17,8 +17,8 @@
 
 #include "core/yaml.h"
 #include "harness.h"
-#include "server/kube_int.h"
-#include "server/tls.h"
+#include "kube/kube_int.h"
+#include "httpd/tls.h"
 
 #define TOKEN "eyJhbGciOiJSUzI1NiJ9.secret-token-value"
 

@@ -36,7 +36,7 @@
 #include <event2/event.h>
 
 #include "core/log.h"
-#include "server/http_int.h"
+#include "httpd/http_int.h"
 
 static struct d01_httpd *watched; /* servers to sweep, by nomem_next */
 

@@ -12,9 +12,9 @@
 #include <openssl/evp.h>
 #include <openssl/err.h>
 
-#include "issuer/b64url.h"
-#include "issuer/jwk.h"
-#include "issuer/jws.h"
+#include "core/b64url.h"
+#include "core/jwk.h"
+#include "core/jws.h"
 
 /* Largest signing input we build: header + a CSR-sized payload. */
 #define D01_JWS_INPUT_MAX (256 * 1024)

@@ -18,7 +18,7 @@
 #include <event2/event.h>
 
 #include "core/log.h"
-#include "server/http_int.h"
+#include "httpd/http_int.h"
 
 /* After the shutdown deadline, how long aborted requests' 503s may take to
  * reach their clients. */

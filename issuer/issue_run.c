@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dns01 issue, the event-loop part: renewalInfo look-ups for jobs whose
- * verdict waits on ARI, then the account, then every due order in
+ * The issuance driver (issue.h), the event-loop part: renewalInfo look-ups for
+ * jobs whose verdict waits on ARI, then the account, then every due order in
  * parallel on one session; each finished order writes its set. A
  * deadline and SIGINT/SIGTERM abort the orders, which still clean up.
  */
@@ -13,8 +13,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "cli/cli.h"
-#include "cli/issue.h"
+#include "issuer/issue.h"
 #include "core/endpoint.h"
 #include "core/log.h"
 #include "issuer/account.h"
@@ -28,8 +27,8 @@
 #define ABORT_GRACE_S 30
 
 struct issue_run {
-	const struct issue_opts *o;
-	struct issue_job *jobs;
+	const struct d01_issue_opts *o;
+	struct d01_issue_job *jobs;
 	size_t njobs;
 	struct event_base *base;
 	struct d01_env env; /* with the embedded zones and listener */
@@ -39,7 +38,7 @@ struct issue_run {
 	struct d01_acme *acme;
 	EVP_PKEY *account_key;
 	struct d01_acme_account_op *acct;
-	struct d01_acme_xfer *ari[ISSUE_MAX_JOBS];
+	struct d01_acme_xfer *ari[D01_ISSUE_MAX_JOBS];
 	size_t ari_pending, orders_pending;
 	struct d01_dns_server resolver, listen_srv;
 	struct d01_solve_ctx solve;
@@ -113,7 +112,7 @@ static void
 order_done(void *arg, const struct d01_error *err, const char *pem, size_t len)
 {
 	char qm[600], qo[300];
-	struct issue_job *job = arg;
+	struct d01_issue_job *job = arg;
 	struct issue_run *run = job->run;
 	const struct d01_acme_dir *d = d01_acme_directory(run->acme);
 	struct d01_error e = *err;
@@ -121,7 +120,7 @@ order_done(void *arg, const struct d01_error *err, const char *pem, size_t len)
 	job->op = NULL;
 	job->finished = 1;
 	if (e.code == D01_OK)
-		issue_write(run->o, job, d->renewal_info, pem, len, &e);
+		d01_issue_write(run->o, job, d->renewal_info, pem, len, &e);
 	job->result = e;
 	if (e.code == D01_OK)
 		printf("%s: issued for %s (%s)\n", job->out, job->names[0],
@@ -137,7 +136,7 @@ static void
 start_orders(struct issue_run *run)
 {
 	struct d01_acme_order_opts oo = {0};
-	struct issue_job *job;
+	struct d01_issue_job *job;
 	size_t i;
 
 	for (i = 0; i < run->njobs; i++) {
@@ -207,13 +206,19 @@ account_key(struct issue_run *run, int *existed, struct d01_error *err)
 static json_t *
 provider_config(struct issue_run *run, struct d01_error *err)
 {
-	const struct issue_opts *o = run->o;
+	const struct d01_issue_opts *o = run->o;
 	json_error_t jerr;
 	json_t *c;
 
 	if (o->config == NULL) {
 		run->solve.namespace = D01_ENVVAR_NS;
-		return d01_cli_env_config(run->prov, run->env.secrets, err);
+		if (o->getenv == NULL)
+			return NULL; /* as a provider without variables */
+		c = d01_provider_env_config(
+		    run->prov, o->getenv, run->env.secrets, err);
+		if (c == NULL && err->code != D01_OK)
+			d01_error_prefix(err, "no --config and ");
+		return c;
 	}
 	if ((c = json_load_file(o->config, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL)
@@ -232,7 +237,7 @@ setup_dns(struct issue_run *run, struct d01_error *err)
 	cfg = provider_config(run, err);
 	if (cfg == NULL && err->code != D01_OK)
 		return err->code;
-	if (d01_cli_ca_bundle_file(cfg, err) != 0) {
+	if (d01_provider_config_ca_file(cfg, err) != 0) {
 		json_decref(cfg);
 		return err->code;
 	}
@@ -246,7 +251,7 @@ setup_dns(struct issue_run *run, struct d01_error *err)
 static enum d01_err
 setup_check(struct issue_run *run, struct d01_error *err)
 {
-	const struct issue_opts *o = run->o;
+	const struct d01_issue_opts *o = run->o;
 	struct d01_txtcheck_opts *c = &run->solve.check;
 
 	c->timeout_ms = (int)o->propagation_ms;
@@ -301,7 +306,7 @@ setup_issuing(struct issue_run *run, int *existed, struct d01_error *err)
 static void
 start_account(struct issue_run *run)
 {
-	const struct issue_opts *o = run->o;
+	const struct d01_issue_opts *o = run->o;
 	struct d01_acme_account_opts ao = {0};
 	struct d01_error err;
 	int existed = 0;
@@ -335,7 +340,7 @@ after_plan(struct issue_run *run)
 		if (run->jobs[i].due == 1)
 			due++;
 		else
-			issue_print_not_due(&run->jobs[i]);
+			d01_issue_print_not_due(&run->jobs[i]);
 	}
 	if (due == 0)
 		event_base_loopexit(run->base, NULL);
@@ -347,7 +352,7 @@ static void
 ari_done(void *arg, const struct d01_error *err, const struct d01_acme_reply *r)
 {
 	char qo[300];
-	struct issue_job *job = arg;
+	struct d01_issue_job *job = arg;
 	struct issue_run *run = job->run;
 	struct d01_ari_window w;
 	struct d01_error e;
@@ -355,14 +360,14 @@ ari_done(void *arg, const struct d01_error *err, const struct d01_acme_reply *r)
 	run->ari[job - run->jobs] = NULL;
 	if (err->code == D01_OK && r->status == 200 &&
 	    d01_ari_parse(r->body, r->len, &w, &e) == D01_OK) {
-		issue_plan_ari(run->o, job, &w);
+		d01_issue_plan_ari(run->o, job, &w);
 	} else {
 		/* No window: fall back to --renew-before. */
 		d01_log(D01_LOG_WARN, "issue",
 		    "out=%s renewalInfo=unavailable status=%ld",
 		    d01_log_quote(qo, sizeof(qo), job->out),
 		    r ? r->status : 0L);
-		issue_plan_ari(run->o, job, NULL);
+		d01_issue_plan_ari(run->o, job, NULL);
 	}
 	if (--run->ari_pending == 0)
 		after_plan(run);
@@ -385,7 +390,7 @@ start_ari(struct issue_run *run)
 		if (run->ari[i] != NULL)
 			run->ari_pending++;
 		else
-			issue_plan_ari(run->o, &run->jobs[i], NULL);
+			d01_issue_plan_ari(run->o, &run->jobs[i], NULL);
 	}
 	if (run->ari_pending == 0)
 		after_plan(run);
@@ -416,17 +421,17 @@ teardown(struct issue_run *run)
 	d01_env_close(&run->env); /* the loop too: after its events */
 }
 
-/* The outcome: one line per failed job; the exit code. */
-static int
+/* The outcome: one line per failed job. */
+static enum d01_issue_status
 report(struct issue_run *run)
 {
 	size_t i;
-	int rc = D01_EXIT_OK;
+	enum d01_issue_status rc = D01_ISSUE_DONE;
 
 	if (run->err.code != D01_OK) {
 		fprintf(stderr, "dns01 issue: %s\n", run->err.msg);
-		rc = run->err.code == D01_E_CONFIG ? D01_EXIT_USAGE
-						   : D01_EXIT_FAIL;
+		rc = run->err.code == D01_E_CONFIG ? D01_ISSUE_BADCONF
+						   : D01_ISSUE_FAILED;
 	}
 	for (i = 0; i < run->njobs; i++) {
 		if (run->jobs[i].due != 1 || run->jobs[i].result.code == D01_OK)
@@ -438,15 +443,17 @@ report(struct issue_run *run)
 			    run->njobs > 1 ? ": " : "",
 			    run->jobs[i].result.msg[0] ? run->jobs[i].result.msg
 						       : "not issued");
-		rc = D01_EXIT_FAIL;
+		rc = D01_ISSUE_FAILED;
 	}
 	return rc;
 }
 
-int
-issue_run(const struct issue_opts *o, struct issue_job *jobs, size_t njobs)
+static enum d01_issue_status
+issue_run(
+    const struct d01_issue_opts *o, struct d01_issue_job *jobs, size_t njobs)
 {
 	struct issue_run run = {.o = o, .jobs = jobs, .njobs = njobs};
+	enum d01_issue_status rc;
 	struct timeval tv = {
 	    o->timeout_ms / 1000, (o->timeout_ms % 1000) * 1000};
 	/* Before the CA is asked anything: a zone, --dns-listen or
@@ -457,7 +464,6 @@ issue_run(const struct issue_opts *o, struct issue_job *jobs, size_t njobs)
 	    .zones = o->zones,
 	    .nzones = o->nzones,
 	    .dns_listen = o->dns_listen};
-	int rc;
 
 	d01_error_clear(&run.err);
 	run.prov = d01_provider_find(o->provider);
@@ -487,4 +493,20 @@ out:
 	rc = report(&run);
 	teardown(&run);
 	return rc;
+}
+
+enum d01_issue_status
+d01_issue(
+    const struct d01_issue_opts *o, struct d01_issue_job *jobs, size_t njobs)
+{
+	struct d01_error err;
+	size_t i;
+
+	for (i = 0; i < njobs; i++) {
+		if (d01_issue_plan(o, &jobs[i], &err) != D01_OK) {
+			fprintf(stderr, "dns01 issue: %s\n", err.msg);
+			return D01_ISSUE_FAILED;
+		}
+	}
+	return issue_run(o, jobs, njobs);
 }

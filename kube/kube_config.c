@@ -21,7 +21,7 @@
 #include "core/b64.h"
 #include "core/file.h"
 #include "core/yaml.h"
-#include "server/kube_int.h"
+#include "kube/kube_int.h"
 
 /* A string member, or NULL when absent, null or not a non-empty string. */
 static const char *

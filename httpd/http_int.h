@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Private to server/http*.c: connection and request state. */
+/* Private to httpd/http*.c: connection and request state. */
 #ifndef D01_HTTP_INT_H
 #define D01_HTTP_INT_H
 
@@ -9,7 +9,7 @@
 
 #include <event2/util.h>
 
-#include "server/http.h"
+#include "httpd/http.h"
 
 struct bufferevent;
 struct evconnlistener;

@@ -15,7 +15,7 @@
 #include <event2/listener.h>
 
 #include "core/log.h"
-#include "server/http_int.h"
+#include "httpd/http_int.h"
 
 int
 d01_ratelog_ok(struct d01_ratelog *rl, unsigned long *suppressed)

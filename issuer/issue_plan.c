@@ -13,7 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "cli/issue.h"
+#include "issuer/issue.h"
 #include "core/log.h"
 #include "issuer/files.h"
 
@@ -21,12 +21,12 @@
 #define KEY_FILE_MAX  65536
 
 /* The set written into --out, in the order of issue_write's files. */
-static const char *const set_names[] = {
-    "privkey.pem", "cert.pem", "chain.pem", "fullchain.pem", ISSUE_STATE_FILE};
+static const char *const set_names[] = {"privkey.pem", "cert.pem", "chain.pem",
+    "fullchain.pem", D01_ISSUE_STATE_FILE};
 #define SET_N (sizeof(set_names) / sizeof(set_names[0]))
 
 void
-issue_job_clear(struct issue_job *job)
+d01_issue_job_clear(struct d01_issue_job *job)
 {
 	size_t i;
 
@@ -43,7 +43,7 @@ issue_job_clear(struct issue_job *job)
 
 /* renewal.json: which CA issued the set and where its ARI lives. */
 static void
-read_state(const struct issue_opts *o, struct issue_job *job)
+read_state(const struct d01_issue_opts *o, struct d01_issue_job *job)
 {
 	char path[1100], *text = NULL;
 	const char *dir, *ri;
@@ -51,7 +51,7 @@ read_state(const struct issue_opts *o, struct issue_job *job)
 	size_t len = 0;
 	int n;
 
-	snprintf(path, sizeof(path), "%s/%s", job->out, ISSUE_STATE_FILE);
+	snprintf(path, sizeof(path), "%s/%s", job->out, D01_ISSUE_STATE_FILE);
 	if (d01_file_read(path, 65536, &text, &len, NULL) != D01_OK ||
 	    (j = json_loadb(text, len, 0, NULL)) == NULL)
 		goto out;
@@ -73,7 +73,7 @@ out:
 }
 
 static void
-decide(const struct issue_opts *o, struct issue_job *job,
+decide(const struct d01_issue_opts *o, struct d01_issue_job *job,
     const struct d01_ari_window *w)
 {
 	struct d01_renew_input in = {0};
@@ -100,7 +100,7 @@ decide(const struct issue_opts *o, struct issue_job *job,
 /* Lock --out, repair an interrupted commit, prove a set can be written:
  * a failure here costs nothing at the CA. */
 static enum d01_err
-take_out(struct issue_job *job, struct d01_error *err)
+take_out(struct d01_issue_job *job, struct d01_error *err)
 {
 	static const char *const said[] = {
 	    [D01_FILES_DISCARDED] = "dropped an unfinished new set",
@@ -121,7 +121,7 @@ take_out(struct issue_job *job, struct d01_error *err)
 
 /* 1 when `name` in --out holds a certificate for `key`. */
 static int
-file_fits(const struct issue_job *job, const char *name, EVP_PKEY *key)
+file_fits(const struct d01_issue_job *job, const char *name, EVP_PKEY *key)
 {
 	char path[1100], *pem = NULL;
 	size_t len = 0;
@@ -138,7 +138,7 @@ file_fits(const struct issue_job *job, const char *name, EVP_PKEY *key)
 /* Does privkey.pem belong to cert.pem and to the leaf of fullchain.pem
  * (what servers actually load)? A missing or foreign key: no. */
 static int
-key_fits(const struct issue_job *job)
+key_fits(const struct d01_issue_job *job)
 {
 	char path[1100], *pem = NULL;
 	size_t len = 0;
@@ -159,8 +159,8 @@ key_fits(const struct issue_job *job)
 }
 
 enum d01_err
-issue_plan(
-    const struct issue_opts *o, struct issue_job *job, struct d01_error *err)
+d01_issue_plan(const struct d01_issue_opts *o, struct d01_issue_job *job,
+    struct d01_error *err)
 {
 	char qm[600], qp[300];
 	char path[1100], *pem = NULL;
@@ -203,7 +203,7 @@ issue_plan(
 }
 
 void
-issue_plan_ari(const struct issue_opts *o, struct issue_job *job,
+d01_issue_plan_ari(const struct d01_issue_opts *o, struct d01_issue_job *job,
     const struct d01_ari_window *w)
 {
 	decide(o, job, w);
@@ -219,7 +219,7 @@ fmt_time(time_t t, char *buf, size_t n)
 }
 
 void
-issue_print_not_due(const struct issue_job *job)
+d01_issue_print_not_due(const struct d01_issue_job *job)
 {
 	char until[32], from[32], names[1024] = "";
 	size_t i, n = 0;
@@ -250,7 +250,7 @@ first_block(const char *pem, size_t len)
 }
 
 static char *
-state_json(const struct issue_opts *o, const char *renewal_info)
+state_json(const struct d01_issue_opts *o, const char *renewal_info)
 {
 	json_t *j = json_pack("{s:s, s:s?}", "directory", o->directory,
 	    "renewalInfo", renewal_info);
@@ -261,7 +261,7 @@ state_json(const struct issue_opts *o, const char *renewal_info)
 }
 
 enum d01_err
-issue_write(const struct issue_opts *o, struct issue_job *job,
+d01_issue_write(const struct d01_issue_opts *o, struct d01_issue_job *job,
     const char *renewal_info, const char *pem, size_t len,
     struct d01_error *err)
 {

@@ -7,8 +7,8 @@
 #include <event2/event.h>
 
 #include "core/log.h"
-#include "server/certwatch.h"
-#include "server/tls.h"
+#include "httpd/certwatch.h"
+#include "httpd/tls.h"
 
 #define NFILES 2
 

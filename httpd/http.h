@@ -25,7 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "core/err.h"
-#include "server/http_parse.h"
+#include "httpd/http_parse.h"
 
 struct event_base;
 struct d01_httpd;

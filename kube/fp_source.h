@@ -14,7 +14,7 @@
 #define D01_FP_SOURCE_H
 
 #include "core/err.h"
-#include "server/frontproxy.h"
+#include "kube/frontproxy.h"
 
 struct event_base;
 struct d01_kube;

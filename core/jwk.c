@@ -9,8 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include "issuer/b64url.h"
-#include "issuer/jwk.h"
+#include "core/b64url.h"
+#include "core/jwk.h"
 
 /* Largest member we decode: an 8192-bit modulus. */
 #define D01_JWK_MEMBER_MAX 1024

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* Private to server/kube*.c: the client's configuration. */
+/* Private to kube/kube*.c: the client's configuration. */
 #ifndef D01_KUBE_INT_H
 #define D01_KUBE_INT_H
 
 #include <sys/stat.h>
 
-#include "server/kube.h"
+#include "kube/kube.h"
 
 /* Largest token, CA bundle or client certificate file read. */
 #define D01_KUBE_FILE_MAX (1024 * 1024)

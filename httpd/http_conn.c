@@ -21,7 +21,7 @@
 #include <event2/listener.h>
 
 #include "core/log.h"
-#include "server/http_int.h"
+#include "httpd/http_int.h"
 
 void
 d01_http_tv_ms(struct timeval *tv, int ms)

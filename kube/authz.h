@@ -18,13 +18,13 @@
  * for the call only. Every pending check must have ended (answered or
  * cancelled) before d01_authz_free.
  */
-#ifndef D01_SERVER_AUTHZ_H
-#define D01_SERVER_AUTHZ_H
+#ifndef D01_KUBE_AUTHZ_H
+#define D01_KUBE_AUTHZ_H
 
 #include <stddef.h>
 
 #include "core/err.h"
-#include "server/frontproxy.h"
+#include "kube/frontproxy.h"
 
 struct d01_kube;
 struct d01_clock;

@@ -10,8 +10,8 @@
 #include "core/file.h"
 #include "core/http_client.h"
 #include "core/log.h"
-#include "server/http.h"
-#include "server/kube_int.h"
+#include "httpd/http.h"
+#include "kube/kube_int.h"
 
 /* Per attempt, and for all attempts of one request. A webhook call waits
  * for these, so they stay well inside its own budget. */

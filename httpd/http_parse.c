@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/http_parse.h"
+#include "httpd/http_parse.h"
 
 /* RFC 9110 tchar. */
 static int

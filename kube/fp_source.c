@@ -9,9 +9,9 @@
 
 #include "core/file.h"
 #include "core/log.h"
-#include "server/fp_source.h"
-#include "server/kube.h"
-#include "server/kube_int.h"
+#include "kube/fp_source.h"
+#include "kube/kube.h"
+#include "kube/kube_int.h"
 
 #define CM_PATH                                                                \
 	"/api/v1/namespaces/kube-system/configmaps/"                           \

@@ -9,7 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "server/tls.h"
+#include "httpd/tls.h"
 
 /*
  * Accept any client certificate during the handshake: kubelet probes and

@@ -9,8 +9,8 @@
 
 #include "core/b64.h"
 #include "core/sfcache.h"
-#include "server/kube.h"
-#include "server/kube_secret.h"
+#include "kube/kube.h"
+#include "kube/kube_secret.h"
 
 #define MAX_KEYS   64
 #define MAX_ASKERS 1024 /* lookups waiting on one Secret's GET */

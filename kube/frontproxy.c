@@ -13,8 +13,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "server/frontproxy.h"
-#include "server/http.h"
+#include "kube/frontproxy.h"
+#include "httpd/http.h"
 
 /* What a connection's certificate was found to be, under trust `gen`. */
 struct peer_result {

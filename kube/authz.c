@@ -9,8 +9,8 @@
 
 #include "core/log.h"
 #include "core/sfcache.h"
-#include "server/authz.h"
-#include "server/kube.h"
+#include "kube/authz.h"
+#include "kube/kube.h"
 
 #define CACHE_ENTRIES 1024 /* idle decisions kept, LRU beyond */
 #define MAX_ASKERS    1024 /* checks waiting on one review */
