@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all build run test test-plain test-asan test-valgrind deps test-deps \
 	fuzz format \
-	format-check bench clean
+	format-check bench bench-compare clean
 
 all: build
 
@@ -76,6 +76,12 @@ format-check:
 bench: build
 	@scripts/deps.sh bench
 	bench/run
+
+# The webhook benchmark on an older commit and on this tree, alternately,
+# side by side: make bench-compare BASE=<rev> [ROUNDS=2]
+bench-compare: build
+	@scripts/deps.sh bench
+	BASE=$(BASE) bench/compare
 
 clean:
 	rm -rf build build-asan build-fuzz build-valgrind
