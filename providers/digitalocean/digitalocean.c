@@ -134,6 +134,7 @@ http_done(
 {
 	struct do_op *o = arg;
 	struct d01_error err = *e;
+	enum do_step was = o->st; /* list_reply moves on */
 	json_t *root = NULL;
 
 	o->call = NULL;
@@ -155,9 +156,9 @@ http_done(
 		do_finish(o, &err);
 		return;
 	}
-	if (o->st == DO_CREATE && resp != NULL && resp->status == 201) {
+	if (was == DO_CREATE) {
 		o->found = 1;
-	} else if (o->st == DO_DELETE) {
+	} else if (was == DO_DELETE) {
 		o->nids--;
 		if (o->nids == 0 && o->truncated) { /* more of ours: list */
 			first_page(o);
