@@ -74,8 +74,8 @@ t_checks(void)
 	    "{\"example.com\":{\"username\":\"u\",\"password\":\"p\"}}",
 	    "{\"example.com\":" ACCT(
 		"u", "secretpass", "s") ",\"example.com\":1}",
-	    "{\"example.com\": {\"username\": \"u\", \"password\": "
-	    "\"secretpass\"",
+	    ("{\"example.com\": {\"username\": \"u\", \"password\": "
+	     "\"secretpass\""),
 	};
 	struct adns_account a;
 	struct d01_error err;
