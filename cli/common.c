@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 #include "providers/provider.h"
 
-#define HELP_INDENT 14
+#define HELP_INDENT 16
 #define HELP_WIDTH  78
 
 /* Print `item` on the line at column *col, wrapping before it when the

@@ -306,15 +306,51 @@ wait_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * The next attempt's delay: Retry-After when given, else exponential
- * backoff with full jitter; -1 when it would not fit in the budget.
+ * A 429 without Retry-After: when the limit resets, from RateLimit-Reset
+ * (DigitalOcean's: a Unix time in seconds; the IETF draft's: seconds
+ * from now; told apart by size), in ms; -1 when absent. Only for a 429:
+ * some APIs send the header with every reply, where it means nothing
+ * about when to retry a 5xx.
  */
 static long
-next_delay(const struct d01_http_call *c)
+ratelimit_reset_ms(const struct d01_http_call *c, long status)
+{
+	const char *p;
+	char *end;
+	long long v;
+
+	if (status != 429 || c->hdrs == NULL)
+		return -1;
+	for (p = c->hdrs; *p != '\0'; p += strcspn(p, "\n"), p += *p == '\n') {
+		if (strncasecmp(p, "RateLimit-Reset:", 16) != 0)
+			continue;
+		p += 16;
+		p += strspn(p, " \t");
+		v = strtoll(p, &end, 10);
+		if (end == p ||
+		    (*end != '\r' && *end != '\n' && *end != '\0') || v < 0)
+			return -1;
+		if (v > 1000000000LL) /* an absolute time */
+			v -= (long long)time(NULL);
+		/* A reset now or past still means "not at once". */
+		return v > 0 && v < 86400 ? (long)v * 1000 : 1000;
+	}
+	return -1;
+}
+
+/*
+ * The next attempt's delay: Retry-After when given, else a 429's
+ * RateLimit-Reset, else exponential backoff with full jitter; -1 when it
+ * would not fit in the budget.
+ */
+static long
+next_delay(const struct d01_http_call *c, long status)
 {
 	uint32_t r = 0;
 	long d = c->retry_after_ms, cap;
 
+	if (d < 0)
+		d = ratelimit_reset_ms(c, status);
 	if (d < 0) {
 		cap = BACKOFF_BASE_MS << (c->attempts < 6 ? c->attempts : 6);
 		RAND_bytes((unsigned char *)&r, sizeof(r));
@@ -404,7 +440,7 @@ d01_http_attempt_done(struct d01_http_call *c, CURLcode rc)
 	d01_http_host_learn(c, httpver);
 	d01_http_host_release(c); /* waiters go first, retries queue */
 	if (!c->too_big && c->attempts < c->max_attempts &&
-	    retryable(rc, status) && (delay = next_delay(c)) >= 0) {
+	    retryable(rc, status) && (delay = next_delay(c, status)) >= 0) {
 		/* URLs never carry credentials (http_client.h). */
 		d01_log(D01_LOG_DEBUG, "http_retry",
 		    "method=%s url=%s status=%ld curl=%d attempt=%d "

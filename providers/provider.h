@@ -48,13 +48,18 @@ struct d01_env_opts;
 
 /* How one environment variable fills a config field (lego's names). */
 enum d01_envvar_kind {
-	D01_ENVVAR_STRING,  /* copied as a JSON string */
-	D01_ENVVAR_INT,	    /* a decimal integer, checked */
-	D01_ENVVAR_SECRET,  /* put in the in-memory secret store; the field
-			     * gets {"name": "env", "key": <name>}, never the
-			     * value */
-	D01_ENVVAR_AMBIENT, /* no field: read by the provider itself (listed
-			     * in help only) */
+	D01_ENVVAR_STRING,	/* copied as a JSON string */
+	D01_ENVVAR_INT,		/* a decimal integer, checked */
+	D01_ENVVAR_SECRET,	/* put in the in-memory secret store; the field
+				 * gets {"name": "env", "key": <name>}, never the
+				 * value */
+	D01_ENVVAR_AMBIENT,	/* no field: read by the provider itself (listed
+				 * in help only) */
+	D01_ENVVAR_SECRET_FILE, /* the value is a file path (the CLI's user
+				 * is the operator): the file's whole text
+				 * (at most D01_SECRET_MAX bytes) goes to the
+				 * secret store as with D01_ENVVAR_SECRET;
+				 * never read from a request's config */
 };
 
 struct d01_envvar {

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "providers/provider.h"
+#include "providers/acmedns/acmedns.h"
 #include "providers/cloudflare/cloudflare.h"
+#include "providers/digitalocean/digitalocean.h"
 #include "providers/embedded/embedded.h"
 #include "providers/rfc2136/rfc2136.h"
 #include "providers/route53/route53.h"
@@ -13,6 +15,8 @@ const struct d01_provider *const d01_providers[] = {
     &d01_provider_rfc2136,
     &d01_provider_cloudflare,
     &d01_provider_route53,
+    &d01_provider_acmedns,
+    &d01_provider_digitalocean,
     NULL,
 };
 
