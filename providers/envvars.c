@@ -8,7 +8,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "core/file.h"
 #include "core/secret.h"
 #include "providers/provider.h"
 
@@ -47,6 +51,7 @@ copy_one(json_t *c, const struct d01_envvar *v, const char *val,
 		j = json_integer(n);
 		break;
 	case D01_ENVVAR_SECRET:
+	case D01_ENVVAR_SECRET_FILE:
 		if (*nsec == MAX_SECRETS)
 			return d01_error_set(
 			    err, D01_E_INTERNAL, "too many secret variables");
@@ -59,6 +64,32 @@ copy_one(json_t *c, const struct d01_envvar *v, const char *val,
 	if (j == NULL || json_object_set_new(c, v->field, j) != 0)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
 	return D01_OK;
+}
+
+/* A secret variable's value into the store: the value itself, or for
+ * D01_ENVVAR_SECRET_FILE the content of the file it names (read here,
+ * before any loop runs; the copy is wiped). */
+static enum d01_err
+put_secret(struct d01_secrets *s, const struct d01_envvar *v, const char *val,
+    struct d01_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	enum d01_err rc;
+
+	if (v->kind != D01_ENVVAR_SECRET_FILE)
+		return d01_secrets_put(
+		    s, D01_ENVVAR_NS, "env", v->name, val, err);
+	if (d01_file_read(val, D01_SECRET_MAX, &text, &len, err) != D01_OK) {
+		d01_error_prefix(err, "%s: ", v->name);
+		return err->code;
+	}
+	rc = strlen(text) != len
+	    ? d01_error_set(err, D01_E_CONFIG, "%s: not a text file", v->name)
+	    : d01_secrets_put(s, D01_ENVVAR_NS, "env", v->name, text, err);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
 }
 
 json_t *
@@ -96,8 +127,7 @@ d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
 	/* Only secrets the config still refers to are kept. */
 	for (i = 0; i < nsec; i++)
 		if (json_object_get(c, sec[i]->field) != NULL &&
-		    d01_secrets_put(s, D01_ENVVAR_NS, "env", sec[i]->name,
-			value_of(sec[i], get), err) != D01_OK)
+		    put_secret(s, sec[i], value_of(sec[i], get), err) != D01_OK)
 			goto fail;
 	return c;
 fail:

@@ -48,13 +48,17 @@ struct d01_env_opts;
 
 /* How one environment variable fills a config field (lego's names). */
 enum d01_envvar_kind {
-	D01_ENVVAR_STRING,  /* copied as a JSON string */
-	D01_ENVVAR_INT,	    /* a decimal integer, checked */
-	D01_ENVVAR_SECRET,  /* put in the in-memory secret store; the field
-			     * gets {"name": "env", "key": <name>}, never the
-			     * value */
-	D01_ENVVAR_AMBIENT, /* no field: read by the provider itself (listed
-			     * in help only) */
+	D01_ENVVAR_STRING,	/* copied as a JSON string */
+	D01_ENVVAR_INT,		/* a decimal integer, checked */
+	D01_ENVVAR_SECRET,	/* put in the in-memory secret store; the field
+				 * gets {"name": "env", "key": <name>}, never the
+				 * value */
+	D01_ENVVAR_AMBIENT,	/* no field: read by the provider itself (listed
+				 * in help only) */
+	D01_ENVVAR_SECRET_FILE, /* the variable names a file (at most
+				 * D01_SECRET_MAX bytes) whose content goes
+				 * into the secret store as for
+				 * D01_ENVVAR_SECRET: a credentials file */
 };
 
 struct d01_envvar {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "providers/provider.h"
+#include "providers/akamai/akamai.h"
 #include "providers/cloudflare/cloudflare.h"
 #include "providers/embedded/embedded.h"
 #include "providers/rfc2136/rfc2136.h"
@@ -13,6 +14,7 @@ const struct d01_provider *const d01_providers[] = {
     &d01_provider_rfc2136,
     &d01_provider_cloudflare,
     &d01_provider_route53,
+    &d01_provider_akamai,
     NULL,
 };
 
