@@ -19,7 +19,8 @@ It follows Akamai's public documentation:
   and a name inside the zone made of valid labels (400 otherwise);
 - errors are RFC 7807 problem details (application/problem+json).
 
-Faults, per test: `faults` (queued (status, retry_after, "METHOD part")
+Faults, per test (injected after the signature was checked and the nonce
+used): `faults` (queued (status, retry_after, "METHOD part")
 replies), `drop` (connections closed without a reply), `hang` (requests
 never answered), `latency`, `clobber` (after the next N writes are
 applied, the set is put back as it was before: another writer with a
@@ -122,15 +123,17 @@ class Fake:
                     return
                 if fake.latency:
                     time.sleep(fake.latency)
-                if fault is not None:
-                    st, ra = fault[0], fault[1]
-                    return self._send(st, problem(st, "Injected fault", "injected by the test"),
-                                      [("Retry-After", str(ra))] if ra is not None else [])
+                # Authenticated first, as at Akamai's gateway: a request
+                # answered 429 or 5xx has used its nonce.
                 why = fake.check_auth(method, self.headers, self.path, body)
                 if why:
                     with fake.lock:
                         fake.refusals.append(why)
                     return self._send(401, problem(401, "Unauthorized", why))
+                if fault is not None:
+                    st, ra = fault[0], fault[1]
+                    return self._send(st, problem(st, "Injected fault", "injected by the test"),
+                                      [("Retry-After", str(ra))] if ra is not None else [])
                 st, obj = fake.route(method, self.path, body, self.headers)
                 self._send(st, obj)
 
