@@ -157,6 +157,15 @@ struct ak_op {
 	struct event *timer; /* backoff between sends and rounds */
 };
 
+/* akamai.c: run the current step; end the op with err (NULL: success),
+ * scrubbed of every credential (then leave o alone: d01_op_finish). */
+void ak_step(struct ak_op *o);
+void ak_finish(struct ak_op *o, struct d01_error *err);
+
+/* ak_creds.c: read the next credential, or check them all and go on to
+ * AK_ZONE when every one is read. */
+void ak_creds_next(struct ak_op *o);
+
 /* Sign and send o->method/o->path/o->body within the op's budget; the
  * reply goes to cb(o, ...). NULL with err filled on failure. */
 struct d01_http_call *ak_api_send(

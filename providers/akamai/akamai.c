@@ -36,10 +36,6 @@
 
 #define MIN_ROUND_MS 1000 /* time a read-modify-write round needs */
 
-static const char *const cred_names[AK_NCREDS] = {
-    "client_token", "client_secret", "access_token"};
-
-static void step(struct ak_op *o);
 static void send_current(struct ak_op *o);
 
 static void
@@ -76,9 +72,8 @@ subject(struct ak_op *o)
 	    o->zone, o->zone[0] ? ")" : "");
 }
 
-/* Finish with err (NULL: success), scrubbed of every credential. */
-static void
-finish(struct ak_op *o, struct d01_error *err)
+void
+ak_finish(struct ak_op *o, struct d01_error *err)
 {
 	int i;
 
@@ -90,151 +85,6 @@ finish(struct ak_op *o, struct d01_error *err)
 	}
 	subject(o);
 	d01_op_finish(&o->op, err);
-}
-
-/* A credential fit for the Authorization header. */
-static int
-cred_ok(const char *s, int is_secret)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > AK_SECRET_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-		    (!is_secret && (s[i] == ' ' || s[i] == ';')))
-			return 0;
-	return 1;
-}
-
-/* Every credential and the host are known: check them, go on. */
-static void
-creds_ready(struct ak_op *o)
-{
-	struct d01_error err;
-	int i;
-
-	d01_error_clear(&err);
-	for (i = 0; i < AK_NCREDS; i++)
-		if (o->cred[i] == NULL || !cred_ok(o->cred[i], i == 1)) {
-			d01_error_set(&err, D01_E_CONFIG,
-			    "%s is %s (config and .edgerc section [%s])",
-			    cred_names[i],
-			    o->cred[i] == NULL ? "missing"
-					       : "empty, too long or has "
-						 "white space, ';' or control "
-						 "characters",
-			    o->cfg->section);
-			finish(o, &err);
-			return;
-		}
-	if (o->cfg->host != NULL) {
-		snprintf(o->host, sizeof(o->host), "%s", o->cfg->host);
-		o->custom = o->cfg->custom;
-	} else if (o->host[0] == '\0' || !ak_host_clean(o->host)) {
-		d01_error_set(&err, D01_E_CONFIG,
-		    "no valid host in .edgerc section [%s] (and no "
-		    "serviceConsumerDomain)",
-		    o->cfg->section);
-		finish(o, &err);
-		return;
-	} else if (ak_host_check(o->env->endpoints, o->host, &o->custom,
-		       &err) != D01_OK) {
-		/* Checked before any request: the .edgerc is the tenant's
-		 * too. */
-		finish(o, &err);
-		return;
-	}
-	o->st = AK_ZONE;
-	step(o);
-}
-
-/* The .edgerc Secret: fill in what the config left out. */
-static enum d01_err
-take_edgerc(
-    struct ak_op *o, const char *value, size_t len, struct d01_error *err)
-{
-	struct ak_edgerc rc;
-	int i;
-
-	if (ak_edgerc_parse(value, len, o->cfg->section, &rc, err) != D01_OK) {
-		d01_error_prefix(err, "secret %s/%s key %s: ", o->ns,
-		    o->cfg->edgerc_name, o->cfg->edgerc_key);
-		return err->code;
-	}
-	for (i = 0; i < AK_NCREDS; i++)
-		if (o->cred[i] == NULL && rc.cred[i] != NULL) {
-			o->cred[i] = rc.cred[i];
-			rc.cred[i] = NULL;
-		}
-	if (o->cfg->host == NULL && rc.host != NULL)
-		snprintf(o->host, sizeof(o->host), "%s", rc.host);
-	ak_edgerc_free(&rc);
-	return D01_OK;
-}
-
-static void secret_next(struct ak_op *o);
-
-static void
-secret_done(void *arg, const struct d01_error *e, const char *value, size_t len)
-{
-	struct ak_op *o = arg;
-	struct d01_error err = *e;
-	int i = o->next_secret;
-
-	o->sreq = NULL;
-	if (err.code == D01_OK && i < AK_NCREDS) {
-		if (len == 0 || len > AK_SECRET_MAX || strlen(value) != len)
-			d01_error_set(&err, D01_E_CONFIG,
-			    "the %s in secret %s/%s key %s is empty, longer "
-			    "than %d bytes or binary",
-			    cred_names[i], o->ns, o->cfg->ref_name[i],
-			    o->cfg->ref_key[i], AK_SECRET_MAX);
-		else if ((o->cred[i] = strdup(value)) == NULL)
-			d01_error_set(&err, D01_E_NOMEM, "out of memory");
-	} else if (err.code == D01_OK) {
-		take_edgerc(o, value, len, &err);
-	}
-	if (err.code != D01_OK) {
-		finish(o, &err);
-		return;
-	}
-	o->next_secret++;
-	secret_next(o);
-}
-
-/* Read the next configured secret, or go on when all are read. */
-static void
-secret_next(struct ak_op *o)
-{
-	struct d01_secret_ref ref;
-	struct d01_error err;
-	int i;
-
-	while (o->next_secret < AK_NCREDS &&
-	    o->cfg->ref_name[o->next_secret] == NULL)
-		o->next_secret++;
-	if ((i = o->next_secret) > AK_NCREDS ||
-	    (i == AK_NCREDS && o->cfg->edgerc_name == NULL)) {
-		creds_ready(o);
-		return;
-	}
-	if (i < AK_NCREDS) {
-		ref.name = o->cfg->ref_name[i];
-		ref.key = o->cfg->ref_key[i];
-		d01_op_step(&o->op, "reading the %s %s/%s", cred_names[i],
-		    o->ns, ref.name);
-	} else {
-		ref.name = o->cfg->edgerc_name;
-		ref.key = o->cfg->edgerc_key;
-		d01_op_step(
-		    &o->op, "reading the .edgerc %s/%s", o->ns, ref.name);
-	}
-	d01_error_clear(&err);
-	o->sreq =
-	    d01_secret_get(o->env->secrets, o->ns, &ref, secret_done, o, &err);
-	if (o->sreq == NULL)
-		finish(o, &err);
 }
 
 /* The next zone candidate: the FQDN and each parent, no TLD. 0, or -1. */
@@ -261,7 +111,7 @@ gate_go(void *arg)
 	struct ak_op *o = arg;
 
 	o->st = AK_READ;
-	step(o);
+	ak_step(o);
 }
 
 /* Set up the current request; the body (may be NULL) is taken over. */
@@ -291,7 +141,7 @@ decide(struct ak_op *o)
 
 	d01_error_clear(&err);
 	if (o->op.present ? has : !has) {
-		finish(o, NULL);
+		ak_finish(o, NULL);
 		return;
 	}
 	if (o->verifying) {
@@ -308,7 +158,7 @@ decide(struct ak_op *o)
 			    "the TXT record set kept changing under us "
 			    "(another writer?) in %d rounds",
 			    o->tries);
-			finish(o, &err);
+			ak_finish(o, &err);
 			return;
 		}
 	}
@@ -324,7 +174,7 @@ decide(struct ak_op *o)
 			d01_error_set(&err, D01_E_LIMIT,
 			    "the TXT record set has %d values already",
 			    AK_MAX_RDATA);
-			finish(o, &err);
+			ak_finish(o, &err);
 			return;
 		}
 	} else {
@@ -335,7 +185,7 @@ decide(struct ak_op *o)
 	if (rd == NULL || (body == NULL && json_array_size(rd) > 0)) {
 		json_decref(rd);
 		d01_error_set(&err, D01_E_NOMEM, "out of memory");
-		finish(o, &err);
+		ak_finish(o, &err);
 		return;
 	}
 	d01_op_step(&o->op, "%s the TXT record set",
@@ -389,7 +239,7 @@ conflict(struct ak_op *o, struct d01_error *err)
 	    d01_op_remaining_ms(&o->op) < MIN_ROUND_MS) {
 		d01_error_prefix(
 		    err, "%s: gave up after %d rounds: ", o->op.step, o->tries);
-		finish(o, err);
+		ak_finish(o, err);
 		return;
 	}
 	o->verifying = 0;
@@ -405,7 +255,7 @@ conflict(struct ak_op *o, struct d01_error *err)
 	RAND_bytes(&r, 1);
 	d01_error_clear(err);
 	if (later(o, (20 + r % 80) * (o->tries < 5 ? o->tries : 5), err) != 0)
-		finish(o, err);
+		ak_finish(o, err);
 }
 
 /* A reply to a READ. */
@@ -472,7 +322,7 @@ http_done(
 			return;
 		if (strncmp(err.msg, o->op.step, strlen(o->op.step)) != 0)
 			d01_error_prefix(&err, "%s: ", o->op.step);
-		finish(o, &err);
+		ak_finish(o, &err);
 		return;
 	}
 	switch (o->st) {
@@ -508,10 +358,10 @@ http_done(
 	}
 	if (err.code != D01_OK) {
 		d01_error_prefix(&err, "%s: ", o->op.step);
-		finish(o, &err);
+		ak_finish(o, &err);
 		return;
 	}
-	step(o);
+	ak_step(o);
 }
 
 /* Sign and send the current request (again). */
@@ -523,11 +373,11 @@ send_current(struct ak_op *o)
 	subject(o);
 	d01_error_clear(&err);
 	if ((o->call = ak_api_send(o, http_done, &err)) == NULL)
-		finish(o, &err);
+		ak_finish(o, &err);
 }
 
-static void
-step(struct ak_op *o)
+void
+ak_step(struct ak_op *o)
 {
 	struct d01_error err;
 	char key[AK_HOST_MAX + D01_DNAME_BUF + 2];
@@ -535,12 +385,12 @@ step(struct ak_op *o)
 	d01_error_clear(&err);
 	switch (o->st) {
 	case AK_SECRET:
-		secret_next(o);
+		ak_creds_next(o);
 		return;
 	case AK_ZONE:
 		if (o->zone[0] != '\0') {
 			o->st = AK_GATE;
-			step(o);
+			ak_step(o);
 			return;
 		}
 		if (next_candidate(o) != 0) {
@@ -548,7 +398,7 @@ step(struct ak_op *o)
 			    "no Edge DNS zone holds %s (asked for every "
 			    "parent)",
 			    o->name);
-			finish(o, &err);
+			ak_finish(o, &err);
 			return;
 		}
 		d01_op_step(&o->op, "looking up zone %s", o->candidate);
@@ -621,7 +471,7 @@ start(struct d01_op *op, void *cfg, const struct d01_challenge *ch,
 	    o->ns, sizeof(o->ns), "%s", ch->namespace ? ch->namespace : "");
 	subject(o);
 	o->st = AK_SECRET;
-	step(o);
+	ak_step(o);
 	return D01_OK;
 }
 
