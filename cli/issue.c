@@ -6,8 +6,9 @@
  * Without --config, the provider's environment variables (its table
  * entry) make its config, as for `dns01 present`.
  * Exit 0 when issued or not due, 1 on failure (one line naming the step),
- * 2 on usage errors. Options are in usage() below; the driver is
- * issuer/issue*.c (d01_issue): plan, run, write the files.
+ * 2 on usage errors, 3 when issued but a --deploy-hook failed. Options are in
+ * usage() below; the driver is issuer/issue*.c (d01_issue): plan, run, write
+ * the files.
  */
 #include <errno.h>
 #include <stddef.h>

@@ -6,9 +6,9 @@
  * with its stdout and stderr on a pipe the loop reads (each line logged,
  * bounded), its exit is collected on SIGCHLD (a libevent signal event,
  * waitpid WNOHANG), and a timer kills its process group when it runs
- * past its timeout. The async call shape (docs/DESIGN.md, "The async
- * call shape"): start returns a handle or NULL with err; the callback
- * runs once, from the loop.
+ * past its timeout. Start returns a handle, or NULL with err; the
+ * callback runs once, from the loop (docs/DESIGN.md,
+ * "The async call shape").
  *
  * Ownership: the runner belongs to whoever runs the loop and is freed
  * after it; freeing it kills (SIGKILL to the process group) and reaps
