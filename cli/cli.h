@@ -7,6 +7,7 @@
 #ifndef D01_CLI_H
 #define D01_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -21,6 +22,22 @@ int d01_cmd_present(int argc, char **argv);
 int d01_cmd_cleanup(int argc, char **argv);
 int d01_cmd_check(int argc, char **argv);
 int d01_cmd_issue(int argc, char **argv);
+int d01_cmd_renew(int argc, char **argv);
+
+/* issue.c: the issue options, shared with `renew` and its files. */
+struct d01_issue_opts;
+struct d01_issue_job;
+extern const struct option d01_issue_longopts[]; /* {NULL} ends it */
+/* The defaults of `dns01 issue` (key type, timeouts, namespace...). */
+void d01_issue_cli_init(struct d01_issue_opts *o);
+/* Option `c` (a d01_issue_longopts val) with value `v` (borrowed for as
+ * long as o and job live): 0, 1 for --help, or -1 with *why (a fixed
+ * text naming the option, never quoting the value; NULL for '?'). */
+int d01_issue_cli_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
+    const char **batch, int c, const char *v, const char **why);
+/* Cross-option checks of a whole job set; NULL when fine, else why. */
+const char *d01_issue_cli_check(const struct d01_issue_opts *o,
+    const struct d01_issue_job *jobs, size_t njobs);
 
 /* common.c */
 

@@ -6,8 +6,9 @@
  * Without --config, the provider's environment variables (its table
  * entry) make its config, as for `dns01 present`.
  * Exit 0 when issued or not due, 1 on failure (one line naming the step),
- * 2 on usage errors. Options are in usage() below; the driver is
- * issuer/issue*.c (d01_issue): plan, run, write the files.
+ * 2 on usage errors, 3 when issued but a --deploy-hook failed. Options are in
+ * usage() below; the driver is issuer/issue*.c (d01_issue): plan, run, write
+ * the files.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -34,7 +35,8 @@ usage(FILE *f, int rc)
 	    "         [--config FILE] (-d NAME)... --out DIR\n"
 	    "         [--ca-bundle FILE] [--account-key FILE]\n"
 	    "         [--key-type ec256|ec384|rsa2048|rsa3072|rsa4096]\n"
-	    "         [--renew-before 30d] [--force] [--timeout 10m]\n"
+	    "         [--renew-before 30d|33%%] [--force] [--timeout 10m]\n"
+	    "         [--deploy-hook CMD]\n"
 	    "         [--nameserver ADDR[:PORT]]... [--resolver ADDR[:PORT]]\n"
 	    "         [--ns-port N] [--propagation-timeout 120s]\n"
 	    "         [--secrets-dir DIR] [--namespace NS]\n"
@@ -143,9 +145,11 @@ enum {
 	OPT_TIMEOUT,
 	OPT_BATCH,
 	OPT_LOG_LEVEL,
+	OPT_DEPLOY_HOOK,
 };
 
-static const struct option longopts[] = {
+/* The issue options; renew's files name the same (cli/conf.c). */
+const struct option d01_issue_longopts[] = {
     {"directory", required_argument, NULL, OPT_DIRECTORY},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"provider", required_argument, NULL, OPT_PROVIDER},
@@ -170,9 +174,29 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"deploy-hook", required_argument, NULL, OPT_DEPLOY_HOOK},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* "30d" (absolute) or "33%" (of the lifetime). */
+static int
+renew_before(struct d01_issue_opts *o, const char *v)
+{
+	char *end;
+	long pct;
+
+	o->renew_pct = 0;
+	o->renew_before_s = -1;
+	if (v[0] != '\0' && v[strlen(v) - 1] == '%') {
+		pct = strtol(v, &end, 10);
+		if (end != v + strlen(v) - 1 || pct < 1 || pct > 99)
+			return -1;
+		o->renew_pct = (int)pct;
+		return 0;
+	}
+	return d01_cli_age_s(v, &o->renew_before_s);
+}
 
 /* Options that take a value to convert; 0, or -1 with a reason. */
 static int
@@ -187,8 +211,9 @@ parse_value(struct d01_issue_opts *o, int c, const char *v, const char **why)
 		*why = "--key-type: ec256, ec384, rsa2048, rsa3072 or rsa4096";
 		return d01_key_type_parse(v, &o->key_type);
 	case OPT_RENEW_BEFORE:
-		*why = "--renew-before: a duration such as 30d";
-		return d01_cli_age_s(v, &o->renew_before_s);
+		*why = "--renew-before: a duration such as 30d, or 1%-99% of "
+		       "the lifetime";
+		return renew_before(o, v);
 	case OPT_PROPAGATION:
 	case OPT_TIMEOUT:
 		*why = "bad duration (500ms, 90s, 10m)";
@@ -249,13 +274,10 @@ static const struct {
     {OPT_DNS_LISTEN, offsetof(struct d01_issue_opts, dns_listen)},
 };
 
-/* One option; 0, 1 for --help, or -1 on a usage error. */
-static int
-parse_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
-    const char **batch, int c, const char *v)
+int
+d01_issue_cli_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
+    const char **batch, int c, const char *v, const char **why)
 {
-	const char *why = NULL;
-
 	size_t i;
 
 	for (i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++) {
@@ -264,6 +286,7 @@ parse_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
 			return 0;
 		}
 	}
+	*why = NULL;
 	switch (c) {
 	case OPT_FORCE:
 		o->force = 1;
@@ -271,34 +294,36 @@ parse_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
 	case OPT_BATCH:
 		*batch = v;
 		return 0;
+	case OPT_DEPLOY_HOOK:
+		job->deploy_hook = v;
+		return 0;
 	case 'h':
 		return 1;
 	case 'd':
 		if (add_name(job, v) == 0)
 			return 0;
-		fprintf(stderr, "dns01 issue: -d %s: not a valid name\n", v);
+		*why = "-d: not a valid name";
 		return -1;
 	case OPT_OUT:
 		if (out_dir(job, v) == 0)
 			return 0;
-		fprintf(stderr, "dns01 issue: --out %s: not a directory\n", v);
+		*why = "--out: not a directory";
 		return -1;
 	case '?':
 		return -1;
 	}
-	if (parse_value(o, c, v, &why) == 0)
-		return 0;
-	fprintf(stderr, "dns01 issue: %s\n", why);
-	return -1;
+	return parse_value(o, c, v, why) == 0 ? 0 : -1;
 }
 
-/* Cross-option checks; NULL when fine, else the reason. */
-static const char *
-check_opts(const struct d01_issue_opts *o, const struct d01_issue_job *jobs,
-    size_t njobs)
+const char *
+d01_issue_cli_check(const struct d01_issue_opts *o,
+    const struct d01_issue_job *jobs, size_t njobs)
 {
 	const struct d01_provider *p;
 
+	if (njobs > 0 && jobs[0].deploy_hook != NULL &&
+	    jobs[0].deploy_hook[0] == '\0')
+		return "--deploy-hook: an empty command";
 	if (o->directory == NULL || o->provider == NULL || njobs == 0)
 		return "--directory, --provider, -d and --out are required";
 	if (jobs[0].nnames == 0 || jobs[0].out[0] == '\0')
@@ -315,27 +340,51 @@ check_opts(const struct d01_issue_opts *o, const struct d01_issue_job *jobs,
 	return NULL;
 }
 
+void
+d01_issue_cli_init(struct d01_issue_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->key_type = D01_KEY_EC256;
+	o->renew_before_s = -1; /* ARI, else a third of the lifetime */
+	o->propagation_ms = 120000;
+	o->timeout_ms = 600000;
+	o->ns = "default";
+	o->ns_port = 53;
+}
+
+static const char *
+plain_getenv(void *ctx, const char *name)
+{
+	(void)ctx;
+	return d01_cli_getenv(name);
+}
+
 int
 d01_cmd_issue(int argc, char **argv)
 {
 	static struct d01_issue_job jobs[D01_ISSUE_MAX_JOBS];
-	struct d01_issue_opts o = {.key_type = D01_KEY_EC256,
-	    .renew_before_s = 30L * 86400,
-	    .propagation_ms = 120000,
-	    .timeout_ms = 600000,
-	    .ns = "default",
-	    .ns_port = 53};
+	static const struct d01_envsrc envsrc = {plain_getenv, NULL, NULL};
+	struct d01_issue_opts o;
 	const char *batch = NULL, *why = NULL;
 	char rbuf[160];
 	size_t njobs = 1, i;
 	int c, st, rc = D01_EXIT_USAGE;
 
+	d01_issue_cli_init(&o);
 	memset(jobs, 0, sizeof(jobs));
 	for (i = 0; i < D01_ISSUE_MAX_JOBS; i++)
 		jobs[i].lock_fd = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hd:", longopts, NULL)) != -1) {
-		if ((st = parse_opt(&o, &jobs[0], &batch, c, optarg)) != 0) {
+	while ((c = getopt_long(argc, argv, "hd:", d01_issue_longopts, NULL)) !=
+	    -1) {
+		st = d01_issue_cli_opt(&o, &jobs[0], &batch, c, optarg, &why);
+		if (st != 0) {
+			/* Only names and paths are quoted: never a key. */
+			if (why != NULL && (c == 'd' || c == OPT_OUT))
+				fprintf(stderr, "dns01 issue: %s: %s\n", why,
+				    optarg);
+			else if (why != NULL)
+				fprintf(stderr, "dns01 issue: %s\n", why);
 			rc = st > 0 ? usage(stdout, D01_EXIT_OK)
 				    : usage(stderr, D01_EXIT_USAGE);
 			goto out;
@@ -346,15 +395,17 @@ d01_cmd_issue(int argc, char **argv)
 	else if (optind != argc)
 		why = "unexpected arguments";
 	else
-		why = check_opts(&o, jobs, njobs);
+		why = d01_issue_cli_check(&o, jobs, njobs);
 	if (why != NULL) {
 		fprintf(stderr, "dns01 issue: %s\n", why);
 		rc = usage(stderr, D01_EXIT_USAGE);
 		goto out;
 	}
+	for (i = 1; i < njobs; i++)
+		jobs[i].deploy_hook = jobs[0].deploy_hook;
 	if (o.resolver == NULL)
 		o.resolver = d01_cli_system_resolver(rbuf, sizeof(rbuf));
-	o.getenv = d01_cli_getenv;
+	o.envsrc = &envsrc;
 	/* The status values are the exit codes (issuer/issue.h). */
 	rc = (int)d01_issue(&o, jobs, njobs);
 out:

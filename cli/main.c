@@ -18,6 +18,9 @@ static const struct {
 	"wait until every authoritative server "
 	"serves (or dropped) a TXT value"},
     {"issue", d01_cmd_issue, "get or renew a certificate over DNS-01 (ACME)"},
+    {"renew", d01_cmd_renew,
+	"renew every due certificate of a config directory "
+	"(certs.d/NAME.conf)"},
 };
 
 static void

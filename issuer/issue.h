@@ -17,6 +17,10 @@
 
 #include <openssl/evp.h>
 
+struct d01_acme_order_op;
+struct d01_acme_xfer;
+struct issue_grp;
+
 #include "core/dns.h"
 #include "core/err.h"
 #include "core/txtcheck.h"
@@ -35,15 +39,20 @@ struct d01_issue_opts {
 	unsigned char eab_key[256];
 	size_t eab_len;
 	enum d01_key_type key_type;
+	/* Without ARI: renew when less than renew_before_s seconds (>= 0)
+	 * or renew_pct percent of the lifetime (1..99) is left; neither: a
+	 * third of the lifetime (issuer/renew.h). */
 	long renew_before_s, propagation_ms, timeout_ms;
+	int renew_pct;
 	int force, ns_port;
 	struct d01_dns_server servers[D01_TXTCHECK_MAX_SERVERS];
 	size_t nservers;
 	const char *zones[D01_ISSUE_MAX_ZONES];
 	size_t nzones;
 	/* Without `config`: the provider's environment variables (its table
-	 * entry) through this getter; NULL: there is no environment. */
-	d01_getenv_fn getenv;
+	 * entry) from this source (its `secret` is the driver's to set);
+	 * NULL: there is no environment. */
+	const struct d01_envsrc *envsrc;
 };
 
 /* One certificate: where it goes, its names, what is there already. */
@@ -51,6 +60,7 @@ struct d01_issue_job {
 	char out[1024];
 	char *names[100];
 	size_t nnames;
+	const char *deploy_hook;   /* borrowed; NULL: none */
 	struct d01_cert_info have; /* nnames == 0 when none */
 	int key_mismatch;	   /* privkey.pem does not fit `have` */
 	int lock_fd;		   /* on out/.lock while we own out; -1 */
@@ -61,17 +71,48 @@ struct d01_issue_job {
 	time_t when;
 	EVP_PKEY *cert_key;
 	struct d01_acme_order_op *op;
-	struct issue_run *run; /* back pointer while running */
+	struct d01_acme_xfer *ari; /* the renewalInfo GET in flight */
+	struct issue_grp *grp;	   /* back pointer while running */
 	struct d01_error result;
 	int finished;
+	int hook_state;		      /* 0 none, 1 running, 2 done */
+	struct d01_error hook_result; /* a failed deploy hook */
 };
 
 /* The outcome of a run, as `dns01 issue` exits with it. */
 enum d01_issue_status {
-	D01_ISSUE_DONE = 0,   /* every due certificate issued; or none due */
-	D01_ISSUE_FAILED = 1, /* a certificate, or the run, failed */
-	D01_ISSUE_BADCONF = 2 /* the options cannot work (D01_E_CONFIG) */
+	D01_ISSUE_DONE = 0,    /* every due certificate issued; or none due */
+	D01_ISSUE_FAILED = 1,  /* a certificate, or the run, failed */
+	D01_ISSUE_BADCONF = 2, /* the options cannot work (D01_E_CONFIG) */
+	D01_ISSUE_HOOK = 3     /* all issued, but a deploy hook failed */
 };
+
+/*
+ * One set of options and the jobs that share them: one ACME account and
+ * session, one provider config. `dns01 issue` is one group; `dns01
+ * renew` makes one per distinct option set (cli/renew.c). `err` is what
+ * failed the whole group (its account, its provider config), if any.
+ */
+struct d01_issue_group {
+	const struct d01_issue_opts *o;
+	struct d01_issue_job *jobs;
+	size_t njobs;
+	struct d01_error err;
+};
+
+/*
+ * Run every group on one event loop, in parallel: plan (a job that
+ * cannot be planned fails alone), ARI, accounts, orders, files, deploy
+ * hooks. The env-level options (embedded zones, --dns-listen,
+ * --secrets-dir) are shared: zones add up; a group asking for another
+ * listener or secrets directory than the first fails alone. `dry_run`:
+ * plan and ARI only, print what would be renewed. The deadline is the
+ * longest group timeout. Prints one line per certificate (stdout: issued,
+ * not due; stderr: failures, after `prog: `); the status is the worst of
+ * all jobs (a failed hook counts only when nothing else failed).
+ */
+enum d01_issue_status d01_issue_groups(struct d01_issue_group *groups,
+    size_t ngroups, int dry_run, const char *prog);
 
 /*
  * Plan every job, then run the due ones (ARI first when planned) and
@@ -80,9 +121,6 @@ enum d01_issue_status {
  */
 enum d01_issue_status d01_issue(
     const struct d01_issue_opts *o, struct d01_issue_job *jobs, size_t njobs);
-
-struct d01_acme_order_op;
-struct issue_run;
 
 /* issue_plan.c: the phases d01_issue() runs, and the job's end. */
 

@@ -11,7 +11,6 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "issuer/issue.h"
 #include "core/log.h"
@@ -78,7 +77,6 @@ decide(const struct d01_issue_opts *o, struct d01_issue_job *job,
 {
 	struct d01_renew_input in = {0};
 	struct d01_renew_decision d;
-	uint32_t r = 0;
 
 	in.cert = job->have.nnames > 0 ? &job->have : NULL;
 	in.key_mismatch = job->key_mismatch;
@@ -86,11 +84,12 @@ decide(const struct d01_issue_opts *o, struct d01_issue_job *job,
 	in.nnames = job->nnames;
 	in.now = time(NULL);
 	in.renew_before = o->renew_before_s;
+	in.renew_pct = o->renew_pct;
 	in.force = o->force;
 	in.ari = w;
-	/* RFC 9773 §4.2: a uniformly random point inside the window. */
-	if (RAND_bytes((unsigned char *)&r, sizeof(r)) == 1)
-		in.ari_pick = (double)r / 4294967296.0;
+	/* RFC 9773 §4.2 asks for a uniformly random point inside the
+	 * window: uniform across certificates, fixed for each (renew.h). */
+	in.pick = d01_renew_pick(in.cert);
 	d01_renew_decide(&in, &d);
 	job->due = d.due;
 	job->why = d.why;

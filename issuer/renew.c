@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Renewal decision: certificate facts, ARI CertID and window, policy. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,10 @@
 
 #include <jansson.h>
 #include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "core/b64url.h"
@@ -71,6 +75,20 @@ d01_ari_cert_id(X509 *x, char *out, size_t n)
 	return 0;
 }
 
+/* The serial number in hex ("" when it does not fit). */
+static void
+serial_hex(X509 *x, char *out, size_t n)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+	out[0] = '\0';
+	if (hex != NULL && strlen(hex) < n)
+		memcpy(out, hex, strlen(hex) + 1);
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
 /* Collect the dNSName SANs of x, lower-cased. */
 static enum d01_err
 cert_names(X509 *x, struct d01_cert_info *ci, struct d01_error *err)
@@ -129,6 +147,7 @@ d01_cert_info_parse(const char *pem, size_t len, struct d01_cert_info *ci,
 	}
 	if (d01_ari_cert_id(x, ci->ari_id, sizeof(ci->ari_id)) != 0)
 		ci->ari_id[0] = '\0';
+	serial_hex(x, ci->serial, sizeof(ci->serial));
 	rc = cert_names(x, ci, err);
 out:
 	if (rc != D01_OK)
@@ -262,8 +281,9 @@ static struct d01_renew_decision
 decide(const struct d01_renew_input *in)
 {
 	const struct d01_cert_info *c = in->cert;
-	double pick = in->ari_pick;
+	double pick = in->pick;
 	time_t when;
+	long span;
 
 	if (c == NULL || c->nnames == 0)
 		return verdict(1, D01_RENEW_NO_CERT, 0);
@@ -278,19 +298,62 @@ decide(const struct d01_renew_input *in)
 		return verdict(1, D01_RENEW_FORCED, 0);
 	if (in->now >= c->not_after)
 		return verdict(1, D01_RENEW_EXPIRING, c->not_after);
+	if (!(pick >= 0 && pick < 1))
+		pick = 0;
 	if (in->ari != NULL) {
 		/* RFC 9773 §4.2: a uniformly random time inside the window. */
-		if (!(pick >= 0 && pick < 1))
-			pick = 0;
 		when = in->ari->start +
 		    (time_t)(pick * (double)(in->ari->end - in->ari->start));
 		return verdict(in->now >= when,
 		    in->now >= when ? D01_RENEW_ARI : D01_RENEW_ARI_NOT_DUE,
 		    when);
 	}
-	when = c->not_after - in->renew_before;
+	span = d01_renew_span(in);
+	when = c->not_after - span - (time_t)(pick * (double)(span / 10));
 	return verdict(in->now >= when,
 	    in->now >= when ? D01_RENEW_EXPIRING : D01_RENEW_NOT_DUE, when);
+}
+
+long
+d01_renew_span(const struct d01_renew_input *in)
+{
+	long life = 0;
+
+	if (in->renew_before >= 0)
+		return in->renew_before;
+	if (in->cert != NULL && in->cert->not_after > in->cert->not_before)
+		life = (long)(in->cert->not_after - in->cert->not_before);
+	if (in->renew_pct >= 1 && in->renew_pct <= 99)
+		return (long)((double)life * in->renew_pct / 100.0);
+	return life / 3;
+}
+
+double
+d01_renew_pick(const struct d01_cert_info *ci)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	EVP_MD_CTX *ctx;
+	long long t[2];
+	size_t i;
+	int ok;
+
+	if (ci == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	t[0] = (long long)ci->not_before;
+	t[1] = (long long)ci->not_after;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, ci->ari_id, strlen(ci->ari_id)) == 1 &&
+	    EVP_DigestUpdate(ctx, t, sizeof(t)) == 1;
+	for (i = 0; ok && i < ci->nnames; i++)
+		ok = EVP_DigestUpdate(
+			 ctx, ci->names[i], strlen(ci->names[i]) + 1) == 1;
+	ok = ok && EVP_DigestFinal_ex(ctx, md, NULL) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return 0;
+	return (double)((uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 |
+		   (uint32_t)md[2] << 8 | md[3]) /
+	    4294967296.0;
 }
 
 void
@@ -307,7 +370,7 @@ d01_renew_why_text(enum d01_renew_why why)
 	    [D01_RENEW_NO_CERT] = "no certificate yet",
 	    [D01_RENEW_NAMES] = "the names changed",
 	    [D01_RENEW_FORCED] = "--force",
-	    [D01_RENEW_EXPIRING] = "within --renew-before of expiry",
+	    [D01_RENEW_EXPIRING] = "near expiry (--renew-before)",
 	    [D01_RENEW_ARI] = "inside the CA's renewal window (ARI)",
 	    [D01_RENEW_KEY] = "the private key does not match the certificate",
 	    [D01_RENEW_NOT_DUE] = "not due",

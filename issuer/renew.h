@@ -22,6 +22,7 @@ struct d01_cert_info {
 	char **names; /* dNSName SANs, lower-case, as in the certificate */
 	size_t nnames;
 	char ari_id[256]; /* RFC 9773 §4.1 CertID; "" without an AKI */
+	char serial[132]; /* upper-case hex, as `openssl x509 -serial` */
 };
 
 /*
@@ -82,11 +83,18 @@ struct d01_renew_input {
 	const char *const *names;	  /* what we are asked for */
 	size_t nnames;
 	time_t now;
-	long renew_before; /* seconds */
+	/* Without ARI, renew when less than this is left: renew_before
+	 * seconds when >= 0, else renew_pct (below) percent of the lifetime
+	 * when 1..99, else a third of the lifetime (the default). */
+	long renew_before;
 	int force;
 	const struct d01_ari_window *ari; /* NULL without ARI */
-	double ari_pick;  /* in [0,1): where in the window to renew */
+	/* In [0,1): where in the window to renew (d01_renew_pick). With ARI
+	 * the window is the CA's; without, it is the last tenth of the
+	 * renew-before span before its threshold (see d01_renew_decide). */
+	double pick;
 	int key_mismatch; /* the key beside `cert` is missing or another */
+	int renew_pct;
 };
 
 struct d01_renew_decision {
@@ -99,10 +107,26 @@ struct d01_renew_decision {
  * Decide. Order: no certificate, a key that does not fit it, or other
  * names -> due; --force -> due;
  * an expired certificate is always due; with an ARI window the time
- * start + pick * (end - start) decides; otherwise notAfter - renew_before.
+ * start + pick * (end - start) decides; otherwise, with rb the
+ * renew-before span (absolute, a percentage or a third of the lifetime),
+ * notAfter - rb - pick * rb / 10: a fleet spreads over a tenth of the
+ * span, never later than the threshold the operator asked for.
  */
 void d01_renew_decide(
     const struct d01_renew_input *in, struct d01_renew_decision *out);
+
+/*
+ * The jitter of one certificate, in [0,1): the first 32 bits of SHA-256
+ * over its CertID (AKI + serial), validity and names. Deterministic per
+ * certificate, so every run of a timer agrees on the same renewal time
+ * (no re-roll that drifts earlier run after run), and spread uniformly
+ * across certificates, so a fleet does not renew in the same minute.
+ * 0 for NULL.
+ */
+double d01_renew_pick(const struct d01_cert_info *ci);
+
+/* The renew-before span of a certificate under `in`'s policy (seconds). */
+long d01_renew_span(const struct d01_renew_input *in);
 
 /* Short reason text ("not due", "names changed", ...). */
 const char *d01_renew_why_text(enum d01_renew_why why);

@@ -20,19 +20,20 @@
 #define MAX_SECRETS 8 /* secret variables one provider may declare */
 
 static const char *
-value_of(const struct d01_envvar *v, d01_getenv_fn get)
+value_of(const struct d01_envvar *v, const struct d01_envsrc *src)
 {
-	const char *s = get(v->name);
+	const char *s = src->get(src->ctx, v->name);
 
 	if ((s == NULL || *s == '\0') && v->alt != NULL)
-		s = get(v->alt);
+		s = src->get(src->ctx, v->alt);
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
 /* One variable into its field; secrets are only noted in *sec here. */
 static enum d01_err
 copy_one(json_t *c, const struct d01_envvar *v, const char *val,
-    const struct d01_envvar **sec, size_t *nsec, struct d01_error *err)
+    const char *secret, const struct d01_envvar **sec, size_t *nsec,
+    struct d01_error *err)
 {
 	char *end;
 	long n;
@@ -57,7 +58,7 @@ copy_one(json_t *c, const struct d01_envvar *v, const char *val,
 			return d01_error_set(
 			    err, D01_E_INTERNAL, "too many secret variables");
 		sec[(*nsec)++] = v;
-		j = json_pack("{s:s, s:s}", "name", "env", "key", v->name);
+		j = json_pack("{s:s, s:s}", "name", secret, "key", v->name);
 		break;
 	case D01_ENVVAR_AMBIENT:
 		return D01_OK;
@@ -71,8 +72,8 @@ copy_one(json_t *c, const struct d01_envvar *v, const char *val,
  * D01_ENVVAR_SECRET_FILE the text of the file it names (read here, before
  * the loop runs; the copy is wiped). */
 static enum d01_err
-put_secret(struct d01_secrets *s, const struct d01_envvar *v, const char *val,
-    struct d01_error *err)
+put_secret(struct d01_secrets *s, const char *secret,
+    const struct d01_envvar *v, const char *val, struct d01_error *err)
 {
 	enum d01_err rc;
 	char *text = NULL;
@@ -80,7 +81,7 @@ put_secret(struct d01_secrets *s, const struct d01_envvar *v, const char *val,
 
 	if (v->kind != D01_ENVVAR_SECRET_FILE)
 		return d01_secrets_put(
-		    s, D01_ENVVAR_NS, "env", v->name, val, err);
+		    s, D01_ENVVAR_NS, secret, v->name, val, err);
 	if (d01_file_read(val, D01_SECRET_MAX, &text, &len, err) != D01_OK) {
 		d01_error_prefix(err, "%s: ", v->name);
 		return err->code;
@@ -90,16 +91,38 @@ put_secret(struct d01_secrets *s, const struct d01_envvar *v, const char *val,
 		    "%s: %s is not a text file", v->name, val);
 	else
 		rc = d01_secrets_put(
-		    s, D01_ENVVAR_NS, "env", v->name, text, err);
+		    s, D01_ENVVAR_NS, secret, v->name, text, err);
 	OPENSSL_cleanse(text, len);
 	free(text);
 	return rc;
+}
+
+/* The plain getter behind d01_provider_env_config. */
+struct plain_get {
+	d01_getenv_fn get;
+};
+
+static const char *
+plain_get(void *ctx, const char *name)
+{
+	return ((const struct plain_get *)ctx)->get(name);
 }
 
 json_t *
 d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
     struct d01_secrets *s, struct d01_error *err)
 {
+	struct plain_get pg = {get};
+	struct d01_envsrc src = {plain_get, &pg, NULL};
+
+	return d01_provider_envsrc_config(p, &src, s, err);
+}
+
+json_t *
+d01_provider_envsrc_config(const struct d01_provider *p,
+    const struct d01_envsrc *src, struct d01_secrets *s, struct d01_error *err)
+{
+	const char *secret = src->secret != NULL ? src->secret : "env";
 	const struct d01_envvar *v, *sec[MAX_SECRETS];
 	size_t nsec = 0, i;
 	const char *val;
@@ -115,7 +138,7 @@ d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
 	for (v = p->envvars; v->name != NULL; v++) {
 		if (v->kind == D01_ENVVAR_AMBIENT)
 			continue;
-		if ((val = value_of(v, get)) == NULL) {
+		if ((val = value_of(v, src)) == NULL) {
 			if (v->required) {
 				d01_error_set(err, D01_E_CONFIG,
 				    "%s is not set", v->name);
@@ -123,7 +146,7 @@ d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
 			}
 			continue;
 		}
-		if (copy_one(c, v, val, sec, &nsec, err) != D01_OK)
+		if (copy_one(c, v, val, secret, sec, &nsec, err) != D01_OK)
 			goto fail;
 	}
 	if (p->env_fixup != NULL && p->env_fixup(c, err) != D01_OK)
@@ -131,7 +154,8 @@ d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
 	/* Only secrets the config still refers to are kept. */
 	for (i = 0; i < nsec; i++)
 		if (json_object_get(c, sec[i]->field) != NULL &&
-		    put_secret(s, sec[i], value_of(sec[i], get), err) != D01_OK)
+		    put_secret(s, secret, sec[i], value_of(sec[i], src), err) !=
+			D01_OK)
 			goto fail;
 	return c;
 fail:

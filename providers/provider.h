@@ -151,6 +151,22 @@ json_t *d01_provider_env_config(const struct d01_provider *p, d01_getenv_fn get,
     struct d01_secrets *s, struct d01_error *err);
 
 /*
+ * An environment of one's own: `get(ctx, NAME)` answers for it (`dns01
+ * renew` gives each certificate its `env.NAME` lines over the process
+ * environment). Several sources may fill one secret store, so each
+ * names its own secret (`secret`, under D01_ENVVAR_NS; NULL: "env"): one
+ * certificate's API token is never another's.
+ */
+struct d01_envsrc {
+	const char *(*get)(void *ctx, const char *name);
+	void *ctx;
+	const char *secret; /* a plain name component */
+};
+/* d01_provider_env_config() reading `src`. */
+json_t *d01_provider_envsrc_config(const struct d01_provider *p,
+    const struct d01_envsrc *src, struct d01_secrets *s, struct d01_error *err);
+
+/*
  * The operator's own config (the CLI, `dns01 issue`; never a tenant's in
  * `serve`): a "caBundle" that is not PEM text is a file path; replace it
  * by the file's text. `config` may be NULL or lack the field. 0, or -1

@@ -128,7 +128,7 @@ certificate(const char *b, size_t n)
 	struct d01_cert_info ci;
 	struct d01_ari_window ari = {1795900000, 1796000000, ""};
 	struct d01_renew_input in = {
-	    &ci, names, 2, 1795903408, 30L * 86400, 0, NULL, 0.5, 0};
+	    &ci, names, 2, 1795903408, 30L * 86400, 0, NULL, 0.5, 0, 0};
 	struct d01_renew_decision d;
 	struct d01_error err;
 	size_t i, k;

@@ -251,7 +251,7 @@ t_decide_ari(void)
 	in.now = T0;
 	in.renew_before = 85 * DAY; /* renew-before alone would say due */
 	in.ari = &w;
-	in.ari_pick = 0.5;
+	in.pick = 0.5;
 	d01_renew_decide(&in, &d);
 	CHECK(!d.due && d.why == D01_RENEW_ARI_NOT_DUE);
 	CHECK_INT(d.when, ==, T0 + 11 * DAY);
@@ -264,13 +264,13 @@ t_decide_ari(void)
 	w.end = T0 - DAY;
 	in.now = T0;
 	in.renew_before = DAY;
-	in.ari_pick = 0.99;
+	in.pick = 0.99;
 	d01_renew_decide(&in, &d);
 	CHECK(d.due && d.why == D01_RENEW_ARI);
 	/* An out-of-range pick is clamped to the window start. */
 	w.start = T0 + DAY;
 	w.end = T0 + 2 * DAY;
-	in.ari_pick = 7;
+	in.pick = 7;
 	d01_renew_decide(&in, &d);
 	CHECK(!d.due && d.when == T0 + DAY);
 end:
@@ -313,7 +313,7 @@ t_key_mismatch(void)
 	CHECK(d.due && d.why == D01_RENEW_KEY);
 	CHECK(strstr(d01_renew_why_text(d.why), "private key") != NULL);
 	in.ari = &w; /* the window says later: still due */
-	in.ari_pick = 0.5;
+	in.pick = 0.5;
 	d01_renew_decide(&in, &d);
 	CHECK(d.due && d.why == D01_RENEW_KEY);
 	in.ari = NULL;
