@@ -23,6 +23,7 @@
 #include "core/b64url.h"
 #include "core/dname.h"
 #include "core/log.h"
+#include "issuer/directory.h"
 #include "issuer/issue.h"
 #include "providers/provider.h"
 
@@ -42,6 +43,10 @@ usage(FILE *f, int rc)
 	    "         [--embedded-zone ZONE --dns-listen ADDR:PORT]\n"
 	    "         [--batch FILE]  (lines: OUTDIR NAME [NAME...])\n"
 	    "         [--log-level error|warn|info|debug]\n"
+	    "         [--profile NAME] [--skip-caa-check]\n"
+	    "       dns01 issue --directory URL --list-profiles\n"
+	    "--directory: a URL, or letsencrypt, letsencrypt-staging, "
+	    "zerossl, google,\n  google-staging\n"
 	    "Providers; without --config each reads its environment "
 	    "variables\n(as lego does):\n");
 	d01_cli_provider_help(f, 1);
@@ -143,6 +148,10 @@ enum {
 	OPT_TIMEOUT,
 	OPT_BATCH,
 	OPT_LOG_LEVEL,
+	/* issue 18 part B */
+	OPT_PROFILE,
+	OPT_LIST_PROFILES,
+	OPT_SKIP_CAA,
 };
 
 static const struct option longopts[] = {
@@ -170,6 +179,9 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"list-profiles", no_argument, NULL, OPT_LIST_PROFILES},
+    {"skip-caa-check", no_argument, NULL, OPT_SKIP_CAA},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -247,6 +259,7 @@ static const struct {
     {OPT_NAMESPACE, offsetof(struct d01_issue_opts, ns)},
     {OPT_EAB_KID, offsetof(struct d01_issue_opts, eab_kid)},
     {OPT_DNS_LISTEN, offsetof(struct d01_issue_opts, dns_listen)},
+    {OPT_PROFILE, offsetof(struct d01_issue_opts, profile)},
 };
 
 /* One option; 0, 1 for --help, or -1 on a usage error. */
@@ -267,6 +280,9 @@ parse_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
 	switch (c) {
 	case OPT_FORCE:
 		o->force = 1;
+		return 0;
+	case OPT_SKIP_CAA:
+		o->skip_caa = 1;
 		return 0;
 	case OPT_BATCH:
 		*batch = v;
@@ -325,23 +341,43 @@ d01_cmd_issue(int argc, char **argv)
 	    .timeout_ms = 600000,
 	    .ns = "default",
 	    .ns_port = 53};
-	const char *batch = NULL, *why = NULL;
+	const char *batch = NULL, *why = NULL, *named;
 	char rbuf[160];
 	size_t njobs = 1, i;
-	int c, st, rc = D01_EXIT_USAGE;
+	int c, st, list = 0, rc = D01_EXIT_USAGE;
 
 	memset(jobs, 0, sizeof(jobs));
 	for (i = 0; i < D01_ISSUE_MAX_JOBS; i++)
 		jobs[i].lock_fd = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hd:", longopts, NULL)) != -1) {
+		if (c == OPT_LIST_PROFILES) {
+			list = 1;
+			continue;
+		}
 		if ((st = parse_opt(&o, &jobs[0], &batch, c, optarg)) != 0) {
 			rc = st > 0 ? usage(stdout, D01_EXIT_OK)
 				    : usage(stderr, D01_EXIT_USAGE);
 			goto out;
 		}
 	}
-	if (batch != NULL && (njobs = 0, read_batch(batch, jobs, &njobs)) != 0)
+	/* --directory letsencrypt etc.: the CA's public URL. */
+	if ((named = d01_acme_directory_named(o.directory)) != NULL)
+		o.directory = named;
+	else if (o.directory != NULL && !d01_acme_url_ok(o.directory)) {
+		fprintf(stderr,
+		    "dns01 issue: --directory: an http(s) URL or one of %s\n",
+		    d01_acme_directory_names);
+		goto out;
+	}
+	if (list && o.directory != NULL && optind == argc) {
+		rc = (int)d01_issue_list_profiles(o.directory, o.ca_bundle);
+		goto out;
+	}
+	if (list)
+		why = "--list-profiles takes --directory (and --ca-bundle)";
+	else if (batch != NULL &&
+	    (njobs = 0, read_batch(batch, jobs, &njobs)) != 0)
 		why = "--batch: unreadable, or a line without OUTDIR and names";
 	else if (optind != argc)
 		why = "unexpected arguments";

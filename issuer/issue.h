@@ -32,6 +32,11 @@ struct d01_issue_opts {
 	const char *directory, *email, *provider, *config, *ca_bundle;
 	const char *account_key, *secrets_dir, *ns, *dns_listen, *resolver;
 	const char *eab_kid;
+	/* Issue 18 part B: the ACME profile to ask for (NULL: the CA's
+	 * default; refused before any order when the CA does not offer it),
+	 * and whether to skip the CAA pre-check (issuer/caa_check.c). */
+	const char *profile;
+	int skip_caa;
 	unsigned char eab_key[256];
 	size_t eab_len;
 	enum d01_key_type key_type;
@@ -83,6 +88,14 @@ enum d01_issue_status d01_issue(
 
 struct d01_acme_order_op;
 struct issue_run;
+
+/*
+ * `dns01 issue --list-profiles`: fetch `directory` (through `ca_bundle`
+ * when not NULL) and print meta.profiles, one "NAME  description" line
+ * each, on stdout. (issue_info.c)
+ */
+enum d01_issue_status d01_issue_list_profiles(
+    const char *directory, const char *ca_bundle);
 
 /* issue_plan.c: the phases d01_issue() runs, and the job's end. */
 

@@ -150,6 +150,7 @@ start_orders(struct issue_run *run)
 			d01_acme_directory(run->acme)->renewal_info
 		    ? job->replaces
 		    : NULL;
+		oo.profile = run->o->profile;
 		oo.poll_timeout_ms = 120000;
 		oo.solve = &run->solve;
 		job->run = run;
@@ -164,14 +165,37 @@ start_orders(struct issue_run *run)
 		event_base_loopexit(run->base, NULL);
 }
 
+/* --profile must be one the directory offers: refused before any order,
+ * naming those it does offer. */
+static enum d01_err
+check_profile(struct issue_run *run, struct d01_error *err)
+{
+	const struct d01_acme_dir *d = d01_acme_directory(run->acme);
+	char offered[400];
+
+	if (run->o->profile == NULL ||
+	    d01_acme_dir_profile(d, run->o->profile) >= 0)
+		return D01_OK;
+	d01_acme_dir_profiles_text(d, offered, sizeof(offered));
+	return d01_error_set(err, D01_E_CONFIG,
+	    "--profile %.64s: the CA does not offer it (offered: %s)",
+	    run->o->profile, offered);
+}
+
 static void
 account_done(void *arg, const struct d01_error *err)
 {
 	struct issue_run *run = arg;
+	struct d01_error e;
 
 	run->acct = NULL;
 	if (err->code != D01_OK) {
 		run_fail(run, err);
+		return;
+	}
+	d01_error_clear(&e);
+	if (check_profile(run, &e) != D01_OK) {
+		run_fail(run, &e);
 		return;
 	}
 	start_orders(run);
