@@ -19,6 +19,7 @@
 #include "issuer/account.h"
 #include "issuer/acme.h"
 #include "issuer/acme_http.h"
+#include "issuer/caa_check.h"
 #include "issuer/order.h"
 #include "providers/env.h"
 #include "providers/provider.h"
@@ -38,6 +39,8 @@ struct issue_run {
 	struct d01_acme *acme;
 	EVP_PKEY *account_key;
 	struct d01_acme_account_op *acct;
+	struct d01_caa_check *caa;
+	struct d01_dns_server caa_resolver;
 	struct d01_acme_xfer *ari[D01_ISSUE_MAX_JOBS];
 	size_t ari_pending, orders_pending;
 	struct d01_dns_server resolver, listen_srv;
@@ -78,6 +81,8 @@ abort_all(struct issue_run *run, const char *why)
 	}
 	d01_acme_account_cancel(run->acct);
 	run->acct = NULL;
+	d01_caa_check_cancel(run->caa);
+	run->caa = NULL;
 	if (run->orders_pending == 0)
 		event_base_loopexit(run->base, NULL);
 	else
@@ -141,8 +146,8 @@ start_orders(struct issue_run *run)
 
 	for (i = 0; i < run->njobs; i++) {
 		job = &run->jobs[i];
-		if (job->due != 1)
-			continue;
+		if (job->due != 1 || job->result.code != D01_OK)
+			continue; /* not due, or refused by the CAA check */
 		oo.names = (const char *const *)job->names;
 		oo.nnames = job->nnames;
 		oo.cert_key = job->cert_key;
@@ -183,6 +188,55 @@ check_profile(struct issue_run *run, struct d01_error *err)
 }
 
 static void
+caa_done(void *arg)
+{
+	struct issue_run *run = arg;
+
+	run->caa = NULL;
+	start_orders(run);
+}
+
+/* Before any order: the CAA pre-check (issuer/caa_check.h), unless
+ * skipped or the CA names no caaIdentities to check against. */
+static void
+start_caa(struct issue_run *run)
+{
+	const struct d01_issue_opts *o = run->o;
+	const struct d01_acme_dir *d = d01_acme_directory(run->acme);
+	struct d01_caa_check_opts co = {.base = run->base,
+	    .dns = run->env.dns,
+	    .servers = o->servers,
+	    .nservers = o->nservers,
+	    .ns_port = o->ns_port,
+	    .timeout_ms = 30000,
+	    .ids = (const char *const *)d->caa_ids,
+	    .nids = d->ncaa_ids,
+	    .account = d01_acme_kid(run->acme)};
+	struct d01_error err;
+
+	d01_error_clear(&err);
+	if (o->skip_caa || d->ncaa_ids == 0) {
+		d01_log(D01_LOG_INFO, "issue", "caa=unchecked reason=%s",
+		    o->skip_caa ? "--skip-caa-check"
+				: "the-directory-names-no-caaIdentities");
+		start_orders(run);
+		return;
+	}
+	if (o->nservers == 0) {
+		if (d01_dns_server_parse(
+			o->resolver, 53, &run->caa_resolver, &err) != D01_OK) {
+			run_fail(run, &err);
+			return;
+		}
+		co.resolver = &run->caa_resolver;
+	}
+	run->caa = d01_caa_check_start(
+	    &co, run->jobs, run->njobs, caa_done, run, &err);
+	if (run->caa == NULL)
+		run_fail(run, &err);
+}
+
+static void
 account_done(void *arg, const struct d01_error *err)
 {
 	struct issue_run *run = arg;
@@ -198,7 +252,7 @@ account_done(void *arg, const struct d01_error *err)
 		run_fail(run, &e);
 		return;
 	}
-	start_orders(run);
+	start_caa(run);
 }
 
 /* The account key: loaded, or made (EC P-256) and saved 0600 at once so
@@ -431,6 +485,7 @@ teardown(struct issue_run *run)
 		run->jobs[i].op = NULL;
 	}
 	d01_acme_account_cancel(run->acct);
+	d01_caa_check_cancel(run->caa);
 	d01_acme_free(run->acme);
 	if (run->cfg != NULL)
 		run->prov->config_free(run->cfg);
