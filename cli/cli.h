@@ -21,6 +21,7 @@ int d01_cmd_present(int argc, char **argv);
 int d01_cmd_cleanup(int argc, char **argv);
 int d01_cmd_check(int argc, char **argv);
 int d01_cmd_issue(int argc, char **argv);
+int d01_cmd_revoke(int argc, char **argv);
 
 /* common.c */
 

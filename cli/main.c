@@ -18,6 +18,7 @@ static const struct {
 	"wait until every authoritative server "
 	"serves (or dropped) a TXT value"},
     {"issue", d01_cmd_issue, "get or renew a certificate over DNS-01 (ACME)"},
+    {"revoke", d01_cmd_revoke, "revoke the certificate of an --out directory"},
 };
 
 static void
