@@ -3,9 +3,10 @@
 #   make test   install what is missing (+ test servers), build, run the
 #               whole suite, then again under ASan+UBSan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test test-plain test-asan test-valgrind deps test-deps \
+.PHONY: all build install run test test-plain test-asan test-valgrind deps test-deps \
 	fuzz format \
 	format-check bench bench-compare clean
 
@@ -20,6 +21,11 @@ test-deps:
 build: deps
 	cmake -S . -B build $(CMAKE_FLAGS) >/dev/null
 	cmake --build build -j $(JOBS)
+
+# PREFIX/bin/dns01, PREFIX/share/man/man1/dns01.1 and
+# PREFIX/lib/systemd/system/dns01-renew.{service,timer}, under $(DESTDIR).
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
 
 run: build
 	./build/dns01 serve --demo

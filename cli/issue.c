@@ -24,6 +24,7 @@
 #include "core/b64url.h"
 #include "core/dname.h"
 #include "core/log.h"
+#include "issuer/directory.h"
 #include "issuer/issue.h"
 #include "providers/provider.h"
 
@@ -44,6 +45,10 @@ usage(FILE *f, int rc)
 	    "         [--embedded-zone ZONE --dns-listen ADDR:PORT]\n"
 	    "         [--batch FILE]  (lines: OUTDIR NAME [NAME...])\n"
 	    "         [--log-level error|warn|info|debug]\n"
+	    "         [--profile NAME] [--skip-caa-check]\n"
+	    "       dns01 issue --directory URL --list-profiles\n"
+	    "--directory: a URL, or letsencrypt, letsencrypt-staging, "
+	    "zerossl, google,\n  google-staging\n"
 	    "Providers; without --config each reads its environment "
 	    "variables\n(as lego does):\n");
 	d01_cli_provider_help(f, 1);
@@ -146,6 +151,9 @@ enum {
 	OPT_BATCH,
 	OPT_LOG_LEVEL,
 	OPT_DEPLOY_HOOK,
+	OPT_PROFILE,
+	OPT_LIST_PROFILES,
+	OPT_SKIP_CAA,
 };
 
 /* The issue options; renew's files name the same (cli/conf.c). */
@@ -175,6 +183,9 @@ const struct option d01_issue_longopts[] = {
     {"batch", required_argument, NULL, OPT_BATCH},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"deploy-hook", required_argument, NULL, OPT_DEPLOY_HOOK},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"list-profiles", no_argument, NULL, OPT_LIST_PROFILES},
+    {"skip-caa-check", no_argument, NULL, OPT_SKIP_CAA},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -272,14 +283,24 @@ static const struct {
     {OPT_NAMESPACE, offsetof(struct d01_issue_opts, ns)},
     {OPT_EAB_KID, offsetof(struct d01_issue_opts, eab_kid)},
     {OPT_DNS_LISTEN, offsetof(struct d01_issue_opts, dns_listen)},
+    {OPT_PROFILE, offsetof(struct d01_issue_opts, profile)},
 };
 
 int
 d01_issue_cli_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
     const char **batch, int c, const char *v, const char **why)
 {
+	const char *named;
 	size_t i;
 
+	/* --directory letsencrypt etc.: the CA's public URL. */
+	if (c == OPT_DIRECTORY && (named = d01_acme_directory_named(v)) != NULL)
+		v = named;
+	else if (c == OPT_DIRECTORY && !d01_acme_url_ok(v)) {
+		*why =
+		    "--directory: an http(s) URL or a CA's name (see --help)";
+		return -1;
+	}
 	for (i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++) {
 		if (str_opts[i].opt == c) {
 			*(const char **)((char *)o + str_opts[i].off) = v;
@@ -291,12 +312,18 @@ d01_issue_cli_opt(struct d01_issue_opts *o, struct d01_issue_job *job,
 	case OPT_FORCE:
 		o->force = 1;
 		return 0;
+	case OPT_SKIP_CAA:
+		o->skip_caa = 1;
+		return 0;
 	case OPT_BATCH:
 		*batch = v;
 		return 0;
 	case OPT_DEPLOY_HOOK:
 		job->deploy_hook = v;
 		return 0;
+	case OPT_LIST_PROFILES: /* only on the command line */
+		*why = "--list-profiles: not an option of a certificate";
+		return -1;
 	case 'h':
 		return 1;
 	case 'd':
@@ -368,7 +395,7 @@ d01_cmd_issue(int argc, char **argv)
 	const char *batch = NULL, *why = NULL;
 	char rbuf[160];
 	size_t njobs = 1, i;
-	int c, st, rc = D01_EXIT_USAGE;
+	int c, st, list = 0, rc = D01_EXIT_USAGE;
 
 	d01_issue_cli_init(&o);
 	memset(jobs, 0, sizeof(jobs));
@@ -377,6 +404,10 @@ d01_cmd_issue(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hd:", d01_issue_longopts, NULL)) !=
 	    -1) {
+		if (c == OPT_LIST_PROFILES) {
+			list = 1;
+			continue;
+		}
 		st = d01_issue_cli_opt(&o, &jobs[0], &batch, c, optarg, &why);
 		if (st != 0) {
 			/* Only names and paths are quoted: never a key. */
@@ -390,7 +421,14 @@ d01_cmd_issue(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (batch != NULL && (njobs = 0, read_batch(batch, jobs, &njobs)) != 0)
+	if (list && o.directory != NULL && optind == argc) {
+		rc = (int)d01_issue_list_profiles(o.directory, o.ca_bundle);
+		goto out;
+	}
+	if (list)
+		why = "--list-profiles takes --directory (and --ca-bundle)";
+	else if (batch != NULL &&
+	    (njobs = 0, read_batch(batch, jobs, &njobs)) != 0)
 		why = "--batch: unreadable, or a line without OUTDIR and names";
 	else if (optind != argc)
 		why = "unexpected arguments";

@@ -21,6 +21,7 @@ static const struct {
     {"renew", d01_cmd_renew,
 	"renew every due certificate of a config directory "
 	"(certs.d/NAME.conf)"},
+    {"revoke", d01_cmd_revoke, "revoke the certificate of an --out directory"},
 };
 
 static void

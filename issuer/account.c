@@ -26,7 +26,7 @@ struct d01_acme_account_op {
 	char *directory, *email, *eab_kid;
 	unsigned char *eab_key;
 	size_t eab_len;
-	int key_existed;
+	int key_existed, only_existing;
 	struct d01_acme_req *req;
 	d01_done_fn cb;
 	void *arg;
@@ -114,6 +114,10 @@ reply_cb(void *arg, const struct d01_error *rerr, const struct d01_acme_resp *r)
 			d01_error_prefix(&err, "directory %s: ", op->directory);
 			op->state = ACC_DONE;
 		}
+	} else if (op->state == ACC_FIND && err.code == D01_E_NOTFOUND &&
+	    op->only_existing) {
+		d01_error_prefix(&err, "newAccount: no account for this key: ");
+		op->state = ACC_DONE;
 	} else if (op->state == ACC_FIND && err.code == D01_E_NOTFOUND) {
 		d01_error_clear(&err); /* accountDoesNotExist: create it */
 		op->state = ACC_CREATE;
@@ -189,7 +193,8 @@ d01_acme_account_start(struct d01_acme *a,
 	if (op->eab_key != NULL)
 		memcpy(op->eab_key, o->eab_key, o->eab_len);
 	op->eab_len = o->eab_len;
-	op->key_existed = o->key_existed;
+	op->key_existed = o->key_existed || o->only_existing;
+	op->only_existing = o->only_existing;
 	op->a = a;
 	op->cb = cb;
 	op->arg = arg;

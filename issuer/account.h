@@ -22,6 +22,7 @@ struct d01_acme_account_opts {
 	const char *directory; /* directory URL */
 	const char *email;     /* contact, may be NULL */
 	int key_existed;       /* try onlyReturnExisting first */
+	int only_existing;     /* and never create one (revocation) */
 	const char *eab_kid;   /* NULL: no external account binding */
 	const unsigned char *eab_key;
 	size_t eab_len;

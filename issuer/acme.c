@@ -113,6 +113,12 @@ d01_acme_set_kid(struct d01_acme *a, const char *kid)
 	return D01_OK;
 }
 
+const char *
+d01_acme_kid(const struct d01_acme *a)
+{
+	return a->kid;
+}
+
 EVP_PKEY *
 d01_acme_key(const struct d01_acme *a)
 {

@@ -48,6 +48,8 @@ const struct d01_acme_dir *d01_acme_directory(const struct d01_acme *a);
 
 /* The account URL once known (signed requests then use "kid"). */
 enum d01_err d01_acme_set_kid(struct d01_acme *a, const char *kid);
+/* The account URL, or NULL before it is known. */
+const char *d01_acme_kid(const struct d01_acme *a);
 
 EVP_PKEY *d01_acme_key(const struct d01_acme *a);
 /* RFC 7638 thumbprint of the account key (for key authorizations). */

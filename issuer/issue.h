@@ -36,6 +36,11 @@ struct d01_issue_opts {
 	const char *directory, *email, *provider, *config, *ca_bundle;
 	const char *account_key, *secrets_dir, *ns, *dns_listen, *resolver;
 	const char *eab_kid;
+	/* Issue 18 part B: the ACME profile to ask for (NULL: the CA's
+	 * default; refused before any order when the CA does not offer it),
+	 * and whether to skip the CAA pre-check (issuer/caa_check.c). */
+	const char *profile;
+	int skip_caa;
 	unsigned char eab_key[256];
 	size_t eab_len;
 	enum d01_key_type key_type;
@@ -121,6 +126,14 @@ enum d01_issue_status d01_issue_groups(struct d01_issue_group *groups,
  */
 enum d01_issue_status d01_issue(
     const struct d01_issue_opts *o, struct d01_issue_job *jobs, size_t njobs);
+
+/*
+ * `dns01 issue --list-profiles`: fetch `directory` (through `ca_bundle`
+ * when not NULL) and print meta.profiles, one "NAME  description" line
+ * each, on stdout. (issue_info.c)
+ */
+enum d01_issue_status d01_issue_list_profiles(
+    const char *directory, const char *ca_bundle);
 
 /* issue_plan.c: the phases d01_issue() runs, and the job's end. */
 

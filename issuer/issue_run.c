@@ -21,6 +21,7 @@
 #include "issuer/account.h"
 #include "issuer/acme.h"
 #include "issuer/acme_http.h"
+#include "issuer/caa_check.h"
 #include "issuer/hook.h"
 #include "issuer/issue_run.h"
 #include "issuer/order.h"
@@ -82,6 +83,8 @@ abort_all(struct issue_run *run, const char *why)
 		}
 		d01_acme_account_cancel(grp->acct);
 		grp->acct = NULL;
+		d01_caa_check_cancel(grp->caa);
+		grp->caa = NULL;
 		if (!grp->done)
 			grp_fail(grp, &err);
 	}
@@ -150,6 +153,7 @@ start_orders(struct issue_grp *grp)
 			d01_acme_directory(grp->acme)->renewal_info
 		    ? job->replaces
 		    : NULL;
+		oo.profile = grp->g->o->profile;
 		oo.poll_timeout_ms = 120000;
 		oo.solve = &grp->solve;
 		job->grp = grp;
@@ -164,153 +168,89 @@ start_orders(struct issue_grp *grp)
 		grp_done(grp);
 }
 
+/* --profile must be one the directory offers: refused before any order,
+ * naming those it does offer. */
+static enum d01_err
+check_profile(struct issue_grp *grp, struct d01_error *err)
+{
+	const struct d01_acme_dir *d = d01_acme_directory(grp->acme);
+	const char *profile = grp->g->o->profile;
+	char offered[400];
+
+	if (profile == NULL || d01_acme_dir_profile(d, profile) >= 0)
+		return D01_OK;
+	d01_acme_dir_profiles_text(d, offered, sizeof(offered));
+	return d01_error_set(err, D01_E_CONFIG,
+	    "--profile %.64s: the CA does not offer it (offered: %s)", profile,
+	    offered);
+}
+
+static void
+caa_done(void *arg)
+{
+	struct issue_grp *grp = arg;
+
+	grp->caa = NULL;
+	start_orders(grp);
+}
+
+/* Before any order: the CAA pre-check (issuer/caa_check.h), unless
+ * skipped or the CA names no caaIdentities to check against. */
+static void
+start_caa(struct issue_grp *grp)
+{
+	const struct d01_issue_opts *o = grp->g->o;
+	const struct d01_acme_dir *d = d01_acme_directory(grp->acme);
+	struct d01_caa_check_opts co = {.base = grp->run->base,
+	    .dns = grp->run->env.dns,
+	    .servers = o->servers,
+	    .nservers = o->nservers,
+	    .ns_port = o->ns_port,
+	    .timeout_ms = 30000,
+	    .ids = (const char *const *)d->caa_ids,
+	    .nids = d->ncaa_ids,
+	    .account = d01_acme_kid(grp->acme)};
+	struct d01_error err;
+
+	d01_error_clear(&err);
+	if (o->skip_caa || d->ncaa_ids == 0) {
+		d01_log(D01_LOG_INFO, "issue", "caa=unchecked reason=%s",
+		    o->skip_caa ? "--skip-caa-check"
+				: "the-directory-names-no-caaIdentities");
+		start_orders(grp);
+		return;
+	}
+	if (o->nservers == 0) {
+		if (d01_dns_server_parse(
+			o->resolver, 53, &grp->caa_resolver, &err) != D01_OK) {
+			grp_fail(grp, &err);
+			return;
+		}
+		co.resolver = &grp->caa_resolver;
+	}
+	grp->caa = d01_caa_check_start(
+	    &co, grp->g->jobs, grp->g->njobs, caa_done, grp, &err);
+	if (grp->caa == NULL)
+		grp_fail(grp, &err);
+}
+
 static void
 account_done(void *arg, const struct d01_error *err)
 {
 	struct issue_grp *grp = arg;
+	struct d01_error e;
 
 	grp->acct = NULL;
 	if (err->code != D01_OK) {
 		grp_fail(grp, err);
 		return;
 	}
-	start_orders(grp);
-}
-
-/* The account key: loaded, or made (EC P-256) and saved 0600 at once so
- * that an account created at the CA is never orphaned. */
-static enum d01_err
-account_key(struct issue_grp *grp, int *existed, struct d01_error *err)
-{
-	char path[1100];
-	size_t i;
-
-	if (grp->g->o->account_key != NULL) {
-		snprintf(path, sizeof(path), "%s", grp->g->o->account_key);
-	} else {
-		for (i = 0; i + 1 < grp->g->njobs && grp->g->jobs[i].finished;
-		     i++)
-			;
-		snprintf(
-		    path, sizeof(path), "%s/account.key", grp->g->jobs[i].out);
+	d01_error_clear(&e);
+	if (check_profile(grp, &e) != D01_OK) {
+		grp_fail(grp, &e);
+		return;
 	}
-	*existed = 1;
-	if ((grp->account_key = d01_key_load(path, err)) != NULL)
-		return D01_OK;
-	if (err->code != D01_E_NOTFOUND)
-		return err->code;
-	*existed = 0;
-	d01_error_clear(err);
-	if ((grp->account_key = d01_key_generate(D01_KEY_EC256, err)) == NULL)
-		return err->code;
-	return d01_key_save(path, grp->account_key, err);
-}
-
-/* --config FILE, or the provider's environment variables (their secrets
- * in the in-memory store, under D01_ENVVAR_NS and the group's name). */
-static json_t *
-provider_config(struct issue_grp *grp, struct d01_error *err)
-{
-	const struct d01_issue_opts *o = grp->g->o;
-	json_error_t jerr;
-	json_t *c;
-
-	if (o->config == NULL) {
-		grp->solve.namespace = D01_ENVVAR_NS;
-		if (o->envsrc == NULL)
-			return NULL; /* as a provider without variables */
-		grp->envsrc = *o->envsrc;
-		grp->envsrc.secret = grp->secret;
-		c = d01_provider_envsrc_config(
-		    grp->prov, &grp->envsrc, grp->run->env.secrets, err);
-		if (c == NULL && err->code != D01_OK)
-			d01_error_prefix(err, "no --config and ");
-		return c;
-	}
-	if ((c = json_load_file(o->config, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL)
-		d01_error_set(err, D01_E_CONFIG, "%s: %s (line %d)", o->config,
-		    jerr.text, jerr.line);
-	return c;
-}
-
-/* The provider's config, parsed (the env is open). */
-static enum d01_err
-setup_dns(struct issue_grp *grp, struct d01_error *err)
-{
-	json_t *cfg;
-
-	grp->solve.namespace = grp->g->o->ns;
-	cfg = provider_config(grp, err);
-	if (cfg == NULL && err->code != D01_OK)
-		return err->code;
-	if (d01_provider_config_ca_file(cfg, err) != 0) {
-		json_decref(cfg);
-		return err->code;
-	}
-	grp->prov->config_parse(&grp->run->env, cfg, &grp->cfg, err);
-	json_decref(cfg);
-	return err->code;
-}
-
-/* What the TXT checker asks: --nameserver, the embedded server, or the
- * zone's own authoritative servers found through a resolver. */
-static enum d01_err
-setup_check(struct issue_grp *grp, struct d01_error *err)
-{
-	const struct d01_issue_opts *o = grp->g->o;
-	struct d01_txtcheck_opts *c = &grp->solve.check;
-
-	c->timeout_ms = (int)o->propagation_ms;
-	c->interval_ms = 250;
-	if (o->nservers > 0) {
-		c->servers = o->servers;
-		c->nservers = o->nservers;
-	} else if (o->dns_listen != NULL) {
-		if (d01_dns_server_parse(
-			o->dns_listen, 53, &grp->listen_srv, err) != D01_OK)
-			return err->code;
-		c->servers = &grp->listen_srv;
-		c->nservers = 1;
-	} else {
-		if (d01_dns_server_parse(
-			o->resolver, 53, &grp->resolver, err) != D01_OK)
-			return err->code;
-		c->resolver = &grp->resolver;
-		c->ns_port = o->ns_port;
-	}
-	return D01_OK;
-}
-
-static enum d01_err
-setup_issuing(struct issue_grp *grp, int *existed, struct d01_error *err)
-{
-	struct d01_issue_job *job;
-	size_t i;
-
-	if (account_key(grp, existed, err) != D01_OK ||
-	    setup_dns(grp, err) != D01_OK || setup_check(grp, err) != D01_OK)
-		return err->code;
-	for (i = 0; i < grp->g->njobs; i++) {
-		job = &grp->g->jobs[i];
-		if (wants_order(job) &&
-		    (job->cert_key =
-			    d01_key_generate(grp->g->o->key_type, err)) == NULL)
-			return err->code;
-	}
-	if ((grp->acme = d01_acme_new(
-		 grp->run->base, grp->http, grp->account_key, err)) == NULL)
-		return err->code;
-	grp->solve.acme = grp->acme;
-	grp->solve.env = &grp->run->env;
-	grp->solve.provider = grp->prov;
-	grp->solve.provider_cfg = grp->cfg;
-	/* The user's own credentials (AWS_*, files), as in present. */
-	grp->solve.allow_ambient = 1;
-	grp->solve.poll_timeout_ms = 120000;
-	/* As present/cleanup's default --timeout. */
-	grp->solve.op_timeout_ms = 60000;
-	return D01_OK;
+	start_caa(grp);
 }
 
 static void
@@ -322,7 +262,7 @@ start_account(struct issue_grp *grp)
 	int existed = 0;
 
 	d01_error_clear(&err);
-	if (setup_issuing(grp, &existed, &err) != D01_OK) {
+	if (d01_issue_grp_setup(grp, &existed, &err) != D01_OK) {
 		grp_fail(grp, &err);
 		return;
 	}
@@ -427,6 +367,7 @@ grp_teardown(struct issue_grp *grp)
 		grp->g->jobs[i].op = NULL;
 	}
 	d01_acme_account_cancel(grp->acct);
+	d01_caa_check_cancel(grp->caa);
 	d01_acme_free(grp->acme);
 	if (grp->cfg != NULL)
 		grp->prov->config_free(grp->cfg);

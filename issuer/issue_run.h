@@ -21,6 +21,7 @@ struct d01_acme_http;
 struct d01_acme;
 struct d01_acme_account_op;
 struct d01_hooks;
+struct d01_caa_check;
 
 /* One group's run: its ACME session and account, its provider config. */
 struct issue_grp {
@@ -32,6 +33,8 @@ struct issue_grp {
 	struct d01_acme *acme;
 	EVP_PKEY *account_key;
 	struct d01_acme_account_op *acct;
+	struct d01_caa_check *caa; /* the CAA pre-check while it runs */
+	struct d01_dns_server caa_resolver;
 	size_t ari_pending, orders_pending;
 	struct d01_dns_server resolver, listen_srv;
 	struct d01_solve_ctx solve;
@@ -52,6 +55,12 @@ struct issue_run {
 	int aborted, dry_run;
 	const char *prog; /* in front of error lines */
 };
+
+/* issue_setup.c: the account key (*existed: it was there), the
+ * provider's config, the TXT checker's servers, the certificate keys of
+ * the jobs that want an order, the ACME session. D01_OK, or err. */
+enum d01_err d01_issue_grp_setup(
+    struct issue_grp *grp, int *existed, struct d01_error *err);
 
 /* issue_run.c: leave the loop when nothing runs any more. */
 void d01_issue_run_maybe_done(struct issue_run *run);

@@ -34,7 +34,7 @@ struct d01_acme_order_op {
 	char **names;
 	size_t nnames;
 	EVP_PKEY *cert_key;
-	char *replaces;
+	char *replaces, *profile;
 	long poll_timeout_ms;
 	const struct d01_solve_ctx *solve;
 	enum ord_state state;
@@ -73,6 +73,7 @@ d01_acme_order_cancel(struct d01_acme_order_op *op)
 		free(op->names[i]);
 	free(op->names);
 	free(op->replaces);
+	free(op->profile);
 	free(op->order_url);
 	free(op->chain);
 	d01_acme_order_clear(&op->ord);
@@ -179,6 +180,8 @@ new_order_payload(const struct d01_acme_order_op *op)
 	json_object_set_new(p, "identifiers", ids);
 	if (op->replaces != NULL)
 		json_object_set_new(p, "replaces", json_string(op->replaces));
+	if (op->profile != NULL)
+		json_object_set_new(p, "profile", json_string(op->profile));
 	s = json_dumps(p, JSON_COMPACT);
 out:
 	json_decref(p);
@@ -459,7 +462,8 @@ d01_acme_order_start(struct d01_acme *a, const struct d01_acme_order_opts *o,
 	    (op->names = calloc(o->nnames, sizeof(char *))) == NULL ||
 	    (op->timer = evtimer_new(o->solve->env->base, timer_cb, op)) ==
 		NULL ||
-	    (o->replaces && (op->replaces = strdup(o->replaces)) == NULL))
+	    (o->replaces && (op->replaces = strdup(o->replaces)) == NULL) ||
+	    (o->profile && (op->profile = strdup(o->profile)) == NULL))
 		goto nomem;
 	for (op->nnames = 0; op->nnames < o->nnames; op->nnames++)
 		if ((op->names[op->nnames] = strdup(o->names[op->nnames])) ==

@@ -4,10 +4,10 @@
  * one state machine:
  *   NEW -> AUTHZ -> FINALIZE -> WAIT <-> POLL -> DOWNLOAD -> DONE
  * NEW posts the identifiers (and RFC 9773 "replaces" when renewing at a
- * CA with ARI); AUTHZ runs one DNS-01 solver per authorization, all in
- * parallel, and when one fails stops the others (each still cleans up);
- * FINALIZE sends the CSR; POLL reads the order with backoff and
- * Retry-After until valid; DOWNLOAD fetches the PEM chain and checks that
+ * CA with ARI, and "profile" when one is chosen); AUTHZ runs one DNS-01 solver
+ * per authorization, all in parallel, and when one fails stops the others (each
+ * still cleans up); FINALIZE sends the CSR; POLL reads the order with backoff
+ * and Retry-After until valid; DOWNLOAD fetches the PEM chain and checks that
  * its leaf carries our key and exactly our names.
  */
 #ifndef D01_ORDER_H
@@ -28,6 +28,7 @@ struct d01_acme_order_opts {
 	size_t nnames;
 	EVP_PKEY *cert_key;   /* borrowed: signs the CSR */
 	const char *replaces; /* ARI CertID of the predecessor, or NULL */
+	const char *profile;  /* ACME profile name, or NULL */
 	long poll_timeout_ms; /* bound on waiting for "processing" */
 	const struct d01_solve_ctx *solve; /* borrowed, outlives the op */
 };
@@ -37,8 +38,8 @@ struct d01_acme_order_opts {
 typedef void (*d01_acme_cert_fn)(
     void *arg, const struct d01_error *err, const char *pem, size_t len);
 
-/* Async call shape (docs/DESIGN.md, "The async call shape"); names and
- * replaces are copied. */
+/* Async call shape (docs/DESIGN.md, "The async call shape"); names,
+ * replaces and profile are copied. */
 struct d01_acme_order_op *d01_acme_order_start(struct d01_acme *a,
     const struct d01_acme_order_opts *o, d01_acme_cert_fn cb, void *arg,
     struct d01_error *err);

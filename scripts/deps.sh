@@ -10,7 +10,7 @@ libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev openssl ca-certificat
 curl"
 test="clang libclang-rt-14-dev python3 bind9 bind9-utils bind9-dnsutils \
 knot-dnsutils clang-format python3-botocore python3-dnspython hyperfine valgrind \
-pebble"
+pebble systemd groff-base"
 # The Helm chart tests render charts/ with tests/chart/render.go (Debian 12
 # has no helm package): Go's text/template + sprig, built offline.
 test="$test golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"

@@ -57,7 +57,10 @@ def _zone(origin, body):
 
 
 class Bind:
-    def __init__(self, tmpdir, name="bind"):
+    def __init__(self, tmpdir, name="bind", zones=None):
+        """`zones`: more zones, {origin: records}, updatable like the
+        others (the SOA and NS records are added)."""
+        self.extra_zones = zones or {}
         self.dir = os.path.join(tmpdir, name)
         os.makedirs(self.dir)
         self.port = free_port()
@@ -108,6 +111,7 @@ sub IN NS ns1.example.test.
             "delegated.test": _zone("delegated.test", ""),
             "refused.test": _zone("refused.test", ""),
         }
+        zones.update({k: _zone(k, v) for k, v in self.extra_zones.items()})
         conf = f"""options {{
     directory "{self.dir}";
     pid-file "{self.dir}/named.pid";

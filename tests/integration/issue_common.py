@@ -17,10 +17,11 @@ NAMES = ["example.test", "*.example.test", "www.example.test"]
 class Lab:
     """BIND + Pebble (-dnsserver = BIND) in one temporary directory."""
 
-    def __init__(self, relay=True, pebble_env=None, eab=False):
+    def __init__(self, relay=True, pebble_env=None, eab=False,
+                 bind_zones=None):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = self.tmp.name
-        self.bind = bind.Bind(self.dir).__enter__()
+        self.bind = bind.Bind(self.dir, zones=bind_zones).__enter__()
         try:
             self.secrets = os.path.join(self.dir, "secrets")
             self.bind.write_secrets(self.secrets)

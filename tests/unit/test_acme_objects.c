@@ -51,6 +51,68 @@ end:
 	d01_acme_dir_clear(&d);
 }
 
+/* meta.profiles and meta.caaIdentities (issue 18 items 4 and 6). */
+static void
+t_directory_meta(void)
+{
+	static const char body[] =
+	    "{\"newNonce\":\"https://ca/n\",\"newAccount\":\"https://ca/a\","
+	    "\"newOrder\":\"https://ca/o\",\"meta\":{"
+	    "\"profiles\":{\"classic\":\"The usual\","
+	    "\"shortlived\":\"Six\\ndays\",\"bad name\":\"x\","
+	    "\"tlsserver\":7},"
+	    "\"caaIdentities\":[\"LetsEncrypt.ORG.\",7,\"bad..name\","
+	    "\"pki.goog\"]}}";
+	struct d01_acme_dir d = {0};
+	char text[64];
+
+	CHECK(d01_acme_dir_parse(body, strlen(body), &d, NULL) == D01_OK);
+	CHECK_INT(d.nprofiles, ==, 3);
+	CHECK_STR(d.profiles[0], "classic");
+	CHECK_STR(d.profile_desc[0], "The usual");
+	CHECK_STR(d.profile_desc[1], "Six days"); /* no control chars */
+	CHECK_STR(d.profiles[2], "tlsserver");
+	CHECK_STR(d.profile_desc[2], "");
+	CHECK_INT(d01_acme_dir_profile(&d, "shortlived"), ==, 1);
+	CHECK_INT(d01_acme_dir_profile(&d, "bad name"), ==, -1);
+	CHECK_INT(d01_acme_dir_profile(&d, "Classic"), ==, -1);
+	d01_acme_dir_profiles_text(&d, text, sizeof(text));
+	CHECK_STR(text, "classic, shortlived, tlsserver");
+	CHECK_INT(d.ncaa_ids, ==, 2);
+	CHECK_STR(d.caa_ids[0], "letsencrypt.org");
+	CHECK_STR(d.caa_ids[1], "pki.goog");
+	d01_acme_dir_clear(&d);
+	CHECK(
+	    d01_acme_dir_parse(dir_body, strlen(dir_body), &d, NULL) == D01_OK);
+	CHECK_INT(d.nprofiles + d.ncaa_ids, ==, 0);
+	d01_acme_dir_profiles_text(&d, text, sizeof(text));
+	CHECK_STR(text, "none");
+end:
+	d01_acme_dir_clear(&d);
+}
+
+/* --directory short names (issue 18 item 5): the CAs' public URLs. */
+static void
+t_directory_named(void)
+{
+	CHECK_STR(d01_acme_directory_named("letsencrypt"),
+	    "https://acme-v02.api.letsencrypt.org/directory");
+	CHECK_STR(d01_acme_directory_named("letsencrypt-staging"),
+	    "https://acme-staging-v02.api.letsencrypt.org/directory");
+	CHECK_STR(d01_acme_directory_named("zerossl"),
+	    "https://acme.zerossl.com/v2/DV90");
+	CHECK_STR(d01_acme_directory_named("google"),
+	    "https://dv.acme-v02.api.pki.goog/directory");
+	CHECK_STR(d01_acme_directory_named("google-staging"),
+	    "https://dv.acme-v02.test-api.pki.goog/directory");
+	CHECK(d01_acme_directory_named("LetsEncrypt") == NULL);
+	CHECK(d01_acme_directory_named("letsencrypt-prod") == NULL);
+	CHECK(d01_acme_directory_named("https://ca.test/dir") == NULL);
+	CHECK(d01_acme_directory_named(NULL) == NULL);
+	CHECK(strstr(d01_acme_directory_names, "zerossl") != NULL);
+end:;
+}
+
 static void
 t_urls(void)
 {
@@ -237,6 +299,8 @@ int
 main(void)
 {
 	RUN(t_directory);
+	RUN(t_directory_meta);
+	RUN(t_directory_named);
 	RUN(t_urls);
 	RUN(t_order);
 	RUN(t_order_limits);
