@@ -5,6 +5,7 @@
 #include "providers/provider.h"
 #include "providers/acmedns/acmedns.h"
 #include "providers/cloudflare/cloudflare.h"
+#include "providers/clouddns/clouddns.h"
 #include "providers/digitalocean/digitalocean.h"
 #include "providers/embedded/embedded.h"
 #include "providers/rfc2136/rfc2136.h"
@@ -17,6 +18,7 @@ const struct d01_provider *const d01_providers[] = {
     &d01_provider_route53,
     &d01_provider_acmedns,
     &d01_provider_digitalocean,
+    &d01_provider_clouddns,
     NULL,
 };
 
