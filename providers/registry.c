@@ -6,6 +6,7 @@
 #include "providers/acmedns/acmedns.h"
 #include "providers/akamai/akamai.h"
 #include "providers/cloudflare/cloudflare.h"
+#include "providers/clouddns/clouddns.h"
 #include "providers/digitalocean/digitalocean.h"
 #include "providers/embedded/embedded.h"
 #include "providers/rfc2136/rfc2136.h"
@@ -19,6 +20,7 @@ const struct d01_provider *const d01_providers[] = {
     &d01_provider_acmedns,
     &d01_provider_digitalocean,
     &d01_provider_akamai,
+    &d01_provider_clouddns,
     NULL,
 };
 

@@ -9,7 +9,8 @@ build="build-essential cmake pkg-config libevent-dev libssl-dev libjansson-dev \
 libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev openssl ca-certificates \
 curl"
 test="clang libclang-rt-14-dev python3 bind9 bind9-utils bind9-dnsutils \
-knot-dnsutils clang-format python3-botocore python3-dnspython hyperfine valgrind \
+knot-dnsutils clang-format python3-botocore python3-dnspython python3-cryptography \
+python3-jwt hyperfine valgrind \
 pebble systemd groff-base"
 # The Helm chart tests render charts/ with tests/chart/render.go (Debian 12
 # has no helm package): Go's text/template + sprig, built offline.

@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.join(os.environ.get("DNS01_SOURCE") or
 import chartlib  # noqa: E402
 from chartlib import CHART, Renderer, check  # noqa: E402
 
-PROVIDERS = {"embedded", "rfc2136", "cloudflare", "route53", "acmedns", "digitalocean", "akamai"}
+PROVIDERS = {"embedded", "rfc2136", "cloudflare", "route53", "acmedns", "digitalocean", "akamai",
+             "clouddns"}
 # Issuer config fields per provider (README.md, "Providers";
 # the same names as cert-manager's built-in solvers).
 CONFIG_FIELDS = {
@@ -27,10 +28,11 @@ CONFIG_FIELDS = {
     "digitalocean": {"tokenSecretRef", "baseURL", "ttl"},
     "akamai": {"serviceConsumerDomain", "clientTokenSecretRef", "clientSecretSecretRef",
                "accessTokenSecretRef", "ttl", "caBundle", "edgercSecretRef", "edgercSection"},
+    "clouddns": {"project", "hostedZoneName", "serviceAccountSecretRef", "endpoint", "ttl"},
 }
 REQUIRED_FIELDS = {"rfc2136": {"nameserver"}, "cloudflare": set(), "route53": set(), "embedded": set(),
                    "acmedns": {"host", "accountSecretRef"}, "digitalocean": {"tokenSecretRef"},
-                   "akamai": {"serviceConsumerDomain"}}
+                   "akamai": {"serviceConsumerDomain"}, "clouddns": {"project"}}
 
 
 def read(*path):

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Access tokens for clouddns, one flight per credential, cached until
+ * five minutes before they expire (core/sfcache.h):
+ *  - a service-account key: a JWT (RS256, core/jwt.h) with iss = sub =
+ *    client_email, scope = Cloud DNS read-write, aud = the key's
+ *    token_uri, one hour, POSTed there as an RFC 7523 jwt-bearer grant;
+ *  - the metadata server (GKE Workload Identity, GCE): GET
+ *    /computeMetadata/v1/instance/service-accounts/default/token with
+ *    Metadata-Flavor: Google.
+ * The cache key is an HMAC under a random per-process key of everything
+ * that decides the token, the whole private key included, so another
+ * tenant who knows a client_email or key ID gets nothing.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "core/clock.h"
+#include "core/file.h"
+#include "core/jwt.h"
+#include "core/redact.h"
+#include "core/secret.h"
+#include "providers/clouddns/gcp_int.h"
+
+#define REFRESH_AHEAD 300   /* seconds before expiry */
+#define LIFETIME      3600  /* of the assertion */
+#define BUDGET_MS     15000 /* one token exchange, retries included */
+
+struct gcp_token_wait {
+	struct d01_sfc_wait sw;
+	struct d01_env *env;
+	struct gcp_state *st;
+	struct gcp_cred cred; /* a copy: a waiter may have to lead */
+	char *ca_pem;
+	struct d01_http_call *call;
+	gcp_token_fn cb;
+	void *arg;
+};
+
+static void
+wipe(char **p)
+{
+	if (*p != NULL) {
+		OPENSSL_cleanse(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+int
+gcp_token_key(const struct gcp_state *st, const struct gcp_cred *c,
+    const char *ca_pem, unsigned char key[D01_SFC_KEY])
+{
+	const char *f[] = {"gcp-token-v1", c->kind == GCP_KEY ? "key" : "md",
+	    c->ambient ? "ambient" : "config", c->token_uri, c->email,
+	    c->key_id, c->key_pem, c->metadata, ca_pem, GCP_SCOPE};
+	unsigned char len[9];
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	size_t i, l, outl = 0;
+	int rc = -1, b;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(ctx, st->mac_key, sizeof(st->mac_key), params) != 1)
+		goto out;
+	/* Length-prefixed, NULL apart from "": no two field lists feed
+	 * the MAC the same bytes. */
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		l = f[i] != NULL ? strlen(f[i]) : 0;
+		len[0] = f[i] != NULL;
+		for (b = 0; b < 8; b++)
+			len[1 + b] =
+			    (unsigned char)((uint64_t)l >> (56 - 8 * b));
+		if (EVP_MAC_update(ctx, len, sizeof(len)) != 1 ||
+		    (l > 0 &&
+			EVP_MAC_update(ctx, (const unsigned char *)f[i], l) !=
+			    1))
+			goto out;
+	}
+	if (EVP_MAC_final(ctx, key, &outl, D01_SFC_KEY) == 1 &&
+	    outl == D01_SFC_KEY)
+		rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
+}
+
+static int
+dup_or_null(char **dst, const char *src)
+{
+	return src == NULL || (*dst = strdup(src)) != NULL ? 0 : -1;
+}
+
+static int
+cred_copy(struct gcp_cred *d, const struct gcp_cred *s)
+{
+	memset(d, 0, sizeof(*d));
+	d->kind = s->kind;
+	d->ambient = s->ambient;
+	return dup_or_null(&d->email, s->email) ||
+	    dup_or_null(&d->key_pem, s->key_pem) ||
+	    dup_or_null(&d->key_id, s->key_id) ||
+	    dup_or_null(&d->token_uri, s->token_uri) ||
+	    dup_or_null(&d->project_id, s->project_id) ||
+	    dup_or_null(&d->metadata, s->metadata) ||
+	    dup_or_null(&d->where, s->where);
+}
+
+static void
+wait_free(struct gcp_token_wait *w)
+{
+	gcp_cred_free(&w->cred);
+	wipe(&w->ca_pem);
+	free(w);
+}
+
+static void token_done(
+    void *arg, const struct d01_error *e, const struct d01_http_response *r);
+
+/* The leader's request: the jwt-bearer grant or the metadata GET. */
+static int
+token_call(struct gcp_token_wait *w, struct d01_error *err)
+{
+	const struct gcp_cred *c = &w->cred;
+	struct d01_http_request req = {0};
+	const char *hdrs[3];
+	char url[GCP_URL_MAX], *jwt = NULL, *body = NULL;
+	EVP_PKEY *key = NULL;
+	size_t n;
+	int rc = -1;
+
+	req.budget_ms = BUDGET_MS;
+	req.timeout_ms = 10000;
+	if (c->kind == GCP_METADATA) {
+		/* Plain HTTP to a link-local (or the operator's) host, as
+		 * every Google client does; no CA bundle applies. */
+		snprintf(url, sizeof(url),
+		    "%s/computeMetadata/v1/instance/service-accounts/default/"
+		    "token?scopes=%s",
+		    c->metadata, GCP_SCOPE);
+		hdrs[0] = "Metadata-Flavor: Google";
+		hdrs[1] = NULL;
+		req.method = "GET";
+		req.url = url;
+		req.headers = hdrs;
+	} else {
+		if ((key = d01_jwt_key_from_pem(
+			 c->key_pem, strlen(c->key_pem), err)) == NULL) {
+			d01_error_prefix(err, "%s: ", c->where);
+			goto out;
+		}
+		jwt = d01_jwt_assertion(key, c->key_id, c->email, NULL,
+		    c->token_uri, GCP_SCOPE,
+		    (long long)d01_clock_wall_s(w->env->clock), LIFETIME, 0,
+		    err);
+		if (jwt == NULL)
+			goto out;
+		n = strlen(jwt) + 128;
+		if ((body = malloc(n)) == NULL) {
+			d01_error_set(err, D01_E_NOMEM, "out of memory");
+			goto out;
+		}
+		/* The JWT's alphabet (base64url and dots) needs no escape. */
+		snprintf(body, n,
+		    "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type"
+		    "%%3Ajwt-bearer&assertion=%s",
+		    jwt);
+		hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
+		hdrs[1] = "Accept: application/json";
+		hdrs[2] = NULL;
+		req.method = "POST";
+		req.url = c->token_uri;
+		req.headers = hdrs;
+		req.body = body;
+		req.body_len = strlen(body);
+		req.ca_pem = w->ca_pem;
+	}
+	w->call = d01_http_start(w->env->http, &req, token_done, w, err);
+	rc = w->call != NULL ? 0 : -1;
+out:
+	EVP_PKEY_free(key);
+	wipe(&jwt);
+	wipe(&body);
+	return rc;
+}
+
+static void
+answer(struct gcp_token_wait *w, const struct d01_error *err, const char *tok)
+{
+	w->cb(w->arg, err, err->code == D01_OK ? tok : NULL);
+	wait_free(w);
+}
+
+/* "getting an access token for service account x@y at URI" etc. */
+static void
+name_path(const struct gcp_token_wait *w, struct d01_error *err)
+{
+	const struct gcp_cred *c = &w->cred;
+
+	if (c->kind == GCP_METADATA)
+		d01_error_prefix(err,
+		    "getting an access token from the metadata server %s "
+		    "(ambient credentials: GKE Workload Identity or the "
+		    "node's service account): ",
+		    c->metadata);
+	else
+		d01_error_prefix(err,
+		    "getting an access token for %s%s at %s: ", c->where,
+		    c->ambient ? " (ambient: GOOGLE_APPLICATION_CREDENTIALS)"
+			       : "",
+		    c->token_uri);
+}
+
+static void
+token_done(
+    void *arg, const struct d01_error *e, const struct d01_http_response *r)
+{
+	struct gcp_token_wait *w = arg;
+	struct d01_error err = *e;
+	char *tok = NULL;
+	long exp = 0;
+
+	w->call = NULL;
+	if (err.code == D01_OK &&
+	    (tok = gcp_token_reply(r->status, r->body, r->len, &exp, &err)) !=
+		NULL)
+		d01_sfc_put(&w->sw, tok, strlen(tok) + 1,
+		    (exp - REFRESH_AHEAD) * 1000L);
+	if (err.code != D01_OK) { /* not cached: a fixed IAM binding helps */
+		name_path(w, &err);
+		d01_redact(err.msg, sizeof(err.msg), w->cred.key_id);
+		d01_sfc_fail(&w->sw, &err);
+	}
+	answer(w, &err, tok);
+	wipe(&tok);
+}
+
+static void
+cached(void *arg, const struct d01_sfc_out *out)
+{
+	struct gcp_token_wait *w = arg;
+	struct d01_error err;
+	const char *v = out->val;
+
+	d01_error_clear(&err);
+	switch (out->res) {
+	case D01_SFC_LEAD: /* the leader went away: our turn */
+		if (token_call(w, &err) == 0)
+			return;
+		d01_sfc_fail(&w->sw, &err);
+		break;
+	case D01_SFC_HIT:
+		if (out->len > 1 && v[out->len - 1] == '\0') {
+			answer(w, &err, v);
+			return;
+		}
+		d01_error_set(&err, D01_E_INTERNAL, "bad token cache entry");
+		break;
+	default:
+		err = *out->err;
+	}
+	answer(w, &err, NULL);
+}
+
+struct gcp_token_wait *
+gcp_token_get(struct d01_env *env, struct gcp_state *st,
+    const struct gcp_cred *cred, const char *ca_pem, gcp_token_fn cb, void *arg,
+    struct d01_error *err)
+{
+	unsigned char key[D01_SFC_KEY];
+	struct gcp_token_wait *w = NULL;
+	struct d01_sfc_out out;
+
+	if (gcp_token_key(st, cred, ca_pem, key) != 0) {
+		d01_error_set(err, D01_E_INTERNAL, "cannot derive a cache key");
+		return NULL;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    cred_copy(&w->cred, cred) != 0 ||
+	    dup_or_null(&w->ca_pem, ca_pem) != 0) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	w->env = env;
+	w->st = st;
+	w->cb = cb;
+	w->arg = arg;
+	/* defer_hits: even a hit arrives from the loop (async shape). */
+	switch (d01_sfc_get(st->tokens, key, &w->sw, cached, w, &out, err)) {
+	case D01_SFC_WAIT:
+		OPENSSL_cleanse(key, sizeof(key));
+		return w;
+	case D01_SFC_LEAD:
+		if (token_call(w, err) == 0) {
+			OPENSSL_cleanse(key, sizeof(key));
+			return w;
+		}
+		name_path(w, err);
+		d01_sfc_fail(&w->sw, err);
+		break;
+	default:
+		break;
+	}
+fail:
+	OPENSSL_cleanse(key, sizeof(key));
+	if (w != NULL)
+		wait_free(w);
+	return NULL;
+}
+
+void
+gcp_token_cancel(struct gcp_token_wait *w)
+{
+	if (w == NULL)
+		return;
+	d01_http_cancel(w->call);
+	d01_sfc_cancel(&w->sw);
+	wait_free(w);
+}
+
+void
+gcp_token_forget(struct gcp_state *st, const struct gcp_cred *cred,
+    const char *ca_pem, const char *token)
+{
+	unsigned char key[D01_SFC_KEY];
+	const char *v;
+	size_t len = 0;
+
+	if (gcp_token_key(st, cred, ca_pem, key) != 0)
+		return;
+	/* Only the very token refused: a later op's 401 must not drop the
+	 * fresh one another op just fetched. */
+	v = d01_sfc_peek(st->tokens, key, &len);
+	if (v != NULL && len == strlen(token) + 1 &&
+	    CRYPTO_memcmp(v, token, len) == 0)
+		d01_sfc_forget(st->tokens, key);
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
+enum d01_err
+gcp_cred_ambient(struct gcp_cred *c, struct d01_error *err)
+{
+	const char *file = getenv("GOOGLE_APPLICATION_CREDENTIALS");
+	const char *md = getenv("GCE_METADATA_HOST");
+	char *text = NULL, *where = NULL;
+	size_t len = 0;
+	enum d01_err rc;
+
+	memset(c, 0, sizeof(*c));
+	if (file != NULL && *file != '\0') {
+		/* A small read at request time, so a rotated file is seen;
+		 * the operator's file, as the ADC chain reads it. */
+		if (d01_file_read(file, D01_SECRET_MAX, &text, &len, err) !=
+		    D01_OK) {
+			d01_error_prefix(
+			    err, "GOOGLE_APPLICATION_CREDENTIALS: ");
+			return err->code;
+		}
+		rc = gcp_cred_parse(text, len, c, err);
+		OPENSSL_cleanse(text, len);
+		free(text);
+		if (rc != D01_OK) {
+			d01_error_prefix(err,
+			    "GOOGLE_APPLICATION_CREDENTIALS (%s; only "
+			    "service_account keys are supported): ",
+			    file);
+			return rc;
+		}
+		c->ambient = 1;
+		return D01_OK;
+	}
+	c->kind = GCP_METADATA;
+	c->ambient = 1;
+	if (md == NULL || *md == '\0')
+		md = GCP_DEFAULT_METADATA;
+	if (strlen(md) > 255 || strpbrk(md, "/?#@ \r\n") != NULL)
+		return d01_error_set(
+		    err, D01_E_CONFIG, "GCE_METADATA_HOST must be host[:port]");
+	if ((c->metadata = malloc(strlen(md) + 8)) == NULL ||
+	    (where = strdup("the metadata server")) == NULL) {
+		free(where);
+		gcp_cred_free(c);
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	}
+	sprintf(c->metadata, "http://%s", md);
+	c->where = where;
+	return D01_OK;
+}
