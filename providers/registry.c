@@ -4,6 +4,7 @@
 
 #include "providers/provider.h"
 #include "providers/acmedns/acmedns.h"
+#include "providers/azuredns/azuredns.h"
 #include "providers/cloudflare/cloudflare.h"
 #include "providers/digitalocean/digitalocean.h"
 #include "providers/embedded/embedded.h"
@@ -17,6 +18,7 @@ const struct d01_provider *const d01_providers[] = {
     &d01_provider_route53,
     &d01_provider_acmedns,
     &d01_provider_digitalocean,
+    &d01_provider_azuredns,
     NULL,
 };
 
