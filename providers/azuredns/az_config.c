@@ -97,16 +97,37 @@ field(const json_t *o, const char *name, const char *extra, size_t max,
 	return D01_OK;
 }
 
-/* endpoint / authorityHost: an https (or http) base URL without query or
- * fragment, allowed by the policy; *custom: not a cloud's default. */
+/* Without one trailing slash: how URLs are compared and kept. */
+static int
+same_url(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	la -= la > 0 && a[la - 1] == '/';
+	lb -= lb > 0 && b[lb - 1] == '/';
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/*
+ * endpoint / authorityHost: an https (or http) base URL without query or
+ * fragment, allowed by the policy; *custom: neither a cloud's default nor
+ * the operator's own from the webhook's environment (`var`:
+ * AZURE_ARM_ENDPOINT, AZURE_AUTHORITY_HOST, which the Azure workload
+ * identity webhook sets), which is then the default.
+ */
 static enum d01_err
 url_field(struct d01_env *env, const json_t *o, const char *name,
-    const char *dflt, const char *const *hosts, char **out, int *custom,
-    struct d01_error *err)
+    const char *var, const char *dflt, const char *const *hosts, char **out,
+    int *custom, struct d01_error *err)
 {
 	const json_t *v = json_object_get(o, name);
-	const char *s = json_string_value(v);
+	const char *s = json_string_value(v), *op = getenv(var);
 	size_t n, i;
+
+	if (op != NULL && (*op == '\0' || strlen(op) > 512))
+		op = NULL;
+	if (s == NULL && op != NULL)
+		dflt = op;
 
 	if (v != NULL && !json_is_null(v) &&
 	    (s == NULL || json_string_length(v) == 0 ||
@@ -128,6 +149,10 @@ url_field(struct d01_env *env, const json_t *o, const char *name,
 		    "azuredns: %s must be an http(s) URL without query or "
 		    "fragment",
 		    name);
+	if (op != NULL && same_url(*out, op)) {
+		*custom = 0;
+		return D01_OK;
+	}
 	return d01_endpoint_check(env ? env->endpoints : NULL, "azuredns", name,
 	    *out, hosts, custom, err);
 }
@@ -153,11 +178,12 @@ parse_cloud(struct d01_env *env, struct az_cfg *c, const json_t *config,
 			    "azuredns: environment must be AzurePublicCloud, "
 			    "AzureChinaCloud or AzureUSGovernmentCloud");
 	}
-	if (url_field(env, config, "endpoint", clouds[k].arm, arm_hosts,
-		&c->arm, &c->custom_arm, err) != D01_OK ||
-	    url_field(env, config, "authorityHost", clouds[k].authority,
-		login_hosts, &c->authority, &c->custom_authority,
-		err) != D01_OK)
+	if (url_field(env, config, "endpoint", "AZURE_ARM_ENDPOINT",
+		clouds[k].arm, arm_hosts, &c->arm, &c->custom_arm,
+		err) != D01_OK ||
+	    url_field(env, config, "authorityHost", "AZURE_AUTHORITY_HOST",
+		clouds[k].authority, login_hosts, &c->authority,
+		&c->custom_authority, err) != D01_OK)
 		return err->code;
 	/* The token's audience is the cloud's ARM, whatever endpoint the
 	 * requests go to (a proxy, a test's fake). */
