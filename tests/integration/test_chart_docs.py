@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.join(os.environ.get("DNS01_SOURCE") or
 import chartlib  # noqa: E402
 from chartlib import CHART, Renderer, check  # noqa: E402
 
-PROVIDERS = {"embedded", "rfc2136", "cloudflare", "route53", "acmedns", "digitalocean"}
+PROVIDERS = {"embedded", "rfc2136", "cloudflare", "route53", "acmedns", "digitalocean",
+             "azuredns"}
 # Issuer config fields per provider (README.md, "Providers";
 # the same names as cert-manager's built-in solvers).
 CONFIG_FIELDS = {
@@ -25,9 +26,13 @@ CONFIG_FIELDS = {
     "embedded": set(),
     "acmedns": {"host", "accountSecretRef"},
     "digitalocean": {"tokenSecretRef", "baseURL", "ttl"},
+    "azuredns": {"subscriptionID", "resourceGroupName", "hostedZoneName", "environment", "tenantID",
+                 "clientID", "clientSecretSecretRef", "managedIdentity", "zoneType", "endpoint",
+                 "authorityHost"},
 }
 REQUIRED_FIELDS = {"rfc2136": {"nameserver"}, "cloudflare": set(), "route53": set(), "embedded": set(),
-                   "acmedns": {"host", "accountSecretRef"}, "digitalocean": {"tokenSecretRef"}}
+                   "acmedns": {"host", "accountSecretRef"}, "digitalocean": {"tokenSecretRef"},
+                   "azuredns": {"subscriptionID", "resourceGroupName"}}
 
 
 def read(*path):
