@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Private to providers/azuredns/: the parsed config (az_config.c), the
- * token cache and the three identity paths (az_token.c), the pure parsers
+ * identity path an op takes (az_creds.c), the token exchanges and their
+ * cache (az_token.c), the pure parsers
  * of token replies, record sets and errors (az_parse.c, which
  * tests/unit/test_azuredns.c and the fuzz targets drive), and the op the
  * state machine in azuredns.c runs.
@@ -164,5 +165,10 @@ struct az_op {
 	struct d01_http_call *call;
 	struct event *retry; /* the pause before re-reading after a 412 */
 };
+
+/* az_creds.c: pick the identity path and fill o's token request (the
+ * first step: AZ_SECRET or AZ_TOKEN). 0, or -1 with err. */
+int az_credentials(
+    struct az_op *o, const struct d01_challenge *ch, struct d01_error *err);
 
 #endif
