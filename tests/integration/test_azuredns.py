@@ -43,6 +43,7 @@ SUB = "00000000-1111-2222-3333-444444444444"
 GROUP = "dns-rg"
 SP_ID, SP_SECRET = "sp-client-1", "sp-secret-Az0123456789abcdef"
 BURST_ID, BURST_SECRET = "sp-client-burst", "sp-secret-burst-9876543210"
+SHORT_ID, SHORT_SECRET = "sp-client-short", "sp-secret-short-5555555555"
 WI_ID = "wi-client-1"
 ISSUER, SUBJECT = "https://oidc.test.example/cluster", "system:serviceaccount:cert-manager:dns01"
 MI_ID, MI_RES = "mi-client-1", "/subscriptions/x/resourceGroups/y/providers/id/mi-two"
@@ -98,13 +99,14 @@ class AzureDNS(unittest.TestCase):
         cls.fake = azuredns_fake.Fake(
             TENANT, SUB, GROUP, [(PUB, ZONE), (PRIV, "corp.internal")],
             tls=cls.pki.cert("serving"),
-            secrets={SP_ID: SP_SECRET, BURST_ID: BURST_SECRET},
+            secrets={SP_ID: SP_SECRET, BURST_ID: BURST_SECRET, SHORT_ID: SHORT_SECRET},
             federated={WI_ID: (ISSUER, SUBJECT, cls.wi_key.public_key())},
             imds_identities={"system": "system", MI_ID: "mi-one", MI_RES: "mi-two"},
         ).__enter__()
         s = os.path.join(cls.tmp.name, "secrets")
         harness.write_secret(s, "default", "az", "secret", SP_SECRET + "\n")
         harness.write_secret(s, "default", "burst", "secret", BURST_SECRET)
+        harness.write_secret(s, "default", "short", "secret", SHORT_SECRET)
         harness.write_secret(s, "default", "bad", "secret", "wrong-secret-0123456789")
         harness.write_secret(s, "other", "az-other", "secret", SP_SECRET)
         cls.fedfile = os.path.join(cls.tmp.name, "azure-identity-token")
@@ -135,7 +137,7 @@ class AzureDNS(unittest.TestCase):
     def secrets(cls):
         with cls.fake.lock:
             toks = list(cls.fake.tokens)
-        return [SP_SECRET, BURST_SECRET, "wrong-secret-0123456789"] + cls.assertions + toks
+        return [SP_SECRET, BURST_SECRET, SHORT_SECRET, "wrong-secret-0123456789"] + cls.assertions + toks
 
     @classmethod
     def tearDownClass(cls):
@@ -155,6 +157,7 @@ class AzureDNS(unittest.TestCase):
             self.fake.requests.clear()
             self.fake.token_calls.clear()
             self.fake.hang = self.fake.writers = 0
+            self.fake.token_ttl = 3599
 
     def arm_requests(self, method=None):
         with self.fake.lock:
@@ -267,6 +270,20 @@ class AzureDNS(unittest.TestCase):
         self.assertEqual(self.txt(), want)
         self.ok("CleanUp", "C00", cfg)
         self.assertEqual(self.txt(), want[1:])
+
+    def test_token_kept_until_five_minutes_before_expiry(self):
+        """A token living less than 5 minutes is used once and not kept;
+        one living an hour serves every op after it."""
+        cfg = self.cfg(clientID=SHORT_ID, clientSecretSecretRef={"name": "short", "key": "secret"})
+        self.fake.token_ttl = 290
+        self.ok("Present", "T1", cfg)
+        self.ok("Present", "T2", cfg)
+        self.assertEqual(self.token_calls(), [("secret", SHORT_ID)] * 2)
+        self.fake.token_ttl = 3599
+        for k in ("T3", "T4", "T5"):
+            self.ok("Present", k, cfg)
+        self.assertEqual(self.token_calls(), [("secret", SHORT_ID)] * 3)
+        self.assertEqual(self.txt(), ["T1", "T2", "T3", "T4", "T5"])
 
     def test_service_principal_errors(self):
         msg = self.fails("Present", "E1", self.cfg(clientSecretSecretRef={"name": "bad",
