@@ -5,6 +5,7 @@
 #include "providers/provider.h"
 #include "providers/acmedns/acmedns.h"
 #include "providers/akamai/akamai.h"
+#include "providers/azuredns/azuredns.h"
 #include "providers/cloudflare/cloudflare.h"
 #include "providers/clouddns/clouddns.h"
 #include "providers/digitalocean/digitalocean.h"
@@ -21,6 +22,7 @@ const struct d01_provider *const d01_providers[] = {
     &d01_provider_digitalocean,
     &d01_provider_akamai,
     &d01_provider_clouddns,
+    &d01_provider_azuredns,
     NULL,
 };
 

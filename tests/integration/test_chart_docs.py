@@ -15,7 +15,7 @@ import chartlib  # noqa: E402
 from chartlib import CHART, Renderer, check  # noqa: E402
 
 PROVIDERS = {"embedded", "rfc2136", "cloudflare", "route53", "acmedns", "digitalocean", "akamai",
-             "clouddns"}
+             "clouddns", "azuredns"}
 # Issuer config fields per provider (README.md, "Providers";
 # the same names as cert-manager's built-in solvers).
 CONFIG_FIELDS = {
@@ -29,10 +29,14 @@ CONFIG_FIELDS = {
     "akamai": {"serviceConsumerDomain", "clientTokenSecretRef", "clientSecretSecretRef",
                "accessTokenSecretRef", "ttl", "caBundle", "edgercSecretRef", "edgercSection"},
     "clouddns": {"project", "hostedZoneName", "serviceAccountSecretRef", "endpoint", "ttl"},
+    "azuredns": {"subscriptionID", "resourceGroupName", "hostedZoneName", "environment", "tenantID",
+                 "clientID", "clientSecretSecretRef", "managedIdentity", "zoneType", "endpoint",
+                 "authorityHost"},
 }
 REQUIRED_FIELDS = {"rfc2136": {"nameserver"}, "cloudflare": set(), "route53": set(), "embedded": set(),
                    "acmedns": {"host", "accountSecretRef"}, "digitalocean": {"tokenSecretRef"},
-                   "akamai": {"serviceConsumerDomain"}, "clouddns": {"project"}}
+                   "akamai": {"serviceConsumerDomain"}, "clouddns": {"project"},
+                   "azuredns": {"subscriptionID", "resourceGroupName"}}
 
 
 def read(*path):
