@@ -174,8 +174,10 @@ sts_call(struct gcp_token_wait *w, struct d01_error *err)
 		err) != D01_OK)
 		goto out;
 	if ((w->subject = gcp_subject_token(
-		 text, len, c->subject_field, err)) == NULL)
+		 text, len, c->subject_field, err)) == NULL) {
+		d01_error_prefix(err, "%s: ", c->subject_file);
 		goto out;
+	}
 	aud = d01_sigv4_uri_encode(c->audience, strlen(c->audience), 0);
 	typ = d01_sigv4_uri_encode(c->subject_type, strlen(c->subject_type), 0);
 	sub = d01_sigv4_uri_encode(w->subject, strlen(w->subject), 0);
@@ -331,8 +333,9 @@ name_path(const struct gcp_token_wait *w, struct d01_error *err)
 
 	if (c->kind == GCP_EXTERNAL && w->stage == 0)
 		d01_error_prefix(err,
-		    "getting an access token for %s: subject token file %s: ",
-		    c->where, c->subject_file);
+		    "getting an access token for %s: reading the subject "
+		    "token: ",
+		    c->where);
 	else if (c->kind == GCP_EXTERNAL && w->stage == 1)
 		d01_error_prefix(err,
 		    "getting an access token for %s: STS at %s: ", c->where,

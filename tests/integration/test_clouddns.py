@@ -470,8 +470,15 @@ class CloudDNS(unittest.TestCase):
         self.wif("CleanUp", "F1")
         self.wif_file("missing")
         msg = self.wif("Present", "F2", ok=False)
-        self.assertIn("external account (workload identity federation): subject token file "
-                      + os.path.join(self.tmp.name, "subject-missing"), msg)
+        self.assertIn("external account (workload identity federation): reading the subject "
+                      "token: " + os.path.join(self.tmp.name, "subject-missing") + ": ", msg)
+        # A JSON-format file without the field: said, the text not quoted.
+        sub = self.wif_file("nofield", field="id_token")
+        with open(sub, "w") as f:
+            f.write('{"token": "eyJnot-the-field"}')
+        msg = self.wif("Present", "F2", ok=False)
+        self.assertIn("not a JSON object with a string id_token", msg)
+        self.assertNotIn("eyJnot-the-field", msg)
         self.wif_file("url", credential_source={"url": "http://169.254.169.254/token"})
         msg = self.wif("Present", "F3", ok=False)
         self.assertIn("credential_source.url is not supported", msg)
