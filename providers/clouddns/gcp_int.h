@@ -28,6 +28,10 @@
 #define GCP_TTL_LEGO	      120 /* lego's GCE_TTL default, for the CLI */
 #define GCP_MAX_VALUES	      256 /* rrdatas in one TXT rrset we handle */
 #define GCP_TOKEN_MAX	      4096
+/* Workload identity federation (external_account). */
+#define GCP_STS_SCOPE	     "https://www.googleapis.com/auth/cloud-platform"
+#define GCP_SUBJECT_MAX	     16384 /* a subject token (an OIDC JWT, SAML) */
+#define GCP_SUBJECT_FILE_MAX 65536 /* the file holding it */
 
 /* The parsed `config`; every string owned (gcp_config_free). */
 struct gcp_cfg {
@@ -52,8 +56,11 @@ extern const struct d01_envvar gcp_envvars[];
 enum d01_err gcp_check_token_uri(const struct d01_env *env, const char *uri,
     int *custom, struct d01_error *err);
 
-/* One credential: a service-account key, or the metadata server. */
-enum gcp_kind { GCP_KEY = 0, GCP_METADATA };
+/* One credential: a service-account key, the metadata server, or an
+ * external account (workload identity federation: only ever from the
+ * operator's GOOGLE_APPLICATION_CREDENTIALS, never a tenant's Secret,
+ * since it names a file on the server to read). */
+enum gcp_kind { GCP_KEY = 0, GCP_METADATA, GCP_EXTERNAL };
 
 struct gcp_cred {
 	enum gcp_kind kind;
@@ -61,6 +68,12 @@ struct gcp_cred {
 	char *email, *key_pem, *key_id, *token_uri, *project_id; /* KEY */
 	char *metadata; /* METADATA: "http://host[:port]" */
 	char *where;	/* for messages: "service account x@y" or the file */
+	/* EXTERNAL: token_uri is the STS token_url; the subject token is
+	 * read from subject_file at every exchange (text, or the JSON
+	 * member subject_field); impersonate is the
+	 * service_account_impersonation_url, or NULL. */
+	char *audience, *subject_type, *subject_file, *subject_field;
+	char *impersonate;
 };
 
 /* gcp_json.c: a service-account JSON key ("type": "service_account",
@@ -71,6 +84,36 @@ struct gcp_cred {
 enum d01_err gcp_cred_parse(
     const char *json, size_t len, struct gcp_cred *c, struct d01_error *err);
 void gcp_cred_free(struct gcp_cred *c); /* wipes the key */
+
+/* gcp_json.c: the string member k of o without NUL or control bytes
+ * (nl: newlines allowed, as in PEM keys), 1..max bytes, copied into *out;
+ * *out NULL when absent or null. 0, or -1 when present but not such a
+ * string (or out of memory). */
+int gcp_member(const json_t *o, const char *k, size_t max, int nl, char **out);
+
+/* gcp_ext.c: an Application Default Credentials file (the operator's):
+ * a service_account key as above, or an external_account (audience,
+ * subject_token_type, token_url https, credential_source.file with
+ * format text or json + subject_token_field_name, optional
+ * service_account_impersonation_url https). credential_source.url,
+ * executable and environment_id are refused by name. Same contract as
+ * gcp_cred_parse. */
+enum d01_err gcp_adc_parse(
+    const char *json, size_t len, struct gcp_cred *c, struct d01_error *err);
+
+/* gcp_ext.c: the subject token in a credential_source file's text:
+ * the whole text less surrounding white space (field NULL), or the
+ * string member `field` of a JSON object. New string (caller wipes), or
+ * NULL with err saying what is wrong, never quoting the text. */
+char *gcp_subject_token(
+    const char *text, size_t len, const char *field, struct d01_error *err);
+
+/* gcp_ext.c: an IAM Credentials generateAccessToken reply
+ * {"accessToken", "expireTime" (RFC 3339, UTC)}: the token (new, caller
+ * wipes) and its lifetime from `now` (Unix seconds); NULL with err from
+ * Google's error reply (gcp_reply_error), never a token. */
+char *gcp_iam_reply(long status, const char *body, size_t len, long long now,
+    long *expires_in, struct d01_error *err);
 
 /* gcp_json.c: an OAuth token reply {"access_token", "expires_in"}: the
  * token (new, caller wipes) and its lifetime in seconds; NULL with err
@@ -149,8 +192,9 @@ void gcp_token_forget(struct gcp_state *st, const struct gcp_cred *cred,
 int gcp_token_key(const struct gcp_state *st, const struct gcp_cred *cred,
     const char *ca_pem, unsigned char key[D01_SFC_KEY]);
 /* gcp_token.c: the server's own credentials (GOOGLE_APPLICATION_
- * CREDENTIALS, else the metadata server at GCE_METADATA_HOST or
- * Google's). D01_OK, or err saying what was tried. */
+ * CREDENTIALS: a service-account key or an external account; else the
+ * metadata server at GCE_METADATA_HOST or Google's). D01_OK, or err
+ * saying what was tried. */
 enum d01_err gcp_cred_ambient(struct gcp_cred *c, struct d01_error *err);
 
 enum gcp_step {

@@ -33,13 +33,15 @@ gcp_cred_free(struct gcp_cred *c)
 	wipe(&c->project_id);
 	wipe(&c->metadata);
 	wipe(&c->where);
+	wipe(&c->audience);
+	wipe(&c->subject_type);
+	wipe(&c->subject_file);
+	wipe(&c->subject_field);
+	wipe(&c->impersonate);
 }
 
-/* A string member without NUL or control bytes (PEM keys may hold
- * newlines: nl allows them), at most max bytes; NULL when absent. -1
- * when present but not such a string. */
-static int
-member(const json_t *o, const char *k, size_t max, int nl, char **out)
+int
+gcp_member(const json_t *o, const char *k, size_t max, int nl, char **out)
 {
 	const json_t *v = json_object_get(o, k);
 	const char *s = json_string_value(v);
@@ -76,23 +78,28 @@ gcp_cred_parse(
 	if (type == NULL || strcmp(type, "service_account") != 0) {
 		d01_error_set(err, D01_E_CONFIG,
 		    "the service account key has type %.40s, not "
-		    "service_account",
+		    "service_account%s",
 		    type != NULL && strcspn(type, "\r\n") == strlen(type)
 			? type
-			: "(none)");
+			: "(none)",
+		    type != NULL && strcmp(type, "external_account") == 0
+			? " (an external account names a file on the server: "
+			  "it is only read from the server's "
+			  "GOOGLE_APPLICATION_CREDENTIALS)"
+			: "");
 		goto fail;
 	}
-	if (member(root, "client_email", 320, 0, &c->email) != 0 ||
+	if (gcp_member(root, "client_email", 320, 0, &c->email) != 0 ||
 	    c->email == NULL)
 		bad = "client_email";
-	else if (member(root, "private_key", 16384, 1, &c->key_pem) != 0 ||
+	else if (gcp_member(root, "private_key", 16384, 1, &c->key_pem) != 0 ||
 	    c->key_pem == NULL)
 		bad = "private_key";
-	else if (member(root, "private_key_id", 128, 0, &c->key_id) != 0)
+	else if (gcp_member(root, "private_key_id", 128, 0, &c->key_id) != 0)
 		bad = "private_key_id";
-	else if (member(root, "token_uri", 512, 0, &c->token_uri) != 0)
+	else if (gcp_member(root, "token_uri", 512, 0, &c->token_uri) != 0)
 		bad = "token_uri";
-	else if (member(root, "project_id", 100, 0, &c->project_id) != 0)
+	else if (gcp_member(root, "project_id", 100, 0, &c->project_id) != 0)
 		bad = "project_id";
 	if (bad != NULL) {
 		d01_error_set(err, D01_E_CONFIG,

@@ -7,7 +7,17 @@
  *    token_uri, one hour, POSTed there as an RFC 7523 jwt-bearer grant;
  *  - the metadata server (GKE Workload Identity, GCE): GET
  *    /computeMetadata/v1/instance/service-accounts/default/token with
- *    Metadata-Flavor: Google.
+ *    Metadata-Flavor: Google;
+ *  - an external account (workload identity federation, only from the
+ *    operator's GOOGLE_APPLICATION_CREDENTIALS): the subject token, read
+ *    from its credential_source file at every exchange (the kubelet or
+ *    the identity provider rotates it), exchanged at the file's
+ *    token_url (Google STS, RFC 8693) for a federated token, then, when
+ *    the file names service_account_impersonation_url, traded there
+ *    (IAM Credentials generateAccessToken) for the service account's
+ *    Cloud DNS token. The cache key is the file's settings, not the
+ *    subject token: a rotated subject token does not make the access
+ *    token it bought any less valid.
  * The cache key is an HMAC under a random per-process key of everything
  * that decides the token, the whole private key included, so another
  * tenant who knows a client_email or key ID gets nothing.
@@ -26,6 +36,7 @@
 #include "core/jwt.h"
 #include "core/redact.h"
 #include "core/secret.h"
+#include "core/sigv4.h"
 #include "providers/clouddns/gcp_int.h"
 
 #define REFRESH_AHEAD 300   /* seconds before expiry */
@@ -41,6 +52,11 @@ struct gcp_token_wait {
 	struct d01_http_call *call;
 	gcp_token_fn cb;
 	void *arg;
+	/* EXTERNAL: 0 reading the subject token, 1 at STS, 2 impersonating;
+	 * the subject token and STS's token are kept for redaction and the
+	 * second call, and wiped with the wait. */
+	int stage;
+	char *subject, *sts;
 };
 
 static void
@@ -57,9 +73,13 @@ int
 gcp_token_key(const struct gcp_state *st, const struct gcp_cred *c,
     const char *ca_pem, unsigned char key[D01_SFC_KEY])
 {
-	const char *f[] = {"gcp-token-v1", c->kind == GCP_KEY ? "key" : "md",
+	const char *f[] = {"gcp-token-v1",
+	    c->kind == GCP_KEY		  ? "key"
+		: c->kind == GCP_METADATA ? "md"
+					  : "ext",
 	    c->ambient ? "ambient" : "config", c->token_uri, c->email,
-	    c->key_id, c->key_pem, c->metadata, ca_pem, GCP_SCOPE};
+	    c->key_id, c->key_pem, c->metadata, ca_pem, GCP_SCOPE, c->audience,
+	    c->subject_type, c->subject_file, c->subject_field, c->impersonate};
 	unsigned char len[9];
 	EVP_MAC *mac = NULL;
 	EVP_MAC_CTX *ctx = NULL;
@@ -115,7 +135,12 @@ cred_copy(struct gcp_cred *d, const struct gcp_cred *s)
 	    dup_or_null(&d->token_uri, s->token_uri) ||
 	    dup_or_null(&d->project_id, s->project_id) ||
 	    dup_or_null(&d->metadata, s->metadata) ||
-	    dup_or_null(&d->where, s->where);
+	    dup_or_null(&d->where, s->where) ||
+	    dup_or_null(&d->audience, s->audience) ||
+	    dup_or_null(&d->subject_type, s->subject_type) ||
+	    dup_or_null(&d->subject_file, s->subject_file) ||
+	    dup_or_null(&d->subject_field, s->subject_field) ||
+	    dup_or_null(&d->impersonate, s->impersonate);
 }
 
 static void
@@ -123,13 +148,108 @@ wait_free(struct gcp_token_wait *w)
 {
 	gcp_cred_free(&w->cred);
 	wipe(&w->ca_pem);
+	wipe(&w->subject);
+	wipe(&w->sts);
 	free(w);
 }
 
 static void token_done(
     void *arg, const struct d01_error *e, const struct d01_http_response *r);
 
-/* The leader's request: the jwt-bearer grant or the metadata GET. */
+/* The subject token, read now (so a rotated one is sent), and the RFC
+ * 8693 token exchange for a federated token at the file's token_url. */
+static int
+sts_call(struct gcp_token_wait *w, struct d01_error *err)
+{
+	const struct gcp_cred *c = &w->cred;
+	struct d01_http_request req = {0};
+	const char *hdrs[3];
+	char *text = NULL, *aud = NULL, *typ = NULL, *sub = NULL, *body = NULL;
+	size_t len = 0, n;
+	int rc = -1;
+
+	w->stage = 0;
+	wipe(&w->subject);
+	if (d01_file_read(c->subject_file, GCP_SUBJECT_FILE_MAX, &text, &len,
+		err) != D01_OK)
+		goto out;
+	if ((w->subject = gcp_subject_token(
+		 text, len, c->subject_field, err)) == NULL) {
+		d01_error_prefix(err, "%s: ", c->subject_file);
+		goto out;
+	}
+	aud = d01_sigv4_uri_encode(c->audience, strlen(c->audience), 0);
+	typ = d01_sigv4_uri_encode(c->subject_type, strlen(c->subject_type), 0);
+	sub = d01_sigv4_uri_encode(w->subject, strlen(w->subject), 0);
+	n = (aud ? strlen(aud) : 0) + (typ ? strlen(typ) : 0) +
+	    (sub ? strlen(sub) : 0) + 400;
+	if (aud == NULL || typ == NULL || sub == NULL ||
+	    (body = malloc(n)) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(body, n,
+	    "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Atoken-"
+	    "exchange&audience=%s&scope=https%%3A%%2F%%2Fwww.googleapis.com"
+	    "%%2Fauth%%2Fcloud-platform&requested_token_type=urn%%3Aietf%%3A"
+	    "params%%3Aoauth%%3Atoken-type%%3Aaccess_token&subject_token_type="
+	    "%s&subject_token=%s",
+	    aud, typ, sub);
+	hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
+	hdrs[1] = "Accept: application/json";
+	hdrs[2] = NULL;
+	req.method = "POST";
+	req.url = c->token_uri;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.ca_pem = w->ca_pem;
+	req.budget_ms = BUDGET_MS;
+	req.timeout_ms = 10000;
+	w->stage = 1;
+	w->call = d01_http_start(w->env->http, &req, token_done, w, err);
+	rc = w->call != NULL ? 0 : -1;
+out:
+	if (text != NULL)
+		OPENSSL_cleanse(text, len);
+	free(text);
+	free(aud);
+	free(typ);
+	wipe(&sub);
+	wipe(&body);
+	return rc;
+}
+
+/* generateAccessToken for the service account, with STS's token. */
+static int
+impersonate_call(struct gcp_token_wait *w, struct d01_error *err)
+{
+	struct d01_http_request req = {0};
+	const char *hdrs[4];
+	char auth[GCP_TOKEN_MAX + 32];
+	static const char body[] = "{\"scope\":[\"" GCP_SCOPE "\"]}";
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->sts);
+	hdrs[0] = auth;
+	hdrs[1] = "Content-Type: application/json";
+	hdrs[2] = "Accept: application/json";
+	hdrs[3] = NULL;
+	req.method = "POST";
+	req.url = w->cred.impersonate;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.ca_pem = w->ca_pem;
+	req.budget_ms = BUDGET_MS;
+	req.timeout_ms = 10000;
+	w->stage = 2;
+	w->call = d01_http_start(w->env->http, &req, token_done, w, err);
+	OPENSSL_cleanse(auth, sizeof(auth));
+	return w->call != NULL ? 0 : -1;
+}
+
+/* The leader's request: the jwt-bearer grant, the metadata GET or the
+ * external account's first step. */
 static int
 token_call(struct gcp_token_wait *w, struct d01_error *err)
 {
@@ -141,6 +261,8 @@ token_call(struct gcp_token_wait *w, struct d01_error *err)
 	size_t n;
 	int rc = -1;
 
+	if (c->kind == GCP_EXTERNAL)
+		return sts_call(w, err);
 	req.budget_ms = BUDGET_MS;
 	req.timeout_ms = 10000;
 	if (c->kind == GCP_METADATA) {
@@ -209,7 +331,21 @@ name_path(const struct gcp_token_wait *w, struct d01_error *err)
 {
 	const struct gcp_cred *c = &w->cred;
 
-	if (c->kind == GCP_METADATA)
+	if (c->kind == GCP_EXTERNAL && w->stage == 0)
+		d01_error_prefix(err,
+		    "getting an access token for %s: reading the subject "
+		    "token: ",
+		    c->where);
+	else if (c->kind == GCP_EXTERNAL && w->stage == 1)
+		d01_error_prefix(err,
+		    "getting an access token for %s: STS at %s: ", c->where,
+		    c->token_uri);
+	else if (c->kind == GCP_EXTERNAL)
+		d01_error_prefix(err,
+		    "getting an access token for %s: impersonating the service "
+		    "account at %s: ",
+		    c->where, c->impersonate);
+	else if (c->kind == GCP_METADATA)
 		d01_error_prefix(err,
 		    "getting an access token from the metadata server %s "
 		    "(ambient credentials: GKE Workload Identity or the "
@@ -233,14 +369,26 @@ token_done(
 	long exp = 0;
 
 	w->call = NULL;
-	if (err.code == D01_OK &&
-	    (tok = gcp_token_reply(r->status, r->body, r->len, &exp, &err)) !=
-		NULL)
+	if (err.code == D01_OK && w->stage == 2)
+		tok = gcp_iam_reply(r->status, r->body, r->len,
+		    (long long)d01_clock_wall_s(w->env->clock), &exp, &err);
+	else if (err.code == D01_OK)
+		tok = gcp_token_reply(r->status, r->body, r->len, &exp, &err);
+	if (tok != NULL && w->stage == 1 && w->cred.impersonate != NULL) {
+		/* STS's federated token only buys the service account's. */
+		w->sts = tok;
+		if (impersonate_call(w, &err) == 0)
+			return;
+		tok = NULL;
+	}
+	if (tok != NULL)
 		d01_sfc_put(&w->sw, tok, strlen(tok) + 1,
 		    (exp - REFRESH_AHEAD) * 1000L);
 	if (err.code != D01_OK) { /* not cached: a fixed IAM binding helps */
 		name_path(w, &err);
 		d01_redact(err.msg, sizeof(err.msg), w->cred.key_id);
+		d01_redact(err.msg, sizeof(err.msg), w->subject);
+		d01_redact(err.msg, sizeof(err.msg), w->sts);
 		d01_sfc_fail(&w->sw, &err);
 	}
 	answer(w, &err, tok);
@@ -259,6 +407,8 @@ cached(void *arg, const struct d01_sfc_out *out)
 	case D01_SFC_LEAD: /* the leader went away: our turn */
 		if (token_call(w, &err) == 0)
 			return;
+		name_path(w, &err);
+		d01_redact(err.msg, sizeof(err.msg), w->subject);
 		d01_sfc_fail(&w->sw, &err);
 		break;
 	case D01_SFC_HIT:
@@ -308,6 +458,7 @@ gcp_token_get(struct d01_env *env, struct gcp_state *st,
 			return w;
 		}
 		name_path(w, err);
+		d01_redact(err->msg, sizeof(err->msg), w->subject);
 		d01_sfc_fail(&w->sw, err);
 		break;
 	default:
@@ -368,13 +519,13 @@ gcp_cred_ambient(struct gcp_cred *c, struct d01_error *err)
 			    err, "GOOGLE_APPLICATION_CREDENTIALS: ");
 			return err->code;
 		}
-		rc = gcp_cred_parse(text, len, c, err);
+		rc = gcp_adc_parse(text, len, c, err);
 		OPENSSL_cleanse(text, len);
 		free(text);
 		if (rc != D01_OK) {
 			d01_error_prefix(err,
-			    "GOOGLE_APPLICATION_CREDENTIALS (%s; only "
-			    "service_account keys are supported): ",
+			    "GOOGLE_APPLICATION_CREDENTIALS (%s; a "
+			    "service_account key or an external_account): ",
 			    file);
 			return rc;
 		}

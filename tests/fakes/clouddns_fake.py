@@ -14,6 +14,21 @@ Written from Google's documentation:
   /computeMetadata/v1/instance/service-accounts/default/token requires
   the header Metadata-Flavor: Google (403 otherwise) and refuses requests
   with X-Forwarded-For, as the real one does.
+- STS (POST /v1/token, Google's Security Token Service, RFC 8693): a
+  form with grant_type=urn:ietf:params:oauth:grant-type:token-exchange,
+  audience == `sts_audience`, requested_token_type
+  urn:ietf:params:oauth:token-type:access_token, a subject_token_type,
+  a scope, and a subject_token among `subjects` (what the test wrote to
+  the credential_source file). Refusals are {"error": "invalid_grant",
+  "error_description"} (400). Success: {"access_token" (a federated
+  token, also good for Cloud DNS), "issued_token_type", "token_type",
+  "expires_in"}.
+- IAM Credentials (POST /v1/projects/-/serviceAccounts/{email}:
+  generateAccessToken): Bearer a federated token from STS (401
+  otherwise), the account in `impersonable` (403 PERMISSION_DENIED
+  otherwise), a JSON body whose "scope" list names Cloud DNS or
+  cloud-platform (400 otherwise). Success: {"accessToken", "expireTime"
+  (RFC 3339, an hour on)}.
 - Cloud DNS under /dns/v1/projects/{project}: bearer tokens this fake
   issued and has not revoked (401 UNAUTHENTICATED otherwise); GET
   managedZones (maxResults, pageToken; `page_size` zones a page, 2 by
@@ -52,6 +67,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 SCOPES = {"https://www.googleapis.com/auth/ndev.clouddns.readwrite",
           "https://www.googleapis.com/auth/cloud-platform"}
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+IAM_PREFIX = "/v1/projects/-/serviceAccounts/"
+IAM_SUFFIX = ":generateAccessToken"
 QUOTED = re.compile(r'^("([^"\\]|\\.)*"\s*)+$')
 
 
@@ -94,6 +113,13 @@ class Fake:
         self.token_requests = []  # (kind, identity or error)
         self.changes = 0
         self.issued = []  # every access token ever handed out
+        self.sts_audience = "//iam.googleapis.com/projects/123/locations/global/" \
+            "workloadIdentityPools/pool/providers/prov"
+        self.subjects = set()  # subject tokens STS accepts
+        self.subjects_seen = []  # every subject token STS was sent
+        self.federated = set()  # tokens STS issued
+        self.impersonable = set()  # service accounts IAM lets them act as
+        self.api_callers = []  # who each Cloud DNS request came from
         fake = self
 
         class H(BaseHTTPRequestHandler):
@@ -135,11 +161,18 @@ class Fake:
                 path = urlsplit(self.path).path
                 if path == "/token":
                     return self._send(*fake.token(method, body, self.headers))
+                if path == "/v1/token":
+                    return self._send(*fake.sts(method, body, self.headers))
+                if path.startswith(IAM_PREFIX) and path.endswith(IAM_SUFFIX):
+                    return self._send(*fake.iam(method, path[len(IAM_PREFIX):-len(IAM_SUFFIX)],
+                                                body, self.headers))
                 if not path.startswith("/dns/v1/"):
                     return self._send(404, gerror(404, "notFound", "Not Found", "NOT_FOUND"))
                 auth = self.headers.get("Authorization") or ""
                 with fake.lock:
                     ok = auth.startswith("Bearer ") and auth[7:] in fake.tokens
+                    if ok:
+                        fake.api_callers.append(fake.tokens[auth[7:]])
                 if not ok:
                     return self._send(401, gerror(
                         401, "authError", "Request had invalid authentication credentials.",
@@ -262,6 +295,84 @@ class Fake:
         with self.lock:
             self.token_requests.append(("jwt", email))
         return 200, self._issue(email)
+
+    def sts(self, method, body, headers):
+        def refuse(error, desc, status=400):
+            with self.lock:
+                self.token_requests.append(("sts", error + ": " + desc))
+            return status, {"error": error, "error_description": desc}
+
+        if method != "POST":
+            return 405, {"error": "invalid_request", "error_description": "POST only"}
+        if (headers.get("Content-Type") or "").split(";")[0] != "application/x-www-form-urlencoded":
+            return refuse("invalid_request", "form body required")
+        try:
+            q = parse_qs(body.decode(), strict_parsing=True)
+        except ValueError:
+            return refuse("invalid_request", "malformed form")
+        one = {k: v[0] for k, v in q.items() if len(v) == 1}
+        if len(one) != len(q):
+            return refuse("invalid_request", "a parameter is repeated")
+        if one.get("grant_type") != TOKEN_EXCHANGE:
+            return refuse("unsupported_grant_type", "Invalid grant_type")
+        if one.get("requested_token_type") != ACCESS_TOKEN_TYPE:
+            return refuse("invalid_request", "Invalid requested_token_type")
+        if not one.get("subject_token_type", "").startswith("urn:ietf:params:oauth:token-type:"):
+            return refuse("invalid_request", "Invalid subject_token_type")
+        if not set(one.get("scope", "").split()) & SCOPES:
+            return refuse("invalid_scope", "Invalid scope")
+        if one.get("audience") != self.sts_audience:
+            return refuse("invalid_target", "The target service indicated by the "
+                          "\"audience\" parameters is invalid.")
+        subject = one.get("subject_token", "")
+        with self.lock:
+            self.subjects_seen.append(subject)
+            known = subject in self.subjects
+        if not known:
+            return refuse("invalid_grant", "The ID Token is invalid or expired.")
+        tok = "fed." + secrets.token_urlsafe(32)
+        with self.lock:
+            self.token_requests.append(("sts", "ok"))
+            self.federated.add(tok)
+            self.tokens[tok] = "federated"
+            self.issued.append(tok)
+        return 200, {"access_token": tok, "issued_token_type": ACCESS_TOKEN_TYPE,
+                     "token_type": "Bearer", "expires_in": 3599}
+
+    def iam(self, method, email, body, headers):
+        auth = headers.get("Authorization") or ""
+        with self.lock:
+            ok = auth.startswith("Bearer ") and auth[7:] in self.federated
+            allowed = email in self.impersonable
+        if method != "POST":
+            return 404, gerror(404, "notFound", "Not Found", "NOT_FOUND")
+        if not ok:
+            return 401, gerror(401, "authError", "Request had invalid authentication "
+                               "credentials.", "UNAUTHENTICATED")
+        if (headers.get("Content-Type") or "").split(";")[0] != "application/json":
+            return 400, gerror(400, "badRequest", "Content-Type", "INVALID_ARGUMENT")
+        try:
+            b = json.loads(body)
+        except ValueError:
+            return 400, gerror(400, "parseError", "Invalid JSON payload", "INVALID_ARGUMENT")
+        scope = b.get("scope") if isinstance(b, dict) else None
+        if not isinstance(scope, list) or not all(isinstance(x, str) for x in scope) \
+                or not set(scope) & SCOPES:
+            return 400, gerror(400, "badRequest", "Scope required.", "INVALID_ARGUMENT")
+        if not allowed:
+            with self.lock:
+                self.token_requests.append(("iam", "denied " + email))
+            return 403, gerror(403, "forbidden", "Permission 'iam.serviceAccounts."
+                               "getAccessToken' denied on resource (or it may not exist).",
+                               "PERMISSION_DENIED")
+        tok = "ya29.imp." + secrets.token_urlsafe(32)
+        with self.lock:
+            self.token_requests.append(("iam", email))
+            self.tokens[tok] = email
+            self.issued.append(tok)
+        return 200, {"accessToken": tok,
+                     "expireTime": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                 time.gmtime(time.time() + 3600))}
 
     def metadata(self, method, path, headers):
         u = urlsplit(path)
@@ -423,3 +534,4 @@ class Fake:
     def revoke(self):
         with self.lock:
             self.tokens.clear()
+            self.federated.clear()

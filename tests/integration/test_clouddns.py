@@ -12,9 +12,20 @@ credentials from the metadata server only when the request allows them,
 endpoints and a key's token_uri outside the policy refused before any
 request, the token endpoint's refusal quoted with the identity tried, no
 key, assertion or token in any reply or log line; and the CLI with lego's
-GCE_* variables and with ADC (GOOGLE_APPLICATION_CREDENTIALS)."""
+GCE_* variables and with ADC (GOOGLE_APPLICATION_CREDENTIALS).
+
+Workload identity federation: a second server (ADC is process-wide, so
+the first keeps the metadata path) with GOOGLE_APPLICATION_CREDENTIALS
+naming an external_account file the tests rewrite: the subject token
+file is read at every exchange (rotated, the new one reaches STS), STS's
+token is used directly or traded at IAM Credentials when impersonation is
+configured, refusals (STS invalid_grant, IAM 403, a missing subject file,
+credential_source.url, a tenant's Secret of type external_account) say
+which identity path was tried and never quote a token; the CLI with an
+external_account file."""
 import json
 import os
+import secrets
 import socket
 import subprocess
 import tempfile
@@ -81,6 +92,11 @@ class CloudDNS(unittest.TestCase):
         harness.write_secret(s, "default", "trap", "key.json", text)
         harness.write_secret(s, "other", "sa", "key.json", cls.keys["sa"])
         harness.write_secret(s, "default", "notjson", "key.json", "{not json")
+        harness.write_secret(s, "default", "extsecret", "key.json", json.dumps({
+            "type": "external_account", "audience": cls.fake.sts_audience,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": cls.fake.url + "/v1/token",
+            "credential_source": {"file": "/etc/shadow"}}))
         # Zones over three pages; the right one (longest public suffix)
         # on the last; a private zone for the very name is ignored.
         for name, dns, vis in (("other", "other.test.", "public"),
@@ -98,12 +114,22 @@ class CloudDNS(unittest.TestCase):
         with open(cls.pki.path("serving-ca.crt")) as f:
             cls.ca_pem = f.read()
         cls.c = cls.srv.client("proxy")
+        # The workload identity federation server: its ADC file is
+        # rewritten by each test (read at every request).
+        cls.subject_tokens = []
+        cls.adc_path = os.path.join(cls.tmp.name, "adc-wif.json")
+        wenv = dict(env, GOOGLE_APPLICATION_CREDENTIALS=cls.adc_path)
+        cls.wsrv = harness.Server(cls.pki, zones=(), endpoints=[cls.fake.url], env=wenv,
+                                  extra=["--provider-timeout", "10s"]).__enter__()
+        cls.wc = cls.wsrv.client("proxy")
 
     @classmethod
     def tearDownClass(cls):
         cls.c.close()
+        cls.wc.close()
         cls.srv.__exit__(None, None, None)
-        log = cls.srv.log()
+        cls.wsrv.__exit__(None, None, None)
+        log = cls.srv.log() + cls.wsrv.log()
         cls.fake.__exit__(None, None, None)
         cls.trap.sock.close()
         cls.tmp.cleanup()
@@ -111,7 +137,7 @@ class CloudDNS(unittest.TestCase):
 
     @classmethod
     def secrets(cls):
-        out = list(cls.fake.issued)
+        out = list(cls.fake.issued) + list(cls.subject_tokens)
         for text in cls.keys.values():
             pem = json.loads(text)["private_key"]
             out += [line for line in pem.splitlines() if "-----" not in line][:3]
@@ -130,6 +156,8 @@ class CloudDNS(unittest.TestCase):
             self.fake.faults.clear()
             self.fake.requests.clear()
             self.fake.hang = self.fake.race = 0
+            self.fake.subjects_seen.clear()
+            self.fake.api_callers.clear()
 
     def api(self, method=None, part=""):
         with self.fake.lock:
@@ -341,6 +369,141 @@ class CloudDNS(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIsNone(self.txt())
         self.assertEqual(len(self.tokens_for("adc@proj-1.iam.gserviceaccount.com")), 1)
+        self.assert_no_secret(r.stdout + r.stderr)
+
+    # --- workload identity federation (external_account ADC) ------------
+    def wif_file(self, name, impersonate=None, field=None, path=None, **kw):
+        """Write an external_account ADC file (the server's unless `path`)
+        whose subject token file is subject-<name>; returns that path."""
+        sub = os.path.join(self.tmp.name, f"subject-{name}")
+        d = {"type": "external_account", "audience": self.fake.sts_audience,
+             "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+             "token_url": self.fake.url + "/v1/token",
+             "credential_source": {"file": sub}}
+        if field:
+            d["credential_source"]["format"] = {"type": "json",
+                                                "subject_token_field_name": field}
+        if impersonate:
+            d["service_account_impersonation_url"] = self.iam_url(impersonate)
+        d.update(kw)
+        with open(path or self.adc_path, "w") as f:
+            json.dump(d, f)
+        return sub
+
+    def iam_url(self, email):
+        return f"{self.fake.url}/v1/projects/-/serviceAccounts/{email}:generateAccessToken"
+
+    def subject(self, path, field=None, accept=True):
+        """A fresh subject token written to `path` (atomically, as the
+        kubelet does), accepted by STS unless told otherwise."""
+        tok = "eyJ" + secrets.token_urlsafe(24) + ".subject"
+        self.subject_tokens.append(tok)
+        if accept:
+            with self.fake.lock:
+                self.fake.subjects.add(tok)
+        with open(path + ".tmp", "w") as f:
+            f.write(json.dumps({field: tok, "other": 1}) if field else tok + "\n")
+        os.replace(path + ".tmp", path)
+        return tok
+
+    def wif(self, action, key, ok=True, **kw):
+        kw.setdefault("allowAmbientCredentials", True)
+        args = (action, key, self.cfg(None))
+        return self.ok(*args, client=self.wc, **kw) if ok else \
+            self.fails(*args, client=self.wc, **kw)
+
+    def test_wif_sts_and_rotation(self):
+        sub = self.wif_file("direct")
+        t1 = self.subject(sub)
+        msg = self.wif("Present", "W1", ok=False, allowAmbientCredentials=False)
+        self.assertIn("allowAmbientCredentials is false", msg)
+        self.assertEqual(self.fake.subjects_seen, [])
+        self.wif("Present", "W1")
+        self.assertEqual(self.fake.subjects_seen, [t1])
+        self.assertEqual(set(self.fake.api_callers), {"federated"})  # STS's token, as is
+        self.assertEqual(self.txt(), ['"W1"'])
+        # Rotated: the old subject token is no longer good; a 401 makes
+        # the one exchange that must send the new one.
+        t2 = self.subject(sub)
+        with self.fake.lock:
+            self.fake.subjects.discard(t1)
+        self.fake.revoke()
+        self.wif("CleanUp", "W1")
+        self.assertEqual(self.fake.subjects_seen, [t1, t2])
+        self.assertIsNone(self.txt())
+
+    def test_wif_impersonation(self):
+        email = f"dns-wif@{PROJECT}.iam.gserviceaccount.com"
+        with self.fake.lock:
+            self.fake.impersonable.add(email)
+        sub = self.wif_file("imp", impersonate=email, field="id_token")
+        t = self.subject(sub, field="id_token")
+        self.wif("Present", "I1")
+        self.assertEqual(self.fake.subjects_seen, [t])
+        self.assertIn(("iam", email), self.fake.token_requests)
+        self.assertEqual(set(self.fake.api_callers), {email})
+        self.wif("CleanUp", "I1")
+        self.assertIsNone(self.txt())
+        # IAM refuses an account the pool is not bound to.
+        nobody = f"nobody@{PROJECT}.iam.gserviceaccount.com"
+        self.subject(self.wif_file("imp-denied", impersonate=nobody))
+        msg = self.wif("Present", "I2", ok=False)
+        self.assertIn("external account (workload identity federation): impersonating the "
+                      f"service account at {self.iam_url(nobody)}: HTTP 403: forbidden: "
+                      "Permission 'iam.serviceAccounts.getAccessToken' denied", msg)
+
+    def test_wif_refusals(self):
+        sub = self.wif_file("refused")
+        t = self.subject(sub, accept=False)
+        msg = self.wif("Present", "F1", ok=False)
+        self.assertIn("external account (workload identity federation): STS at "
+                      f"{self.fake.url}/v1/token: HTTP 400: invalid_grant: "
+                      "The ID Token is invalid or expired.", msg)
+        self.assertNotIn(t, msg)
+        self.assertNotIn(t, self.wsrv.log())
+        self.assertEqual(self.fake.subjects_seen, [t])  # it was sent, to STS only
+        # A failure is not cached: accepted now, after a 503 retried.
+        with self.fake.lock:
+            self.fake.subjects.add(t)
+            self.fake.faults.append((503, None, "POST /v1/token"))
+        self.wif("Present", "F1")
+        self.wif("CleanUp", "F1")
+        self.wif_file("missing")
+        msg = self.wif("Present", "F2", ok=False)
+        self.assertIn("external account (workload identity federation): reading the subject "
+                      "token: " + os.path.join(self.tmp.name, "subject-missing") + ": ", msg)
+        # A JSON-format file without the field: said, the text not quoted.
+        sub = self.wif_file("nofield", field="id_token")
+        with open(sub, "w") as f:
+            f.write('{"token": "eyJnot-the-field"}')
+        msg = self.wif("Present", "F2", ok=False)
+        self.assertIn("not a JSON object with a string id_token", msg)
+        self.assertNotIn("eyJnot-the-field", msg)
+        self.wif_file("url", credential_source={"url": "http://169.254.169.254/token"})
+        msg = self.wif("Present", "F3", ok=False)
+        self.assertIn("credential_source.url is not supported", msg)
+        # A tenant's Secret never names a file on the server.
+        msg = self.fails("Present", "F4", self.cfg("extsecret"))
+        self.assertIn("only read from the server's GOOGLE_APPLICATION_CREDENTIALS", msg)
+        self.assertIsNone(self.txt())
+
+    def test_cli_wif(self):
+        adc = os.path.join(self.tmp.name, "adc-cli.json")
+        t = self.subject(self.wif_file("cli", path=adc))
+        base = {k: v for k, v in os.environ.items() if k != "GCE_METADATA_HOST"}
+        env = dict(base, GOOGLE_APPLICATION_CREDENTIALS=adc, GCE_PROJECT=PROJECT,
+                   GCE_DNS_ENDPOINT=self.fake.url, GCE_CA_BUNDLE=self.pki.path("serving-ca.crt"))
+        r = self.run_cli("present", "CLIW", env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.txt(), ['"CLIW"'])
+        self.assertEqual(self.fake.subjects_seen, [t])
+        self.assert_no_secret(r.stdout + r.stderr)
+        with self.fake.lock:
+            self.fake.subjects.discard(t)
+        r = self.run_cli("cleanup", "CLIW", env)
+        self.assertEqual(r.returncode, 1, r.stderr)  # the provider failed
+        self.assertNotIn("Sanitizer", r.stderr)
+        self.assertIn("STS at", r.stderr)
         self.assert_no_secret(r.stdout + r.stderr)
 
 
