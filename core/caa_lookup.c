@@ -86,29 +86,6 @@ finish(struct d01_caa_lookup *l, enum d01_err code, const char *fmt, ...)
 	free(l);
 }
 
-/* rdata 0 of rr as a normalised name into out; -1 if not a name. */
-static int
-rdata_name(const ldns_rr *rr, char *out, size_t len)
-{
-	char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-	int rc = s != NULL ? d01_dname_normalise(out, len, s) : -1;
-
-	LDNS_FREE(s);
-	return rc;
-}
-
-static int
-owner_is(const ldns_rr *rr, const char *name)
-{
-	char norm[D01_DNAME_BUF], *o = ldns_rdf2str(ldns_rr_owner(rr));
-	int same = o != NULL &&
-	    d01_dname_normalise(norm, sizeof(norm), o) == 0 &&
-	    strcmp(norm, name) == 0;
-
-	LDNS_FREE(o);
-	return same;
-}
-
 static void
 ask(struct d01_caa_lookup *l, const char *name, ldns_rr_type type, int rd,
     const struct d01_dns_server *to, d01_dns_fn cb)
@@ -197,11 +174,11 @@ discovery_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 
 		if (l->st == C_SOA &&
 		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
-		    owner_is(rr, l->zone))
+		    d01_dns_owner_is(rr, l->zone))
 			found = 1;
 		if (l->st == C_NS && ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
 		    l->nns < MAX_NS &&
-		    rdata_name(rr, l->ns[l->nns], D01_DNAME_BUF) == 0)
+		    d01_dns_rdata_name(rr, l->ns[l->nns], D01_DNAME_BUF) == 0)
 			l->nns++;
 	}
 	if (l->st == C_SOA) {
@@ -228,16 +205,11 @@ discovery_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 static void
 add_server(struct d01_caa_lookup *l, const ldns_rr *rr)
 {
-	char ip[64], *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
 	struct d01_dns_server srv;
 	size_t i;
 
-	if (s == NULL)
-		return;
-	snprintf(ip, sizeof(ip), strchr(s, ':') ? "[%s]" : "%s", s);
-	LDNS_FREE(s);
 	if (l->nsrv == D01_CAA_MAX_SERVERS ||
-	    d01_dns_server_parse(ip, l->ns_port, &srv, NULL) != D01_OK)
+	    d01_dns_rr_server(rr, l->ns_port, &srv) != 0)
 		return;
 	for (i = 0; i < l->nsrv; i++)
 		if (strcmp(l->srv[i].label, srv.label) == 0)
@@ -294,7 +266,8 @@ take_caa(struct d01_caa_lookup *l, ldns_pkt *p, const char *name)
 		ldns_rr *rr = ldns_rr_list_rr(ans, i);
 
 		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA ||
-		    !owner_is(rr, name) || l->nprops == D01_CAA_RRSET_MAX)
+		    !d01_dns_owner_is(rr, name) ||
+		    l->nprops == D01_CAA_RRSET_MAX)
 			continue;
 		if ((b = ldns_buffer_new(D01_CAA_VALUE_MAX + 64)) == NULL)
 			continue;
@@ -356,9 +329,10 @@ caa_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 		for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
 			rr = ldns_rr_list_rr(ans, i);
 			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-			    owner_is(rr, name)) {
+			    d01_dns_owner_is(rr, name)) {
 				if (++l->cnames > MAX_CNAMES ||
-				    rdata_name(rr, name, sizeof(name)) != 0) {
+				    d01_dns_rdata_name(
+					rr, name, sizeof(name)) != 0) {
 					finish(l, D01_E_PROTOCOL,
 					    "CAA lookup for %s: CNAME chain "
 					    "too long or bad",

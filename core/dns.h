@@ -111,4 +111,20 @@ int d01_dns_hostport_ok(const char *s);
  */
 enum d01_err d01_dns_parse(const uint8_t *wire, size_t len, ldns_pkt **out);
 
+/*
+ * Reading the records of a reply, as the TXT checker and the CAA lookup
+ * both walk to a zone's servers (dns_wire.c). Names are compared in the
+ * normalised form of core/dname.h.
+ */
+/* rdata 0 of `rr` (a CNAME or NS target) normalised into `out`; -1 when it
+ * is not a name that fits. */
+int d01_dns_rdata_name(const ldns_rr *rr, char *out, size_t len);
+
+/* 1 when the owner of `rr` is `name` (normalised); 0 otherwise. */
+int d01_dns_owner_is(const ldns_rr *rr, const char *name);
+
+/* The address of an A or AAAA `rr` as a server on `port`; -1 when it is
+ * not an address. */
+int d01_dns_rr_server(const ldns_rr *rr, int port, struct d01_dns_server *out);
+
 #endif

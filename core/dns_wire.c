@@ -10,8 +10,11 @@
  * headers rejects anything else before ldns sees it.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/dname.h"
 #include "core/dns.h"
 
 #define HDR    12
@@ -94,4 +97,38 @@ d01_dns_parse(const uint8_t *wire, size_t len, ldns_pkt **out)
 		return D01_E_PROTOCOL;
 	}
 	return D01_OK;
+}
+
+int
+d01_dns_rdata_name(const ldns_rr *rr, char *out, size_t len)
+{
+	char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+	int rc = s != NULL ? d01_dname_normalise(out, len, s) : -1;
+
+	LDNS_FREE(s);
+	return rc;
+}
+
+int
+d01_dns_owner_is(const ldns_rr *rr, const char *name)
+{
+	char norm[D01_DNAME_BUF], *o = ldns_rdf2str(ldns_rr_owner(rr));
+	int same = o != NULL &&
+	    d01_dname_normalise(norm, sizeof(norm), o) == 0 &&
+	    strcmp(norm, name) == 0;
+
+	LDNS_FREE(o);
+	return same;
+}
+
+int
+d01_dns_rr_server(const ldns_rr *rr, int port, struct d01_dns_server *out)
+{
+	char ip[64], *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+
+	if (s == NULL)
+		return -1;
+	snprintf(ip, sizeof(ip), strchr(s, ':') ? "[%s]" : "%s", s);
+	LDNS_FREE(s);
+	return d01_dns_server_parse(ip, port, out, NULL) == D01_OK ? 0 : -1;
 }

@@ -98,34 +98,15 @@ static ldns_rr *
 answer_rr(ldns_pkt *p, ldns_rr_type type, const char *owner)
 {
 	ldns_rr_list *ans = ldns_pkt_answer(p);
-	char norm[D01_DNAME_BUF], *o;
 	size_t i;
-	int same;
 
 	for (i = 0; i < ldns_rr_list_rr_count(ans); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ans, i);
 
-		if (ldns_rr_get_type(rr) != type ||
-		    (o = ldns_rdf2str(ldns_rr_owner(rr))) == NULL)
-			continue;
-		same = d01_dname_normalise(norm, sizeof(norm), o) == 0 &&
-		    (owner == NULL || strcmp(norm, owner) == 0);
-		LDNS_FREE(o);
-		if (same)
+		if (ldns_rr_get_type(rr) == type && d01_dns_owner_is(rr, owner))
 			return rr;
 	}
 	return NULL;
-}
-
-/* rdata 0 of rr as a normalised name into out; -1 if not a name. */
-static int
-rdata_name(const ldns_rr *rr, char *out, size_t len)
-{
-	char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-	int rc = s != NULL ? d01_dname_normalise(out, len, s) : -1;
-
-	LDNS_FREE(s);
-	return rc;
 }
 
 static void
@@ -148,7 +129,7 @@ discovery_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 			snprintf(t->zone, sizeof(t->zone), "%s", t->name);
 			t->st = T_SOA;
 		} else if (++t->cnames > MAX_CNAMES ||
-		    rdata_name(rr, t->name, sizeof(t->name)) != 0) {
+		    d01_dns_rdata_name(rr, t->name, sizeof(t->name)) != 0) {
 			finish(
 			    t, D01_E_PROTOCOL, "CNAME chain too long or bad");
 			return;
@@ -172,8 +153,8 @@ discovery_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 		for (i = 0; l != NULL && i < ldns_rr_list_rr_count(l) &&
 		     t->nns < MAX_NS;
 		     i++)
-			if (rdata_name(ldns_rr_list_rr(l, i), t->ns[t->nns],
-				D01_DNAME_BUF) == 0)
+			if (d01_dns_rdata_name(ldns_rr_list_rr(l, i),
+				t->ns[t->nns], D01_DNAME_BUF) == 0)
 				t->nns++;
 		ldns_rr_list_deep_free(l);
 		if (t->nns == 0) {
@@ -190,24 +171,20 @@ discovery_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 }
 
 static void
-add_server(struct d01_txtcheck *t, const ldns_rr *rr, const char *ns)
+add_server(struct d01_txtcheck *t, const ldns_rr *rr, int ns)
 {
-	char ip[64], *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
 	struct d01_dns_server srv;
 	size_t i;
 
-	if (s == NULL)
-		return;
-	snprintf(ip, sizeof(ip), strchr(s, ':') ? "[%s]" : "%s", s);
-	LDNS_FREE(s);
 	if (t->nsrv == D01_TXTCHECK_MAX_SERVERS ||
-	    d01_dns_server_parse(ip, t->ns_port, &srv, NULL) != D01_OK)
+	    d01_dns_rr_server(rr, t->ns_port, &srv) != 0)
 		return;
 	for (i = 0; i < t->nsrv; i++) /* two NS names, one address */
 		if (strcmp(t->srv[i].addr.label, srv.label) == 0)
 			return;
 	t->srv[t->nsrv].addr = srv;
-	snprintf(t->srv[t->nsrv].name, D01_DNAME_BUF, "%s", ns);
+	/* Both are D01_DNAME_BUF arrays; t->ns[ns] is NUL-terminated. */
+	memcpy(t->srv[t->nsrv].name, t->ns[ns], sizeof(t->srv[0].name));
 	t->nsrv++;
 }
 
@@ -225,8 +202,8 @@ addr_reply(void *arg, const struct d01_error *err, ldns_pkt *p)
 			ldns_rr_type ty =
 			    ldns_rr_get_type(ldns_rr_list_rr(ans, i));
 			if (ty == LDNS_RR_TYPE_A || ty == LDNS_RR_TYPE_AAAA)
-				add_server(t, ldns_rr_list_rr(ans, i),
-				    t->ns[t->next_ns]);
+				add_server(
+				    t, ldns_rr_list_rr(ans, i), t->next_ns);
 		}
 	}
 	/* A failed address lookup only loses that address; the round

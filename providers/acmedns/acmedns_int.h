@@ -12,6 +12,7 @@
 
 #include "core/dname.h"
 #include "core/err.h"
+#include "core/text.h"
 
 #define ADNS_USER_MAX  128 /* longest username accepted (a UUID: 36) */
 #define ADNS_PASS_MAX  256 /* longest password accepted (acme-dns: 40) */

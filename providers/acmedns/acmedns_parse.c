@@ -153,16 +153,10 @@ adns_reply_error(
 	char text[ADNS_QUOTE_MAX + 1] = "";
 	const char *e;
 	json_t *root = json_loadb(body, len, 0, NULL);
-	size_t i;
 
 	e = json_string_value(json_object_get(root, "error"));
-	if (e != NULL) {
-		snprintf(text, sizeof(text), "%s", e);
-		/* acme-dns's text goes into logs and Challenge status. */
-		for (i = 0; text[i] != '\0'; i++)
-			if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-				text[i] = ' ';
-	}
+	/* acme-dns's text goes into logs and Challenge status. */
+	d01_clean_copy(text, sizeof(text), e);
 	d01_error_set(err,
 	    status == 401 || status == 403 ? D01_E_AUTH
 		: status == 429		   ? D01_E_RATELIMIT

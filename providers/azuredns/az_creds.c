@@ -128,7 +128,7 @@ imds(struct az_op *o, struct d01_error *err)
 		snprintf(base, sizeof(base), "%s", AZ_IMDS_DEFAULT);
 	}
 	snprintf(sel, sizeof(sel), "%s/", o->cfg->resource);
-	az_url_escape(res, sizeof(res), sel);
+	d01_url_escape(res, sizeof(res), sel);
 	sel[0] = '\0';
 	if (o->cfg->mi_client_id != NULL)
 		snprintf(
@@ -136,7 +136,7 @@ imds(struct az_op *o, struct d01_error *err)
 	else if (o->cfg->mi_resource_id != NULL) {
 		char enc[1100];
 
-		if (az_url_escape(enc, sizeof(enc), o->cfg->mi_resource_id) !=
+		if (d01_url_escape(enc, sizeof(enc), o->cfg->mi_resource_id) !=
 		    0) {
 			d01_error_set(err, D01_E_CONFIG,
 			    "managedIdentity.resourceID is too long");

@@ -17,6 +17,7 @@
 #include "core/http_client.h"
 #include "core/secret.h"
 #include "core/sfcache.h"
+#include "core/text.h"
 #include "providers/azuredns/azuredns.h"
 
 #define AZ_RECORDS_MAX	 20    /* Azure DNS: records per record set */
@@ -131,9 +132,6 @@ enum az_change { AZ_NOOP, AZ_PUT, AZ_DELETE };
  * err: D01_E_LIMIT naming AZ_RECORDS_MAX when the set is full. */
 int az_rrset_change(const struct az_rrset *rs, const char *value, int present,
     int private_zone, char **body, struct d01_error *err);
-
-/* Percent-encode for a URL path segment or query value; -1 if too long. */
-int az_url_escape(char *dst, size_t n, const char *src);
 
 /* One Present or CleanUp; see azuredns.c for the steps. */
 enum az_step { AZ_SECRET, AZ_TOKEN, AZ_GATE, AZ_GET, AZ_WRITE };

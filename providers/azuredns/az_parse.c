@@ -13,18 +13,6 @@
 
 #include "providers/azuredns/az_int.h"
 
-/* Copy s into out with control bytes as spaces (text for messages). */
-static void
-clean_copy(char *out, size_t n, const char *s)
-{
-	size_t i;
-
-	snprintf(out, n, "%s", s ? s : "");
-	for (i = 0; out[i] != '\0'; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = ' ';
-}
-
 /* expires_in: AAD sends a number, IMDS a string of digits. */
 static long long
 seconds(const json_t *v)
@@ -95,9 +83,9 @@ az_token_error(long status, const char *body, size_t len, struct d01_error *err)
 	char code[64], desc[AZ_QUOTE_MAX + 1];
 	json_t *root = json_loadb(body, len, 0, NULL);
 
-	clean_copy(code, sizeof(code),
+	d01_clean_copy(code, sizeof(code),
 	    json_string_value(json_object_get(root, "error")));
-	clean_copy(desc, sizeof(desc),
+	d01_clean_copy(desc, sizeof(desc),
 	    json_string_value(json_object_get(root, "error_description")));
 	d01_error_set(err,
 	    status == 400 || status == 401 || status == 403 ? D01_E_AUTH
@@ -120,9 +108,9 @@ az_arm_error(long status, const char *body, size_t len, struct d01_error *err)
 	json_t *root = json_loadb(body, len, 0, NULL);
 	const json_t *e = json_object_get(root, "error");
 
-	clean_copy(
+	d01_clean_copy(
 	    code, sizeof(code), json_string_value(json_object_get(e, "code")));
-	clean_copy(
+	d01_clean_copy(
 	    msg, sizeof(msg), json_string_value(json_object_get(e, "message")));
 	d01_error_set(err,
 	    status == 401			 ? D01_E_AUTH
@@ -287,29 +275,4 @@ out:
 	json_decref(props);
 	json_decref(root);
 	return rc;
-}
-
-int
-az_url_escape(char *dst, size_t n, const char *src)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *src != '\0'; src++) {
-		unsigned char ch = (unsigned char)*src;
-
-		if (o + 4 > n)
-			return -1;
-		if (isalnum(ch) || strchr("-._~", ch) != NULL) {
-			dst[o++] = (char)ch;
-		} else {
-			dst[o++] = '%';
-			dst[o++] = hex[ch >> 4];
-			dst[o++] = hex[ch & 15];
-		}
-	}
-	if (o >= n)
-		return -1;
-	dst[o] = '\0';
-	return 0;
 }

@@ -146,7 +146,7 @@ wait_copy(struct az_token_wait *w, const struct az_token_req *r)
 static int
 form(char *dst, size_t n, const char *s)
 {
-	return az_url_escape(dst, n, s != NULL ? s : "");
+	return d01_url_escape(dst, n, s != NULL ? s : "");
 }
 
 static void token_done(

@@ -392,10 +392,10 @@ record_url(struct az_op *o)
 	    rel[3 * D01_DNAME_BUF];
 	int n;
 
-	if (az_url_escape(sub, sizeof(sub), o->cfg->subscription) != 0 ||
-	    az_url_escape(grp, sizeof(grp), o->cfg->group) != 0 ||
-	    az_url_escape(zone, sizeof(zone), o->zone) != 0 ||
-	    az_url_escape(rel, sizeof(rel), o->rel) != 0)
+	if (d01_url_escape(sub, sizeof(sub), o->cfg->subscription) != 0 ||
+	    d01_url_escape(grp, sizeof(grp), o->cfg->group) != 0 ||
+	    d01_url_escape(zone, sizeof(zone), o->zone) != 0 ||
+	    d01_url_escape(rel, sizeof(rel), o->rel) != 0)
 		return -1;
 	n = snprintf(o->rrurl, sizeof(o->rrurl),
 	    "%s/subscriptions/%s/resourceGroups/%s/providers/"

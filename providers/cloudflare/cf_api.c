@@ -94,39 +94,13 @@ cf_undot(char *dst, size_t n, const char *src)
 		dst[len - 1] = '\0';
 }
 
-int
-cf_query_escape(char *dst, size_t n, const char *src)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *src != '\0'; src++) {
-		unsigned char ch = (unsigned char)*src;
-
-		if (o + 4 > n)
-			return -1;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL) {
-			dst[o++] = (char)ch;
-		} else {
-			dst[o++] = '%';
-			dst[o++] = hex[ch >> 4];
-			dst[o++] = hex[ch & 15];
-		}
-	}
-	if (o >= n)
-		return -1;
-	dst[o] = '\0';
-	return 0;
-}
-
 /* Append "[code] message" for each entry of `errs`, chains included. */
 static size_t
 list_errors(const json_t *errs, char *out, size_t n, size_t o, int depth)
 {
 	const json_t *e;
 	const char *m;
-	size_t i, j;
+	size_t i;
 	int w;
 
 	for (i = 0; i < json_array_size(errs) && o + 1 < n; i++) {
@@ -139,9 +113,7 @@ list_errors(const json_t *errs, char *out, size_t n, size_t o, int depth)
 		if (w < 0)
 			break;
 		/* Cloudflare's text goes into logs and Challenge status. */
-		for (j = o; j < n - 1 && out[j] != '\0'; j++)
-			if ((unsigned char)out[j] < 0x20 || out[j] == 0x7f)
-				out[j] = ' ';
+		d01_unctrl(out + o);
 		o = (size_t)w >= n - o ? n - 1 : o + (size_t)w;
 		if (depth == 0)
 			o = list_errors(

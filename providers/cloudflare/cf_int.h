@@ -12,6 +12,7 @@
 #include "core/dname.h"
 #include "core/http_client.h"
 #include "core/secret.h"
+#include "core/text.h"
 #include "providers/cloudflare/cloudflare.h"
 
 #define CF_DEFAULT_BASE "https://api.cloudflare.com/client/v4"
@@ -114,9 +115,6 @@ void cf_cred_tag(const char *email, const char *secret, char out[33]);
 
 /* Copy a name without its trailing dot (the API's spelling); NULL: "". */
 void cf_undot(char *dst, size_t n, const char *src);
-
-/* Percent-encode `src` for a query value into dst; -1 if it won't fit. */
-int cf_query_escape(char *dst, size_t n, const char *src);
 
 /*
  * The envelope of every reply. On success (`success: true` and a 2xx)

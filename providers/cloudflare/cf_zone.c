@@ -201,7 +201,7 @@ cf_zone_step(struct cf_op *o)
 		}
 	}
 	o->leading = !o->solo;
-	cf_query_escape(q, sizeof(q), o->candidate);
+	d01_url_escape(q, sizeof(q), o->candidate);
 	snprintf(path, sizeof(path), "/zones?name=%s&per_page=50", q);
 	cf_request(o, "GET", path, NULL);
 }

@@ -222,8 +222,8 @@ step_list(struct cf_op *o)
 		o->nids = 0;
 		o->truncated = 0;
 	}
-	cf_query_escape(qn, sizeof(qn), o->name);
-	cf_query_escape(qv, sizeof(qv), o->value);
+	d01_url_escape(qn, sizeof(qn), o->name);
+	d01_url_escape(qv, sizeof(qv), o->value);
 	snprintf(path, sizeof(path),
 	    "/zones/%s/dns_records?type=TXT&name=%s&content.contains=%s"
 	    "&per_page=100&page=%d",

@@ -84,8 +84,8 @@ first_page(struct do_op *o)
 {
 	char qz[3 * D01_DNAME_BUF], qn[3 * D01_DNAME_BUF];
 
-	do_url_escape(qz, sizeof(qz), o->zone);
-	do_url_escape(qn, sizeof(qn), o->fqdn);
+	d01_url_escape(qz, sizeof(qz), o->zone);
+	d01_url_escape(qn, sizeof(qn), o->fqdn);
 	snprintf(o->next, sizeof(o->next),
 	    "%s/v2/domains/%s/records?type=TXT&name=%s&per_page=200",
 	    o->cfg->base_url, qz, qn);
@@ -196,7 +196,7 @@ step_create(struct do_op *o)
 		do_finish(o, &err);
 		return;
 	}
-	do_url_escape(qz, sizeof(qz), o->zone);
+	d01_url_escape(qz, sizeof(qz), o->zone);
 	snprintf(
 	    url, sizeof(url), "%s/v2/domains/%s/records", o->cfg->base_url, qz);
 	request(o, "POST", url, body);
@@ -238,7 +238,7 @@ do_step(struct do_op *o)
 		}
 		d01_op_step(&o->op, "deleting record %lld in %s",
 		    o->ids[o->nids - 1], o->zone);
-		do_url_escape(qz, sizeof(qz), o->zone);
+		d01_url_escape(qz, sizeof(qz), o->zone);
 		snprintf(url, sizeof(url), "%s/v2/domains/%s/records/%lld",
 		    o->cfg->base_url, qz, o->ids[o->nids - 1]);
 		request(o, "DELETE", url, NULL);

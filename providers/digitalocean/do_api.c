@@ -48,53 +48,15 @@ do_api_start(struct do_op *o, const char *method, const char *url,
 	return call;
 }
 
-int
-do_url_escape(char *dst, size_t n, const char *src)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *src != '\0'; src++) {
-		unsigned char ch = (unsigned char)*src;
-
-		if (o + 4 > n)
-			return -1;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL) {
-			dst[o++] = (char)ch;
-		} else {
-			dst[o++] = '%';
-			dst[o++] = hex[ch >> 4];
-			dst[o++] = hex[ch & 15];
-		}
-	}
-	if (o >= n)
-		return -1;
-	dst[o] = '\0';
-	return 0;
-}
-
-/* Copy s into out with control bytes as spaces (text for logs). */
-static void
-clean_copy(char *out, size_t n, const char *s)
-{
-	size_t i;
-
-	snprintf(out, n, "%s", s ? s : "");
-	for (i = 0; out[i] != '\0'; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = ' ';
-}
-
 enum d01_err
 do_reply_error(long status, const char *body, size_t len, struct d01_error *err)
 {
 	char id[64], msg[DO_QUOTE_MAX + 1];
 	json_t *root = json_loadb(body, len, 0, NULL);
 
-	clean_copy(
+	d01_clean_copy(
 	    id, sizeof(id), json_string_value(json_object_get(root, "id")));
-	clean_copy(msg, sizeof(msg),
+	d01_clean_copy(msg, sizeof(msg),
 	    json_string_value(json_object_get(root, "message")));
 	d01_error_set(err,
 	    status == 401 || status == 403 ? D01_E_AUTH

@@ -13,6 +13,7 @@
 #include "core/dname.h"
 #include "core/http_client.h"
 #include "core/secret.h"
+#include "core/text.h"
 #include "providers/digitalocean/digitalocean.h"
 
 #define DO_DEFAULT_BASE "https://api.digitalocean.com"
@@ -67,10 +68,6 @@ struct do_op {
  * within the op's budget. The call, or NULL with err filled. */
 struct d01_http_call *do_api_start(struct do_op *o, const char *method,
     const char *url, const char *body, d01_http_fn cb, struct d01_error *err);
-
-/* Percent-encode `src` for a URL path segment or query value; -1 if it
- * won't fit. */
-int do_url_escape(char *dst, size_t n, const char *src);
 
 /*
  * A reply that is not a 2xx: err gets the status and DigitalOcean's own

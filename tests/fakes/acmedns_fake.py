@@ -17,16 +17,16 @@ answered). Every request is logged in `requests` as (method, path, user).
 """
 import json
 import re
-import ssl
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import fakehttp
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TXT_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
-class Fake:
+class Fake(fakehttp.Server):
     def __init__(self, tls=None):
         self.accounts = {}  # username -> {"password", "subdomain"}
         self.values = {}    # subdomain -> [older, newer]
@@ -38,32 +38,9 @@ class Fake:
         self.requests = []
         fake = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _send(self, status, obj, headers=()):
-                body = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _drop(self):
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(2)
-                except OSError:
-                    pass
-
+        class H(fakehttp.Handler):
             def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
+                body = self._body()
                 with fake.lock:
                     fake.requests.append(("POST", self.path, self.headers.get("X-Api-User")))
                     if fake.drop > 0:
@@ -90,33 +67,11 @@ class Fake:
 
             do_DELETE = do_GET
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256
-            daemon_threads = True
-
-        self.httpd = Server(("127.0.0.1", 0), H)
-        self.scheme = "http"
-        if tls is not None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-            self.scheme = "https"
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listen(H, tls)
 
     @property
     def url(self):
         return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        return False
 
     def register(self):
         """A new account as acme-dns's POST /register returns it."""

@@ -37,11 +37,11 @@ import hashlib
 import hmac
 import json
 import re
-import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+import fakehttp
 
 MAX_BODY = 131072
 LABEL = re.compile(r"^(\*|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)$")
@@ -62,7 +62,7 @@ def edgegrid_signature(secret, method, host, path, body, auth_prefix, timestamp)
     return b64(hmac.new(key.encode(), data.encode(), hashlib.sha256).digest())
 
 
-class Fake:
+class Fake(fakehttp.Server):
     def __init__(self, zones=("example.test",), tls=None, client_token="akab-ct-1",
                  client_secret="c2VjcmV0LXNlY3JldA==", access_token="akab-at-1"):
         self.zones = set(zones)
@@ -82,38 +82,23 @@ class Fake:
         self.stopping = threading.Event()
         fake = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class H(fakehttp.Handler):
+            methods = ("GET", "POST", "PUT", "DELETE")
             # One write per reply: head and body in separate small
             # segments meet the client's delayed ACK (40 ms a request).
             wbufsize = 65536
             disable_nagle_algorithm = True
 
-            def log_message(self, *a):
-                pass
-
-            def _send(self, status, obj=None, headers=()):
-                body = b"" if obj is None else json.dumps(obj).encode()
-                self.send_response(status)
-                if obj is not None:
-                    self.send_header("Content-Type", "application/problem+json"
-                                     if status >= 400 else "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+            def content_type(self, status):
+                return "application/problem+json" if status >= 400 else "application/json"
 
             def _handle(self, method):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
+                body = self._body()
                 with fake.lock:
                     fake.requests.append((method, self.path))
                     if fake.drop > 0:
                         fake.drop -= 1
-                        self.close_connection = True
-                        self.connection.shutdown(2)
-                        return
+                        return self._drop()
                     hang = fake.hang > 0
                     fake.hang -= hang
                     fault = fake.take_fault(method, self.path)
@@ -137,40 +122,8 @@ class Fake:
                 st, obj = fake.route(method, self.path, body, self.headers)
                 self._send(st, obj)
 
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_POST(self):
-                self._handle("POST")
-
-            def do_PUT(self):
-                self._handle("PUT")
-
-            def do_DELETE(self):
-                self._handle("DELETE")
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 1024
-            daemon_threads = True
-
-        self.httpd = Server(("127.0.0.1", 0), H)
-        if tls is not None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.port = self.httpd.server_address[1]
+        self._listen(H, tls, queue=1024)
         self.host = f"127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        return False
 
     # --- what the real API checks -------------------------------------
     def take_fault(self, method, path):

@@ -42,16 +42,16 @@ exchanges in `token_calls` as (kind, client_id).
 """
 import base64
 import json
-import ssl
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+
+import fakehttp
 
 ARM_RESOURCE = "https://management.azure.com"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -74,7 +74,7 @@ def aad_error(error, desc):
             "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())}
 
 
-class Fake:
+class Fake(fakehttp.Server):
     def __init__(self, tenant, subscription, group, zones, tls,
                  secrets=None, federated=None, imds_identities=None, token_ttl=3599):
         """secrets: {client_id: secret}; federated: {client_id: (issuer,
@@ -100,26 +100,14 @@ class Fake:
         self.stopping = threading.Event()
         fake = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class H(fakehttp.Handler):
+            methods = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
-            def log_message(self, *a):
-                pass
-
-            def _send(self, status, obj, headers=()):
-                body = b"" if obj is None else json.dumps(obj).encode()
-                self.send_response(status)
-                if obj is not None:
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+            def content_type(self, status):
+                return "application/json; charset=utf-8"
 
             def _handle(self, method):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
+                body = self._body()
                 with fake.lock:
                     fake.requests.append((method, self.path))
                     hang = fake.hang > 0
@@ -138,36 +126,10 @@ class Fake:
                                                self.server.imds)
                 self._send(status, obj, hdrs)
 
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_POST(self):
-                self._handle("POST")
-
-            def do_PUT(self):
-                self._handle("PUT")
-
-            def do_DELETE(self):
-                self._handle("DELETE")
-
-            def do_PATCH(self):
-                self._handle("PATCH")
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256
-            daemon_threads = True
-            imds = False
-
-        self.httpd = Server(("127.0.0.1", 0), H)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(*tls)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.port = self.httpd.server_address[1]
-        self.imds_httpd = Server(("127.0.0.1", 0), H)
+        self._listen(H, tls).imds = False
+        self.imds_httpd = self._also(fakehttp.listen(H))
         self.imds_httpd.imds = True
         self.imds_port = self.imds_httpd.server_address[1]
-        self.threads = [threading.Thread(target=s.serve_forever, daemon=True)
-                        for s in (self.httpd, self.imds_httpd)]
 
     @property
     def url(self):
@@ -176,18 +138,6 @@ class Fake:
     @property
     def imds_url(self):
         return f"http://127.0.0.1:{self.imds_port}"
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for s in (self.httpd, self.imds_httpd):
-            s.shutdown()
-            s.server_close()
-        return False
 
     def take_fault(self, method, path):
         for i, f in enumerate(self.faults):

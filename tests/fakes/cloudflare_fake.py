@@ -37,13 +37,13 @@ GET /_fake/records also reports the peak of connections open at once.
 import argparse
 import json
 import os
-import ssl
 import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import fakehttp
 
 PAGE = 2  # small on purpose: clients must page
 
@@ -71,7 +71,7 @@ def env(result=None, errors=(), info=None, success=None):
     return o
 
 
-class Fake:
+class Fake(fakehttp.Server):
     def __init__(self, token="test-token", email="ops@example.test", key="global-key",
                  zones=("example.test",), tls=None, port=0, page_size=PAGE):
         self.token, self.email, self.key = token, email, key
@@ -95,14 +95,13 @@ class Fake:
         self.auth_log = []  # "token", "key", "both" or "none" per request
         fake = self
 
-        class H(BaseHTTPRequestHandler):
+        class H(fakehttp.Handler):
+            methods = ("GET", "POST", "DELETE", "PUT")
+
             # Read by parse_request and send_response for every request.
             @property
             def protocol_version(self):
                 return "HTTP/1.0" if fake.http10 else "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
 
             def setup(self):
                 super().setup()
@@ -139,17 +138,6 @@ class Fake:
                         self.wfile.write(body[i:i + step])
                         self.wfile.flush()
 
-            def _drop(self):
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(2)
-                except OSError:
-                    pass
-
-            def _body(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(n) if n else b""
-
             def _handle(self, method):
                 body = self._body()
                 if self.path.startswith("/_fake/"):
@@ -159,9 +147,7 @@ class Fake:
                     fake.auth_log.append(fake.scheme_of(self.headers))
                     if fake.drop > 0:
                         fake.drop -= 1
-                        self.close_connection = True
-                        self.connection.shutdown(2)
-                        return
+                        return self._drop()
                     hang = fake.hang > 0
                     fake.hang -= hang
                     fault = fake.take_fault(method, self.path)
@@ -196,45 +182,11 @@ class Fake:
                 how = act if act is not None and act[0] in ("slow", "truncate") else None
                 self._send(status, obj, how=how)
 
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_POST(self):
-                self._handle("POST")
-
-            def do_DELETE(self):
-                self._handle("DELETE")
-
-            def do_PUT(self):
-                self._handle("PUT")
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 1024  # hundreds of concurrent clients
-            daemon_threads = True
-
-        self.httpd = Server(("127.0.0.1", port), H)
-        self.scheme = "http"
-        if tls is not None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-            self.scheme = "https"
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listen(H, tls, port, queue=1024)  # hundreds of concurrent clients
 
     @property
     def url(self):
         return f"{self.scheme}://127.0.0.1:{self.port}/client/v4"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        return False
 
     # --- what the real API checks -------------------------------------
     @staticmethod

@@ -22,11 +22,11 @@ API request before that time, as the real limit would), `drop`
 memory; every request is logged in `requests` as (method, path).
 """
 import json
-import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+import fakehttp
 
 PAGE = 2
 LIST_PARAMS = {"type", "name", "page", "per_page"}
@@ -36,7 +36,7 @@ def error(id_, message):
     return {"id": id_, "message": message}
 
 
-class Fake:
+class Fake(fakehttp.Server):
     def __init__(self, token="do-test-token", domains=("example.test",), tls=None,
                  page_size=PAGE):
         self.token = token
@@ -55,38 +55,23 @@ class Fake:
         self.times = []  # time.time() of each API request
         fake = self
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class H(fakehttp.Handler):
+            methods = ("GET", "POST", "DELETE", "PUT")
 
-            def log_message(self, *a):
-                pass
+            def content_type(self, status):
+                return "application/json; charset=utf-8"
 
             def _send(self, status, obj, headers=()):
-                body = b"" if obj is None else json.dumps(obj).encode()
-                self.send_response(status)
-                if obj is not None:
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
+                # Every reply carries DigitalOcean's rate-limit headers.
                 reset = int(max(time.time() + 60, fake.limited_until))
                 hdrs = dict(headers)
-                self.send_header("ratelimit-limit", "5000")
-                self.send_header("ratelimit-remaining", hdrs.pop("remaining", "4999"))
-                self.send_header("ratelimit-reset", hdrs.pop("reset", str(reset)))
-                for k, v in hdrs.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _drop(self):
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(2)
-                except OSError:
-                    pass
+                rl = [("ratelimit-limit", "5000"),
+                      ("ratelimit-remaining", hdrs.pop("remaining", "4999")),
+                      ("ratelimit-reset", hdrs.pop("reset", str(reset)))]
+                super()._send(status, obj, rl + list(hdrs.items()))
 
             def _handle(self, method):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
+                body = self._body()
                 with fake.lock:
                     fake.requests.append((method, self.path))
                     fake.times.append(time.time())
@@ -122,45 +107,11 @@ class Fake:
                 status, obj = fake.route(method, self.path, body, self.headers)
                 self._send(status, obj)
 
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_POST(self):
-                self._handle("POST")
-
-            def do_DELETE(self):
-                self._handle("DELETE")
-
-            def do_PUT(self):
-                self._handle("PUT")
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256
-            daemon_threads = True
-
-        self.httpd = Server(("127.0.0.1", 0), H)
-        self.scheme = "http"
-        if tls is not None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-            self.scheme = "https"
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listen(H, tls)
 
     @property
     def url(self):
         return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        return False
 
     def take_fault(self, method, path):
         for i, f in enumerate(self.faults):

@@ -258,6 +258,54 @@ class Server:
                                    if t == qtype)
 
 
+
+class Trap:
+    """A listening socket no request may reach: accept() tells."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def connections(self):
+        self.sock.settimeout(0.3)
+        n = 0
+        try:
+            while True:
+                c, _ = self.sock.accept()
+                c.close()
+                n += 1
+        except OSError:
+            return n
+
+
+def serve_provider(cls, secrets_dir, endpoints, extra=(), env=None):
+    """setUpClass of a provider test: the one dns01 serve of the class,
+    with no embedded zone, `--secrets-dir secrets_dir` and the fakes'
+    `endpoints` allowed. Sets cls.srv, cls.ca_pem (the fakes' CA, for a
+    config's caBundle) and cls.c (a front-proxy client)."""
+    cls.srv = Server(cls.pki, zones=(), env=env, endpoints=endpoints,
+                     extra=["--secrets-dir", secrets_dir] + list(extra)).__enter__()
+    with open(cls.pki.path("serving-ca.crt")) as f:
+        cls.ca_pem = f.read()
+    cls.c = cls.srv.client("proxy")
+
+
+def stop_provider(cls, secrets):
+    """tearDownClass after serve_provider: stop the server, then cls.fake
+    (and cls.trap, if any), remove cls.tmp; fail if one of `secrets` (a
+    list, or a callable read while the fake still runs) is in the log."""
+    cls.c.close()
+    cls.srv.__exit__(None, None, None)
+    log = cls.srv.log()
+    leaked = [s[:12] for s in (secrets() if callable(secrets) else secrets) if s in log]
+    cls.fake.__exit__(None, None, None)
+    if getattr(cls, "trap", None) is not None:
+        cls.trap.sock.close()
+    cls.tmp.cleanup()
+    assert not leaked, f"credentials in the server log: {leaked}"
+
 def dig_full(port, name, qtype="TXT", tcp=False, extra=()):
     """Ask 127.0.0.1:port with a real dig (no recursion). Returns a dict:
     status (e.g. "NOERROR", None when no reply), flags (set, e.g. {"qr",

@@ -35,28 +35,6 @@ def val(label):
     return base64.urlsafe_b64encode(hashlib.sha256(label.encode()).digest()).decode().rstrip("=")
 
 
-class Trap:
-    """A listening socket no request may reach: accept() tells."""
-
-    def __init__(self):
-        import socket
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def connections(self):
-        self.sock.settimeout(0.3)
-        n = 0
-        try:
-            while True:
-                c, _ = self.sock.accept()
-                c.close()
-                n += 1
-        except OSError:
-            return n
-
-
 class AcmeDNS(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -78,25 +56,13 @@ class AcmeDNS(unittest.TestCase):
         wrong = dict(cls.www, password="x" * 40)
         harness.write_secret(s, "default", "wrong", "accounts",
                              json.dumps({"www.example.test": wrong}))
-        cls.trap = Trap()
-        cls.srv = harness.Server(cls.pki, zones=(), endpoints=[cls.fake.url],
-                                 extra=["--secrets-dir", s,
-                                        "--provider-timeout", "8s"]).__enter__()
-        with open(cls.pki.path("serving-ca.crt")) as f:
-            cls.ca_pem = f.read()
-        cls.c = cls.srv.client("proxy")
+        cls.trap = harness.Trap()
+        harness.serve_provider(cls, s, [cls.fake.url], ["--provider-timeout", "8s"])
         cls.passwords = [a["password"] for a in (cls.www, cls.apex, cls.other)]
 
     @classmethod
     def tearDownClass(cls):
-        cls.c.close()
-        cls.srv.__exit__(None, None, None)
-        log = cls.srv.log()
-        cls.fake.__exit__(None, None, None)
-        cls.trap.sock.close()
-        cls.tmp.cleanup()
-        for secret in cls.passwords:
-            assert secret not in log, "credential in the server log"
+        harness.stop_provider(cls, cls.passwords)
 
     def setUp(self):
         with self.fake.lock:

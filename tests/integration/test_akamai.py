@@ -50,21 +50,11 @@ class Akamai(unittest.TestCase):
                 ("rc", "edgerc", edgerc(cls.fake.host)),
                 ("rc", "evil", edgerc("evil.example.net", section="dns"))):
             harness.write_secret(cls.secrets, "default", name, key, value)
-        cls.srv = harness.Server(cls.pki, zones=(), extra=["--secrets-dir", cls.secrets],
-                                 endpoints=[f"https://{cls.fake.host}"]).__enter__()
-        with open(cls.pki.path("serving-ca.crt")) as f:
-            cls.ca_pem = f.read()
-        cls.c = cls.srv.client("proxy")
+        harness.serve_provider(cls, cls.secrets, [f"https://{cls.fake.host}"])
 
     @classmethod
     def tearDownClass(cls):
-        cls.c.close()
-        cls.srv.__exit__(None, None, None)
-        log = cls.srv.log()
-        cls.fake.__exit__(None, None, None)
-        cls.tmp.cleanup()
-        for secret in CREDS + ("wrong-secret-value",):
-            assert secret not in log, "credential in the server log"
+        harness.stop_provider(cls, CREDS + ("wrong-secret-value",))
 
     def setUp(self):
         with self.fake.lock:

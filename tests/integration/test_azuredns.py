@@ -20,7 +20,6 @@ AZURE_FEDERATED_TOKEN_FILE, started for that one test."""
 import base64
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import threading
@@ -69,27 +68,6 @@ def make_jwt(key, **claims):
     return f"{h}.{p}.{b64(sig)}"
 
 
-class Trap:
-    """A listening socket no request may reach: accept() tells."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def connections(self):
-        self.sock.settimeout(0.3)
-        n = 0
-        try:
-            while True:
-                c, _ = self.sock.accept()
-                c.close()
-                n += 1
-        except OSError:
-            return n
-
-
 class AzureDNS(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -112,19 +90,14 @@ class AzureDNS(unittest.TestCase):
         cls.fedfile = os.path.join(cls.tmp.name, "azure-identity-token")
         cls.assertions = []
         cls.write_assertion()
-        cls.trap = Trap()
+        cls.trap = harness.Trap()
         cls.env = dict(os.environ, AZURE_ARM_ENDPOINT=cls.fake.url,
                        AZURE_AUTHORITY_HOST=cls.fake.url + "/",
                        AZURE_FEDERATED_TOKEN_FILE=cls.fedfile,
                        AZURE_CLIENT_ID=WI_ID, AZURE_TENANT_ID=TENANT)
         cls.env.pop("AZURE_IMDS_ENDPOINT", None)
-        cls.srv = harness.Server(
-            cls.pki, zones=(), env=cls.env,
-            endpoints=[cls.fake.url, f"https://localhost:{cls.fake.port}"],
-            extra=["--secrets-dir", s, "--provider-timeout", TIMEOUT]).__enter__()
-        with open(cls.pki.path("serving-ca.crt")) as f:
-            cls.ca_pem = f.read()
-        cls.c = cls.srv.client("proxy")
+        harness.serve_provider(cls, s, [cls.fake.url, f"https://localhost:{cls.fake.port}"],
+                               ["--provider-timeout", TIMEOUT], env=cls.env)
 
     @classmethod
     def write_assertion(cls, **claims):
@@ -141,14 +114,7 @@ class AzureDNS(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.c.close()
-        cls.srv.__exit__(None, None, None)
-        log = cls.srv.log()
-        leaked = [s[:12] for s in cls.secrets() if s in log]
-        cls.fake.__exit__(None, None, None)
-        cls.trap.sock.close()
-        cls.tmp.cleanup()
-        assert not leaked, f"credentials in the server log: {leaked}"
+        harness.stop_provider(cls, cls.secrets)
 
     def setUp(self):
         with self.fake.lock:

@@ -35,21 +35,11 @@ class Cloudflare(unittest.TestCase):
             os.makedirs(d, exist_ok=True)
             with open(os.path.join(d, key), "w") as f:
                 f.write(value)
-        cls.srv = harness.Server(cls.pki, zones=(), extra=["--secrets-dir", cls.secrets],
-                                 endpoints=[cls.fake.url]).__enter__()
-        with open(cls.pki.path("serving-ca.crt")) as f:
-            cls.ca_pem = f.read()
-        cls.c = cls.srv.client("proxy")
+        harness.serve_provider(cls, cls.secrets, [cls.fake.url])
 
     @classmethod
     def tearDownClass(cls):
-        cls.c.close()
-        cls.srv.__exit__(None, None, None)
-        log = cls.srv.log()
-        cls.fake.__exit__(None, None, None)
-        cls.tmp.cleanup()
-        for secret in ("test-token", "global-key", "wrong-token"):
-            assert secret not in log, "credential in the server log"
+        harness.stop_provider(cls, ("test-token", "global-key", "wrong-token"))
 
     def setUp(self):
         with self.fake.lock:

@@ -12,7 +12,6 @@ any reply or log line; and the CLI with lego's DO_AUTH_TOKEN and DO_TTL
 (present and cleanup against the fake; `check` would need DigitalOcean's
 nameservers)."""
 import os
-import socket
 import subprocess
 import tempfile
 import threading
@@ -30,27 +29,6 @@ REL = "_acme-challenge.www"
 TOKEN = "do-test-token-0123456789abcdef"
 
 
-class Trap:
-    """A listening socket no request may reach: accept() tells."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def connections(self):
-        self.sock.settimeout(0.3)
-        n = 0
-        try:
-            while True:
-                c, _ = self.sock.accept()
-                c.close()
-                n += 1
-        except OSError:
-            return n
-
-
 class DigitalOcean(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -63,24 +41,12 @@ class DigitalOcean(unittest.TestCase):
         harness.write_secret(s, "default", "bad", "token", "wrong-token-0123456789")
         harness.write_secret(s, "default", "nl", "token", "a\nb")
         harness.write_secret(s, "other", "do-other", "token", TOKEN)
-        cls.trap = Trap()
-        cls.srv = harness.Server(cls.pki, zones=(), endpoints=[cls.fake.url],
-                                 extra=["--secrets-dir", s,
-                                        "--provider-timeout", "8s"]).__enter__()
-        with open(cls.pki.path("serving-ca.crt")) as f:
-            cls.ca_pem = f.read()
-        cls.c = cls.srv.client("proxy")
+        cls.trap = harness.Trap()
+        harness.serve_provider(cls, s, [cls.fake.url], ["--provider-timeout", "8s"])
 
     @classmethod
     def tearDownClass(cls):
-        cls.c.close()
-        cls.srv.__exit__(None, None, None)
-        log = cls.srv.log()
-        cls.fake.__exit__(None, None, None)
-        cls.trap.sock.close()
-        cls.tmp.cleanup()
-        for secret in (TOKEN, "wrong-token-0123456789"):
-            assert secret not in log, "credential in the server log"
+        harness.stop_provider(cls, (TOKEN, "wrong-token-0123456789"))
 
     def setUp(self):
         with self.fake.lock:

@@ -12,7 +12,6 @@ answer reads the same whatever the reason (no port-scan oracle)."""
 import base64
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,27 +27,6 @@ from harness import assert_response, challenge
 
 NAME = "_acme-challenge.www.example.test."
 TOKEN = "test-token-0123456789abcdef"  # the tenant's Cloudflare token
-
-
-class Trap:
-    """A listening socket nobody may connect to: accept() tells."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-
-    def connections(self):
-        self.sock.settimeout(0.3)
-        n = 0
-        try:
-            while True:
-                c, _ = self.sock.accept()
-                c.close()
-                n += 1
-        except OSError:
-            return n
 
 
 class NotAnAPI:
@@ -94,8 +72,8 @@ class Endpoints(unittest.TestCase):
         cls.cf = cloudflare_fake.Fake(token=TOKEN, tls=cls.pki.cert("serving")).__enter__()
         cls.r53 = route53_fake.Fake().__enter__()
         cls.api = NotAnAPI()
-        cls.trap = Trap()        # not listed at all
-        cls.https_trap = Trap()  # listed for https only
+        cls.trap = harness.Trap()        # not listed at all
+        cls.https_trap = harness.Trap()  # listed for https only
         cls.closed = harness.free_port()  # listed; nothing listens
         s = os.path.join(cls.tmp.name, "s")
         harness.write_secret(s, "default", "cf", "token", TOKEN)

@@ -209,10 +209,9 @@ t_escape_redact(void)
 {
 	char out[64], msg[128];
 
-	CHECK_INT(
-	    cf_query_escape(out, sizeof(out), "a b/c?&=\"x\"~_-."), ==, 0);
+	CHECK_INT(d01_url_escape(out, sizeof(out), "a b/c?&=\"x\"~_-."), ==, 0);
 	CHECK_STR(out, "a%20b%2Fc%3F%26%3D%22x%22~_-.");
-	CHECK_INT(cf_query_escape(out, 4, "abcd"), ==, -1);
+	CHECK_INT(d01_url_escape(out, 4, "abcd"), ==, -1);
 	snprintf(
 	    msg, sizeof(msg), "bad token s3cr3t-token, again s3cr3t-token");
 	d01_redact(msg, sizeof(msg), "s3cr3t-token");
