@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/text.h"
 #include "providers/clouddns/gcp_int.h"
 
 static void
@@ -125,18 +126,6 @@ fail:
 	return err->code;
 }
 
-/* Copy s into out (n bytes) with control bytes as spaces. */
-static void
-clean_copy(char *out, size_t n, const char *s)
-{
-	size_t i;
-
-	snprintf(out, n, "%s", s ? s : "");
-	for (i = 0; out[i] != '\0'; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = ' ';
-}
-
 char *
 gcp_token_reply(long status, const char *body, size_t len, long *expires_in,
     struct d01_error *err)
@@ -168,9 +157,9 @@ gcp_token_reply(long status, const char *body, size_t len, long *expires_in,
 	}
 	/* Only the structured error fields are quoted (RFC 6749 §5.2), never
 	 * the body: it may hold a token. */
-	clean_copy(code, sizeof(code),
+	d01_clean_copy(code, sizeof(code),
 	    json_string_value(json_object_get(root, "error")));
-	clean_copy(desc, sizeof(desc),
+	d01_clean_copy(desc, sizeof(desc),
 	    json_string_value(json_object_get(root, "error_description")));
 	d01_error_set(err,
 	    status == 429			? D01_E_RATELIMIT
@@ -196,10 +185,10 @@ gcp_reply_error(
 	const json_t *e = json_object_get(root, "error");
 	char reason[64], msg[GCP_QUOTE_MAX + 1];
 
-	clean_copy(reason, sizeof(reason),
+	d01_clean_copy(reason, sizeof(reason),
 	    json_string_value(json_object_get(
 		json_array_get(json_object_get(e, "errors"), 0), "reason")));
-	clean_copy(
+	d01_clean_copy(
 	    msg, sizeof(msg), json_string_value(json_object_get(e, "message")));
 	d01_error_set(err,
 	    status == 401			 ? D01_E_AUTH
