@@ -37,22 +37,33 @@ NAMES = ["example.test", "*.example.test", "www.example.test"]
 KEY = "dns01-sha256."
 
 
-def timed(args, env=None, cwd=None):
-    """(seconds, peak RSS KiB, exit status, output) of one client run.
-    GNU time reports the client's own high-water mark (%M): the child
-    it forks is tiny before exec, unlike a fork of this Python process."""
+def measure(args, env=None, cwd=None):
+    """(seconds, peak RSS KiB, CPU seconds, exit status, output) of one
+    client run. GNU time reports the client's own high-water mark (%M):
+    the child it forks is tiny before exec, unlike a fork of this Python
+    process; CPU is its user + system time (%U + %S)."""
     fd, rssfile = tempfile.mkstemp()
     os.close(fd)
     t = time.monotonic()
-    p = subprocess.run(["/usr/bin/time", "-o", rssfile, "-f", "%M"] + args,
-                       env=env, cwd=cwd, stdout=subprocess.PIPE,
+    p = subprocess.run(["/usr/bin/time", "-o", rssfile, "-f", "%M %U %S"]
+                       + args, env=env, cwd=cwd, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
     dt = time.monotonic() - t
     with open(rssfile) as f:
-        lines = f.read().split()
+        lines = f.read().splitlines()
     os.unlink(rssfile)
-    rss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
-    return dt, rss, p.returncode, p.stdout.decode(errors="replace")
+    v = lines[-1].split() if lines else []
+    try:
+        rss, cpu = int(v[0]), float(v[1]) + float(v[2])
+    except (IndexError, ValueError):
+        rss, cpu = 0, 0.0
+    return dt, rss, cpu, p.returncode, p.stdout.decode(errors="replace")
+
+
+def timed(args, env=None, cwd=None):
+    """(seconds, peak RSS KiB, exit status, output): measure() less CPU."""
+    dt, rss, _, rc, out = measure(args, env=env, cwd=cwd)
+    return dt, rss, rc, out
 
 
 class Clients:
@@ -83,37 +94,53 @@ class Clients:
             args += ["-d", n]
         return timed(args)
 
-    def lego(self, path):
-        env = dict(os.environ, LEGO_CA_CERTIFICATES=self.p.ca_bundle,
-                   RFC2136_NAMESERVER=self.ns, RFC2136_TSIG_KEY=KEY,
-                   RFC2136_TSIG_SECRET=self.b.secrets[KEY],
-                   RFC2136_TSIG_ALGORITHM="hmac-sha256.",
-                   RFC2136_POLLING_INTERVAL="1",
-                   # lego solves rfc2136 challenges one after another and
-                   # waits SEQUENCE_INTERVAL (60 s by default) in between.
-                   RFC2136_SEQUENCE_INTERVAL="0",
-                   RFC2136_PROPAGATION_TIMEOUT="60")
+    def lego_env(self):
+        return dict(os.environ, LEGO_CA_CERTIFICATES=self.p.ca_bundle,
+                    RFC2136_NAMESERVER=self.ns, RFC2136_TSIG_KEY=KEY,
+                    RFC2136_TSIG_SECRET=self.b.secrets[KEY],
+                    RFC2136_TSIG_ALGORITHM="hmac-sha256.",
+                    RFC2136_POLLING_INTERVAL="1",
+                    # lego solves rfc2136 challenges one after another and
+                    # waits SEQUENCE_INTERVAL (60 s by default) in between.
+                    RFC2136_SEQUENCE_INTERVAL="0",
+                    RFC2136_PROPAGATION_TIMEOUT="60")
+
+    def lego_args(self, path, names=NAMES):
+        """lego's global options; the command (run, renew) goes last."""
         args = ["lego", "--server", self.p.directory, "--email",
                 "bench@example.test", "--accept-tos", "--path", path,
                 "--dns", "rfc2136", "--dns.resolvers", self.ns,
                 "--dns.disable-cp", "--key-type", "ec256"]
-        for n in NAMES:
+        for n in names:
             args += ["-d", n]
-        return timed(args + ["run"], env=env)
+        return args
 
-    def certbot(self, path):
-        env = dict(os.environ, REQUESTS_CA_BUNDLE=self.p.ca_bundle)
+    def lego(self, path):
+        return timed(self.lego_args(path) + ["run"], env=self.lego_env())
+
+    def certbot_env(self):
+        return dict(os.environ, REQUESTS_CA_BUNDLE=self.p.ca_bundle)
+
+    @staticmethod
+    def certbot_dirs(path):
+        return ["--config-dir", path + "/config", "--work-dir",
+                path + "/work", "--logs-dir", path + "/logs"]
+
+    def certbot_args(self, path, name="bench", names=NAMES):
         args = ["certbot", "certonly", "--non-interactive", "--agree-tos",
-                "-m", "bench@example.test", "--server", self.p.directory,
-                "--config-dir", path + "/config", "--work-dir", path + "/work",
-                "--logs-dir", path + "/logs", "--dns-rfc2136",
+                "-m", "bench@example.test", "--server", self.p.directory
+                ] + self.certbot_dirs(path) + [
+                "--dns-rfc2136",
                 "--dns-rfc2136-credentials", self.certbot_ini,
                 "--dns-rfc2136-propagation-seconds", "0",
-                "--cert-name", "bench", "--force-renewal",
-                "--key-type", "ecdsa"]
-        for n in NAMES:
+                "--cert-name", name, "--key-type", "ecdsa"]
+        for n in names:
             args += ["-d", n]
-        return timed(args, env=env)
+        return args
+
+    def certbot(self, path):
+        return timed(self.certbot_args(path) + ["--force-renewal"],
+                     env=self.certbot_env())
 
 
 def summary(samples):
