@@ -83,9 +83,10 @@ from kube_files import write_kubeconfig
 from kube_api import NOT_FOUND, SAR_PATH, UNAUTHORIZED, forbidden, not_found, status  # noqa: F401
 from kube_files import rotate_service_account_token, service_account_dir  # noqa: F401
 from kube_serve import Serving
+from kube_objects import CustomObjects
 
 
-class KubeFake(Serving):
+class KubeFake(Serving, CustomObjects):
     def __init__(self, cert, key, client_ca=None, tokens=None, anonymous=False, port=0):
         self.lock = threading.Lock()
         self.client_ca = client_ca
@@ -107,6 +108,7 @@ class KubeFake(Serving):
         self._open = set()
         self._stopping = threading.Event()
         self._started = False
+        self._custom_init()
 
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
