@@ -4,8 +4,8 @@
  * for core/recstore.h): one TXTRecord object (CRD store.dns01.io/v1) per
  * TXT value in one namespace. Every replica keeps a full copy in memory
  * by LIST then WATCH and applies it to the local store the DNS server
- * answers from, so DNS never waits on the API. docs/DESIGN.md, "The
- * stores".
+ * answers from, so DNS never waits on the API.
+ * docs/DESIGN.md, "The stores".
  *
  * Ownership: borrows the kube client, the sink and the clock (all must
  * outlive it); copies every string of the options.

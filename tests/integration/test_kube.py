@@ -424,7 +424,7 @@ class StartUp(unittest.TestCase):
                         count=None, code=500)
         srv = harness.Server(self.pki, client_ca=False, allowed=None, extra=[
             "--kubeconfig", kc, "--authentication-tolerate-lookup-failure",
-            "--requestheader-refresh-interval", "500ms"])
+            "--requestheader-refresh-interval", "500ms", "--embedded-store", "memory"])
         with srv:
             c = srv.client("proxy")
             st, _, body = c.post_challenge(challenge("Present", "H1"))
