@@ -96,6 +96,9 @@ static const struct serve_flag {
     {"embedded-record-ttl", O_DURATION, OFF(embedded_ttl_ms),
 	"embedded values older than this are deleted by any replica "
 	"(24h)"},
+    {"embedded-store-stale-after", O_DURATION, OFF(embedded_stale_ms),
+	"the kubernetes store counts as stale after this long without a "
+	"working list/watch (30s)"},
     {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
     {"request-timeout", O_DURATION, OFF(request_ms),
 	"time to receive a whole request (30s)"},
@@ -305,6 +308,7 @@ static const struct serve_range {
     {"max-body-bytes-total", OFF(max_body_total), 1L << 20, LONG_MAX},
     {"head-timeout", OFF(head_ms), 1, LONG_MAX},
     {"embedded-record-ttl", OFF(embedded_ttl_ms), 1000, LONG_MAX},
+    {"embedded-store-stale-after", OFF(embedded_stale_ms), 1000, 3600000},
 };
 
 static int

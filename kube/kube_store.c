@@ -532,13 +532,13 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->connected)
 		s->last_ok_ms = now;
-	if (!s->stale && now - s->last_ok_ms >= D01_KSTORE_STALE_MS) {
+	if (!s->stale && now - s->last_ok_ms >= s->stale_ms) {
 		s->stale = 1;
 		d01_log(D01_LOG_WARN, "kstore_stale",
 		    "namespace=%s msg=\"no working list/watch of the "
-		    "Kubernetes store for %d s: DNS answers from the last "
+		    "Kubernetes store for %ld s: DNS answers from the last "
 		    "known state\"",
-		    s->ns, D01_KSTORE_STALE_MS / 1000);
+		    s->ns, s->stale_ms / 1000);
 	}
 	if (s->listed && now >= s->next_expiry_ms) {
 		ks_expire(s);
@@ -608,6 +608,7 @@ d01_kube_store_new(struct d01_kube *k, const struct d01_recstore_sink *sink,
 	s->clock = o->clock;
 	s->ttl_s = o->ttl_s > 0 ? o->ttl_s : 86400;
 	s->watch_s = o->watch_s > 0 ? o->watch_s : 60;
+	s->stale_ms = o->stale_ms > 0 ? o->stale_ms : D01_KSTORE_STALE_MS;
 	s->nzones = o->nzones;
 	if ((s->ns = strdup(o->ns)) == NULL ||
 	    (s->writer = strdup(o->writer ? o->writer : "dns01")) == NULL ||

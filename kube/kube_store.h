@@ -35,8 +35,10 @@ struct d01_kube_store_opts {
 	const char *writer;	  /* this replica (pod name) */
 	const char *const *zones; /* served zones (as the sink has them) */
 	size_t nzones;
-	long ttl_s;   /* values older are deleted; <= 0: 24 h */
-	long watch_s; /* server-side watch timeout; 0: 60 */
+	long ttl_s;    /* values older are deleted; <= 0: 24 h */
+	long watch_s;  /* server-side watch timeout; 0: 60 */
+	long stale_ms; /* no working list/watch that long is stale; <= 0:
+			* D01_KSTORE_STALE_MS (shorter only for tests) */
 	const struct d01_clock *clock; /* mono for staleness, wall for TTL */
 };
 
@@ -62,7 +64,7 @@ struct d01_kube_store_stats {
 	size_t records;		      /* objects mirrored */
 	unsigned long watch_restarts; /* watches started again */
 	unsigned long relists;	      /* LISTs after the first */
-	int stale;		      /* 1: no working list/watch 30 s */
+	int stale;		      /* 1: no working list/watch (30 s) */
 	double since_sync_s;	      /* since list/watch last worked */
 	unsigned long conv_count;     /* values first applied here */
 	double conv_sum_s;	      /* their creation-to-applied delay */

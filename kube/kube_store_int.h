@@ -37,7 +37,7 @@ struct d01_kube_store {
 	char *ns, *writer, *base_path, *selector; /* selector URL-encoded */
 	char **zones;
 	size_t nzones;
-	long ttl_s, watch_s;
+	long ttl_s, watch_s, stale_ms;
 	struct ks_table *t; /* the mirror */
 	/* list/watch */
 	struct d01_kube_call *list;

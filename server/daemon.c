@@ -303,6 +303,7 @@ store_setup(struct d01_daemon *d, struct d01_error *err)
 	ko.zones = zones;
 	ko.nzones = d01_txtstore_zone_count(ts);
 	ko.ttl_s = o->embedded_ttl_ms / 1000;
+	ko.stale_ms = o->embedded_stale_ms;
 	ko.clock = d->env.clock;
 	if (d01_embedded_sink(&d->env, &sink) != 0 ||
 	    (d->kstore = d01_kube_store_new(d->ks.core, &sink, &ko, err)) ==

@@ -47,6 +47,7 @@ struct d01_daemon_opts {
 	const char *embedded_store;
 	const char *embedded_store_ns; /* NULL: the pod's namespace */
 	long embedded_ttl_ms;	       /* values older are deleted */
+	long embedded_stale_ms;	       /* store stale after; 0: 30 s */
 	const char *log_level;
 	long metrics_port;
 	const char *metrics_bind;

@@ -9,7 +9,10 @@ kube-apiserver (tests/fakes/kube_objects.py):
   is served by B and C, and A restarted catches up;
 - the watch cut many times during a burst: the same state everywhere;
 - the API down (500 on every call, watches cut): DNS keeps answering,
-  Presents fail with a clear message within the deadline, then converge;
+  Presents fail with a clear message within the deadline, every replica
+  turns stale (gauge 1, one log line, /readyz still 200; the threshold is
+  cut from 30 s to 2 s by --embedded-store-stale-after), then fresh again
+  and converges;
 - an object older than --embedded-record-ttl is deleted by a replica;
 - tenancy: a request cannot choose the store namespace, and objects of
   another namespace are never read or served.
@@ -36,6 +39,7 @@ GROUP = "store.dns01.io"
 VALGRIND = os.environ.get("DNS01_BIN", "").endswith("valgrind-dns01") or "valgrind" in harness.BIN
 BURST = 40 if VALGRIND else 200
 WAIT = 60 if VALGRIND else 20
+STALE_S = 2
 
 
 def metrics(port):
@@ -84,6 +88,7 @@ class Replicas(unittest.TestCase):
         s = harness.Server(cls.pki, env=env, extra=[
             "--kubeconfig", cls.kc, "--authentication-skip-lookup",
             "--provider-timeout", "8s", "--embedded-record-ttl", "1h",
+            "--embedded-store-stale-after", f"{STALE_S}s",
             "--metrics-port", str(mport), "--metrics-bind-address", "127.0.0.1"])
         if port:  # a restart on the same ports
             s.port, s.dns_port = port, dns_port
@@ -183,12 +188,25 @@ class Replicas(unittest.TestCase):
             self.assertLess(time.time(), deadline, "no relist after 410")
             time.sleep(0.1)
 
+    def wait_gauge(self, srv, value, timeout=WAIT):
+        t0 = time.time()
+        while metrics(srv.mport)["dns01_embedded_store_stale"] != value:
+            self.assertLess(time.time() - t0, timeout, f"stale gauge not {value} on :{srv.port}")
+            time.sleep(0.1)
+
+    @staticmethod
+    def log_count(srv, event):
+        return srv.log().count(f"event={event} ")
+
     def test_api_down(self):
         a, b, c = self.srvs
         n = fqdn("d1")
         self.ok(a, "Present", "v-before", n)
         for s in self.srvs:
             self.wait_served(s, n, ["v-before"])
+            self.wait_gauge(s, 0)
+        before = [(self.log_count(s, "kstore_stale"), self.log_count(s, "kstore_fresh"))
+                  for s in self.srvs]
         prefix = f"/apis/{GROUP}/"
         self.fake.fault("*", prefix, "status", count=None, code=500)
         self.fake.drop_watches()
@@ -204,11 +222,25 @@ class Replicas(unittest.TestCase):
                 for s in self.srvs:
                     self.assertEqual(s.dig(n)[1], ["v-before"])
                 time.sleep(0.5)
+            # Stale after STALE_S without a working list/watch; readiness
+            # does not follow (it also gates the DNS Service).
+            for s in self.srvs:
+                self.wait_gauge(s, 1)
+                m = metrics(s.mport)
+                self.assertGreaterEqual(m["dns01_embedded_store_seconds_since_sync"], STALE_S)
+                self.assertEqual(s.request("GET", "/readyz")[0], 200)
+                self.assertEqual(s.dig(n)[1], ["v-before"])
         finally:
             self.fake.clear_faults()
+        for s in self.srvs:
+            self.wait_gauge(s, 0)
         self.ok(b, "Present", "v-after", n)
         for s in self.srvs:
             self.wait_served(s, n, ["v-after", "v-before"])
+        # One log line on each change, no more.
+        after = [(self.log_count(s, "kstore_stale"), self.log_count(s, "kstore_fresh"))
+                 for s in self.srvs]
+        self.assertEqual([(x + 1, y + 1) for x, y in before], after)
 
     def test_expiry(self):
         n = fqdn("e1")
