@@ -19,7 +19,7 @@
 #include "kube/kube.h"
 #include "kube/kube_store_int.h"
 
-#define LIST_PAGE      500
+#define LIST_PAGE      100
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
 #define MAX_EXPIRING   16
@@ -90,8 +90,6 @@ ks_entry_free(struct ks_entry *e)
 {
 	if (e == NULL)
 		return;
-	free(e->fqdn);
-	free(e->value);
 	free(e);
 }
 
@@ -116,18 +114,18 @@ ks_entry_new(const char *name, const char *fqdn, const char *value,
     int64_t created_ms, uint64_t rv)
 {
 	struct ks_entry *e;
+	size_t fl = strlen(fqdn), vl = strlen(value);
 
-	if (strlen(name) >= KS_NAME_MAX || (e = calloc(1, sizeof(*e))) == NULL)
+	if (strlen(name) >= KS_NAME_MAX || fl > 1024 || vl > 1024 ||
+	    (e = calloc(1, sizeof(*e) + fl + vl + 2)) == NULL)
 		return NULL;
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	e->fqdn = strdup(fqdn);
-	e->value = strdup(value);
+	e->fqdn = e->text;
+	memcpy(e->fqdn, fqdn, fl + 1);
+	e->value = e->text + fl + 1;
+	memcpy(e->value, value, vl + 1);
 	e->created_ms = created_ms;
 	e->rv = rv;
-	if (e->fqdn == NULL || e->value == NULL) {
-		ks_entry_free(e);
-		return NULL;
-	}
 	return e;
 }
 
