@@ -418,8 +418,7 @@ CAUGHT = [
     ("arg-values", {"extraArgs": ["--group-name=other.example.com"]}),
     ("resources", {"resources": None}),
     ("pdb", {"replicaCount": 3, "podDisruptionBudget": {"minAvailable": 3}}),
-    ("arg-values", {"embedded": {"zones": ["acme.example.org"]},
-                    "extraArgs": ["--embedded-store-namespace=kube-system"]}),
+    ("arg-values", {"extraArgs": ["--dns-listen=0.0.0.0:53"]}),
     ("pod-name", {"extraEnv": [{"name": "POD_NAME", "value": "dns01"}]}),
 ]
 
@@ -430,6 +429,8 @@ REFUSED = [
     ({"embedded": {"zones": ["acme.example.org"], "store": {"type": "etcd"}}},
      'embedded.store.type "etcd": use kubernetes or memory'),
     ({"podAntiAffinityPreset": "always"}, 'podAntiAffinityPreset "always": use soft, hard or'),
+    ({"embedded": {"zones": ["acme.example.org"]}, "extraArgs": ["--embedded-store=memory"]},
+     "extraArgs: --embedded-store=memory: set embedded.store.type instead"),
     ({"replicaCount": 0}, "replicaCount must be at least 1"),
     ({"logLevel": "verbose"}, 'logLevel "verbose": use error, warn, info or debug'),
     ({"secretAccess": [{"namespace": "team-a", "secretNames": []}]}, "secretNames must list the Secrets"),

@@ -114,6 +114,11 @@ by the Deployment.
 {{- if and .Values.embedded.zones (eq (toString .Values.embedded.store.type) "memory") (gt (int .Values.replicaCount) 1) -}}
 {{- fail "embedded.store.type memory needs replicaCount 1: the records live in the memory of the pod that received the Present, so other replicas would answer DNS without them (use embedded.store.type kubernetes)" -}}
 {{- end -}}
+{{- range .Values.extraArgs -}}
+{{- if hasPrefix "--embedded-store" (toString .) -}}
+{{- fail (printf "extraArgs: %s: set embedded.store.type instead (the chart passes --embedded-store and its namespace, and adds the CRD and Role the kubernetes store needs)" (toString .)) -}}
+{{- end -}}
+{{- end -}}
 {{- if not (has (toString .Values.podAntiAffinityPreset) (list "soft" "hard" "")) -}}
 {{- fail (printf "podAntiAffinityPreset %q: use soft, hard or \"\"" (toString .Values.podAntiAffinityPreset)) -}}
 {{- end -}}
