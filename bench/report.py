@@ -230,13 +230,15 @@ def goals(mach, wh, rf, cf, iss, rp=None):
         add(name, f"p50 {cv['all']['p50_ms']:.2f} ms, p99 {cv['all']['p99_ms']:.2f} ms",
             cv["all"]["p99_ms"] < 100, f"max {cv['all']['max_ms']:.1f} ms; {part_load(mach, 'replicas')}.")
         mem = rp["memory"]
-        add(f"replicas: RSS with {mem['records']:,} stored values < 4 MiB above idle",
-            f"{mem['delta_mib']:.2f} MiB", mem["delta_mib"] < 4,
+        add("replicas: RSS with 10,000 stored values < 4 MiB above idle",
+            f"{mem['delta_mib']:.2f} MiB with {mem['records']:,}",
+            mem["delta_mib"] < 4 if mem["records"] >= 10000 else None,
             "every value is held twice: the mirror of the objects (name, text, version, "
             "creation) and the DNS store (a node per name and per empty non-terminal above it, "
             "the value); the values are 43 characters as ACME digests are.")
     else:
         add(name, "-", None)
+        add("replicas: RSS with 10,000 stored values < 4 MiB above idle", "-", None)
     return out
 
 
