@@ -132,7 +132,7 @@ def cpu_limit(p, mach, part):
             f"{n} CPUs shared with everything else running ({part_load(mach, part)}).")
 
 
-def goals(mach, wh, rf, cf, iss, ren=None):
+def goals(mach, wh, rf, cf, iss, ren=None, rp=None):
     out = []
 
     def add(name, measured, met, limit=None):
@@ -243,6 +243,21 @@ def goals(mach, wh, rf, cf, iss, ren=None):
             f"{part_load(mach, 'renew')}.")
     else:
         add(name, "-", None)
+    name = "replicas: convergence p99 < 100 ms on loopback (Present on A to served by B and C)"
+    if rp:
+        cv = rp["convergence"]
+        add(name, f"p50 {cv['all']['p50_ms']:.2f} ms, p99 {cv['all']['p99_ms']:.2f} ms",
+            cv["all"]["p99_ms"] < 100, f"max {cv['all']['max_ms']:.1f} ms; {part_load(mach, 'replicas')}.")
+        mem = rp["memory"]
+        add("replicas: RSS with 10,000 stored values < 4 MiB above idle",
+            f"{mem['delta_mib']:.2f} MiB with {mem['records']:,}",
+            mem["delta_mib"] < 4 if mem["records"] >= 10000 else None,
+            "every value is held twice: the mirror of the objects (name, text, version, "
+            "creation) and the DNS store (a node per name and per empty non-terminal above it, "
+            "the value); the values are 43 characters as ACME digests are.")
+    else:
+        add(name, "-", None)
+        add("replicas: RSS with 10,000 stored values < 4 MiB above idle", "-", None)
     return out
 
 
@@ -349,7 +364,8 @@ def main():
     wh, rf = load(work, "webhook.json"), load(work, "rfc2136.json")
     cf, iss = load(work, "cloudflare.json"), load(work, "issue.json")
     ren = load(work, "renew.json")
-    gl = goals(mach, wh, rf, cf, iss, ren)
+    rp = load(work, "replicas.json")
+    gl = goals(mach, wh, rf, cf, iss, ren, rp)
     png = plot(wh, rf, out, mach, day)
     settings = (wh or rf or {}).get("settings", {})
 
@@ -453,13 +469,33 @@ def main():
               f"Sequential / batch = {s['median_s'] / p['median_s']:.1f}x."]
     if ren:
         L += renew_section(ren)
+    if rp:
+        cv, mem, st = rp["convergence"], rp["memory"], rp["settings"]
+        L += ["", "## Replicas sharing the Kubernetes store (bench/replicas.py)", "",
+              f"Three `dns01 serve` on loopback against the fake kube-apiserver (own process). "
+              f"{cv['n']} Presents one at a time through A; from A's answer B and C are asked over "
+              f"UDP every 0.5 ms until they serve the value.", "",
+              "| replica | p50 ms | p99 ms | max ms |", "|---|---|---|---|"]
+        for k in ("b", "c", "all"):
+            L.append(f"| {k} | {cv[k]['p50_ms']:.2f} | {cv[k]['p99_ms']:.2f} | {cv[k]['max_ms']:.2f} |")
+        L += ["", f"A served the value within 2 ms of its answer {cv['a_serves_at_answer']} of "
+              f"{cv['n']} times; the servers' own creation-to-applied mean (B, C): "
+              + ", ".join(f"{x:.2f}" for x in cv["server_mean_ms"]) + " ms.", "",
+              f"Present+CleanUp pairs/s through A, {st['threads']} threads over keep-alive HTTPS, "
+              f"{st['repeat']} runs of {st['dur_s']:.0f} s: kubernetes store "
+              f"{rp['pairs_kubernetes']['pairs_per_s']:.0f} "
+              f"({rp['pairs_kubernetes']['failed_calls']} failed calls), memory store "
+              f"{rp['pairs_memory']['pairs_per_s']:.0f} (the Python client's own ceiling).", "",
+              f"RSS: {mem['records']:,} TXTRecords listed in {mem['listed_after_s']:.1f} s; "
+              f"{mem['full_rss_kib'] / 1024:.1f} MiB against {mem['idle_rss_kib'] / 1024:.1f} MiB "
+              f"for a replica of an empty namespace: {mem['delta_mib']:.2f} MiB above idle."]
     text = "\n".join(L) + "\n"
     with open(out + ".md", "w") as fh:
         fh.write(text)
     with open(out + ".json", "w") as fh:
         json.dump({"date": day, "machine": mach, "goals": gl, "plot": png, "webhook": wh,
-                   "rfc2136": rf, "cloudflare": cf, "issue": iss, "renew": ren}, fh,
-                  indent=1)
+                   "rfc2136": rf, "cloudflare": cf, "issue": iss, "renew": ren,
+                   "replicas": rp}, fh, indent=1)
     print(text)
 
 

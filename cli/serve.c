@@ -85,7 +85,9 @@ d01_cmd_serve(int argc, char **argv)
 	    .max_upstream = D01_HTTP_MAX_HOST_CONNS,
 	    .provider_ms = D01_OP_TIMEOUT_WEBHOOK_MS,
 	    .max_body_total = 64L << 20,
-	    .head_ms = 10000};
+	    .head_ms = 10000,
+	    .embedded_ttl_ms = 86400000,
+	    .embedded_stale_ms = 30000};
 	struct d01_daemon *d;
 	struct d01_error err;
 	int rc;

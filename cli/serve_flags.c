@@ -86,6 +86,19 @@ static const struct serve_flag {
 	"(repeatable)"},
     {"dns-listen", O_STR, OFF(dns_listen),
 	"embedded DNS address, ADDR:PORT (UDP and TCP)"},
+    {"embedded-store", O_STR, OFF(embedded_store),
+	"memory|kubernetes: where embedded records live (default: "
+	"kubernetes when a Kubernetes API is configured and "
+	"--embedded-zone is set, else memory)"},
+    {"embedded-store-namespace", O_STR, OFF(embedded_store_ns),
+	"namespace of the kubernetes store's TXTRecord objects (default: "
+	"the pod's, else default)"},
+    {"embedded-record-ttl", O_DURATION, OFF(embedded_ttl_ms),
+	"embedded values older than this are deleted by any replica "
+	"(24h)"},
+    {"embedded-store-stale-after", O_DURATION, OFF(embedded_stale_ms),
+	"the kubernetes store counts as stale after this long without a "
+	"working list/watch (30s)"},
     {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
     {"request-timeout", O_DURATION, OFF(request_ms),
 	"time to receive a whole request (30s)"},
@@ -294,6 +307,8 @@ static const struct serve_range {
     /* At least one whole body (1 MiB) must fit. */
     {"max-body-bytes-total", OFF(max_body_total), 1L << 20, LONG_MAX},
     {"head-timeout", OFF(head_ms), 1, LONG_MAX},
+    {"embedded-record-ttl", OFF(embedded_ttl_ms), 1000, LONG_MAX},
+    {"embedded-store-stale-after", OFF(embedded_stale_ms), 1000, 3600000},
 };
 
 static int
@@ -377,6 +392,10 @@ check_together(const struct d01_daemon_opts *o)
 		       "--secure-port";
 	if (o->nzones > 0 && o->dns_listen == NULL)
 		return "--embedded-zone needs --dns-listen ADDR:PORT";
+	if (o->embedded_store != NULL &&
+	    strcmp(o->embedded_store, "memory") != 0 &&
+	    strcmp(o->embedded_store, "kubernetes") != 0)
+		return "--embedded-store must be memory or kubernetes";
 	return NULL;
 }
 

@@ -37,8 +37,18 @@ write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct d01_http_call *c = arg;
 	size_t len = size * n, ncap;
+	long status = 0;
 	char *nb;
 
+	if (c->stream != NULL) {
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status <= 299) {
+			if (c->stream(c->stream_arg, data, len) == 0)
+				return len;
+			c->stream_stop = 1;
+			return 0; /* stops the transfer */
+		}
+	}
 	if (c->len + len > c->max) {
 		c->too_big = 1;
 		return 0; /* makes libcurl fail the transfer */
@@ -58,6 +68,22 @@ write_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* The head of a response ended: tell a streaming receiver when it is a
+ * 2xx one (interim 1xx heads end the same way). */
+static int
+stream_open(struct d01_http_call *c)
+{
+	long status = 0;
+
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status > 299)
+		return 0;
+	if (c->stream(c->stream_arg, NULL, 0) == 0)
+		return 0;
+	c->stream_stop = 1;
+	return -1;
+}
+
 /* Keep Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
 static size_t
 header_cb(char *data, size_t size, size_t n, void *arg)
@@ -73,6 +99,9 @@ header_cb(char *data, size_t size, size_t n, void *arg)
 	 * keep the lines of the last one only. */
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
 		c->hlen = 0;
+	if (c->stream != NULL && (len == 2 || len == 1) &&
+	    (data[0] == '\r' || data[0] == '\n') && stream_open(c) != 0)
+		return 0;
 	if (c->hlen + len + 1 <= D01_HTTP_MAX_HEADERS_LEN) {
 		if (c->hlen + len + 1 > c->hcap) {
 			ncap = c->hcap ? c->hcap * 2 : 1024;
@@ -453,7 +482,10 @@ d01_http_attempt_done(struct d01_http_call *c, CURLcode rc)
 		return;
 	}
 	d01_error_clear(&err);
-	if (c->too_big) {
+	if (c->stream_stop) {
+		d01_error_set(&err, D01_E_CANCELLED,
+		    "%.200s: stream stopped by its receiver", url);
+	} else if (c->too_big) {
 		d01_error_set(&err, D01_E_LIMIT,
 		    "response from %.200s larger than %zu bytes", url, c->max);
 	} else if (rc != CURLE_OK) {
@@ -587,6 +619,10 @@ d01_http_start(struct d01_http *h, const struct d01_http_request *req,
 	c->max = req->max_response ? req->max_response : DEF_MAX_RESPONSE;
 	c->max_attempts =
 	    req->max_attempts > 0 ? req->max_attempts : DEF_ATTEMPTS;
+	if ((c->stream = req->stream) != NULL) {
+		c->stream_arg = req->stream_arg;
+		c->max_attempts = 1;
+	}
 	c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEF_TIMEOUT_MS;
 	snprintf(c->method, sizeof(c->method), "%s", req->method);
 	TAILQ_INSERT_TAIL(&h->calls, c, link);

@@ -42,6 +42,20 @@ struct d01_http_request {
 	long budget_ms;		     /* all attempts and waits; 0 = 20 s */
 	int max_attempts;	     /* 0 = 4 */
 	size_t max_response;	     /* 0 = 1 MiB; more is an error */
+	/*
+	 * Streaming (a Kubernetes watch): when set, the body of a 2xx
+	 * response is handed to `stream` piece by piece as it arrives and
+	 * not kept (cb then sees an empty body); other statuses keep their
+	 * body as usual, up to max_response. `stream(arg, NULL, 0)` first
+	 * says the head of a 2xx response is complete (the stream is
+	 * open). Returning non-zero stops the transfer: cb then gets
+	 * D01_E_CANCELLED. The receiver bounds what it buffers. Such a
+	 * call makes one attempt only (a watch resumes on its own terms)
+	 * and timeout_ms bounds the whole stream. Called from the loop;
+	 * it must not cancel its own call (return non-zero instead).
+	 */
+	int (*stream)(void *arg, const char *data, size_t len);
+	void *stream_arg;
 };
 
 /* Response header lines kept per call (the rest are dropped). */

@@ -63,6 +63,11 @@ struct d01_http_call {
 	char method[8];
 	d01_http_fn cb;
 	void *arg;
+	/* Streaming (http_client.h): the receiver, and whether it stopped
+	 * the transfer. */
+	int (*stream)(void *arg, const char *data, size_t len);
+	void *stream_arg;
+	int stream_stop;
 };
 
 /* Free a call: leaves the multi if inside, wipes its headers. */

@@ -26,7 +26,9 @@ struct d01_kube_call {
 	d01_kube_fn cb;
 	void *arg;
 	char *path;
-	char *body; /* JSON text, or NULL for GET */
+	char *body; /* JSON text, or NULL */
+	char method[8];
+	long budget_ms;
 	int retried;
 };
 
@@ -232,8 +234,9 @@ status_code(long status)
 
 /* A Status reply as an error; the message is the server's, made printable
  * and bounded (it names objects and users, never Secret values). */
-static void
-status_error(struct d01_error *err, const struct d01_http_response *resp)
+void
+d01_kube_status_error(
+    struct d01_error *err, const struct d01_http_response *resp)
 {
 	json_t *st = json_loadb(resp->body, resp->len, 0, NULL);
 	const char *msg = json_string_value(json_object_get(st, "message"));
@@ -262,53 +265,75 @@ status_error(struct d01_error *err, const struct d01_http_response *resp)
 static void call_done(void *arg, const struct d01_error *herr,
     const struct d01_http_response *resp);
 
+int
+d01_kube_prepare(struct d01_kube *k, const char *path,
+    struct d01_http_request *req, char **url, char **auth,
+    struct d01_error *err)
+{
+	size_t alen;
+
+	*url = *auth = NULL;
+	if ((*url = malloc(strlen(k->server) + strlen(path) + 1)) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		return -1;
+	}
+	sprintf(*url, "%s%s", k->server, path);
+	d01_kube_token_refresh(k, 0);
+	if (k->token != NULL || k->basic != NULL) {
+		alen = strlen(k->token ? k->token : k->basic) + 32;
+		if ((*auth = malloc(alen)) == NULL) {
+			free(*url);
+			*url = NULL;
+			d01_error_set(err, D01_E_NOMEM, "out of memory");
+			return -1;
+		}
+		snprintf(*auth, alen, "Authorization: %s %s",
+		    k->token ? "Bearer" : "Basic",
+		    k->token ? k->token : k->basic);
+	}
+	req->url = *url;
+	req->ca_pem = k->ca_pem;
+	req->client_cert_pem = k->cert_pem;
+	req->client_key_pem = k->key_pem;
+	req->insecure = k->insecure;
+	return 0;
+}
+
+void
+d01_kube_wipe_free(char *p)
+{
+	wipe_free(p);
+}
+
 static int
 call_send(struct d01_kube_call *c, struct d01_error *err)
 {
 	struct d01_kube *k = c->k;
 	struct d01_http_request req = {0};
 	const char *headers[4];
-	char *url, *auth = NULL;
-	size_t n = 0, alen;
+	char *url, *auth;
+	size_t n = 0;
 	int rc = -1;
 
-	if ((url = malloc(strlen(k->server) + strlen(c->path) + 1)) == NULL) {
-		d01_error_set(err, D01_E_NOMEM, "out of memory");
+	if (d01_kube_prepare(k, c->path, &req, &url, &auth, err) != 0)
 		return -1;
-	}
-	sprintf(url, "%s%s", k->server, c->path);
-	d01_kube_token_refresh(k, 0);
-	if (k->token != NULL || k->basic != NULL) {
-		alen = strlen(k->token ? k->token : k->basic) + 32;
-		if ((auth = malloc(alen)) == NULL) {
-			d01_error_set(err, D01_E_NOMEM, "out of memory");
-			goto out;
-		}
-		snprintf(auth, alen, "Authorization: %s %s",
-		    k->token ? "Bearer" : "Basic",
-		    k->token ? k->token : k->basic);
+	if (auth != NULL)
 		headers[n++] = auth;
-	}
 	headers[n++] = "Accept: application/json";
 	if (c->body != NULL)
 		headers[n++] = "Content-Type: application/json";
 	headers[n] = NULL;
-	req.method = c->body != NULL ? "POST" : "GET";
-	req.url = url;
+	req.method = c->method;
 	req.headers = headers;
 	req.body = c->body;
 	req.body_len = c->body != NULL ? strlen(c->body) : 0;
-	req.ca_pem = k->ca_pem;
-	req.client_cert_pem = k->cert_pem;
-	req.client_key_pem = k->key_pem;
-	req.insecure = k->insecure;
-	req.timeout_ms = KUBE_TIMEOUT_MS;
-	req.budget_ms = KUBE_BUDGET_MS;
+	req.timeout_ms =
+	    c->budget_ms < KUBE_TIMEOUT_MS ? c->budget_ms : KUBE_TIMEOUT_MS;
+	req.budget_ms = c->budget_ms;
 	req.max_attempts = 3;
 	req.max_response = KUBE_MAX_BODY;
 	if ((c->hc = d01_http_start(k->http, &req, call_done, c, err)) != NULL)
 		rc = 0;
-out:
 	wipe_free(auth);
 	free(url);
 	return rc;
@@ -341,7 +366,7 @@ call_done(void *arg, const struct d01_error *herr,
 		if (call_send(c, &err) == 0)
 			return;
 	} else if (resp->status < 200 || resp->status > 299) {
-		status_error(&err, resp);
+		d01_kube_status_error(&err, resp);
 	} else if ((obj = json_loadb(resp->body, resp->len, 0, NULL)) == NULL ||
 	    !json_is_object(obj)) {
 		d01_error_set(&err, D01_E_PROTOCOL,
@@ -349,8 +374,7 @@ call_done(void *arg, const struct d01_error *herr,
 		    resp->status);
 	}
 	if (err.code != D01_OK)
-		d01_error_prefix(
-		    &err, "%s %s: ", c->body ? "POST" : "GET", c->path);
+		d01_error_prefix(&err, "%s %s: ", c->method, c->path);
 	c->cb(c->arg, &err, err.code == D01_OK ? obj : NULL);
 	json_decref(obj);
 	call_free(c);
@@ -360,7 +384,21 @@ struct d01_kube_call *
 d01_kube_request(struct d01_kube *k, const char *path, const json_t *body,
     d01_kube_fn cb, void *arg, struct d01_error *err)
 {
+	return d01_kube_request_ex(k, body != NULL ? "POST" : "GET", path, body,
+	    KUBE_BUDGET_MS, cb, arg, err);
+}
+
+struct d01_kube_call *
+d01_kube_request_ex(struct d01_kube *k, const char *method, const char *path,
+    const json_t *body, long budget_ms, d01_kube_fn cb, void *arg,
+    struct d01_error *err)
+{
 	struct d01_kube_call *c;
+
+	if (strlen(method) >= sizeof(c->method)) {
+		d01_error_set(err, D01_E_INTERNAL, "bad method");
+		return NULL;
+	}
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->path = strdup(path)) == NULL ||
@@ -374,6 +412,11 @@ d01_kube_request(struct d01_kube *k, const char *path, const json_t *body,
 	c->k = k;
 	c->cb = cb;
 	c->arg = arg;
+	snprintf(c->method, sizeof(c->method), "%s", method);
+	/* Never above the default: a webhook call waits for it. */
+	c->budget_ms = budget_ms > 0 && budget_ms < KUBE_BUDGET_MS
+	    ? budget_ms
+	    : KUBE_BUDGET_MS;
 	if (call_send(c, err) != 0) {
 		call_free(c);
 		return NULL;

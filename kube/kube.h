@@ -73,7 +73,38 @@ typedef void (*d01_kube_fn)(
 struct d01_kube_call *d01_kube_request(struct d01_kube *k, const char *path,
     const json_t *body, d01_kube_fn cb, void *arg, struct d01_error *err);
 
+/* Any method (GET, POST, DELETE), with `budget_ms` for all attempts
+ * (<= 0 or more than the default 10 s: the default). Same shape. */
+struct d01_kube_call *d01_kube_request_ex(struct d01_kube *k,
+    const char *method, const char *path, const json_t *body, long budget_ms,
+    d01_kube_fn cb, void *arg, struct d01_error *err);
+
 void d01_kube_cancel(struct d01_kube_call *c);
+
+/*
+ * A watch (`path` with ?watch=1...): a stream of JSON events, one per
+ * line. `on_open` runs when the server has answered 2xx (the stream is
+ * open), `on_event` for each event object (borrowed; return non-zero to
+ * stop the watch), and `on_end` exactly once when the stream ends for
+ * any reason: cleanly (err code D01_OK, e.g. the server's timeout),
+ * stopped, or failed (a non-2xx status is reported as for
+ * d01_kube_request). Events longer than D01_KUBE_WATCH_LINE_MAX end it
+ * with D01_E_LIMIT. `timeout_ms` bounds the whole stream. Async call
+ * shape; cancel silences every callback. Callbacks must not cancel
+ * their own watch (on_end may start a new one).
+ */
+#define D01_KUBE_WATCH_LINE_MAX (1024 * 1024)
+struct d01_kube_watch;
+struct d01_kube_watch_cbs {
+	void (*on_open)(void *arg);
+	int (*on_event)(void *arg, json_t *event);
+	void (*on_end)(void *arg, const struct d01_error *err);
+	void *arg;
+};
+struct d01_kube_watch *d01_kube_watch_start(struct d01_kube *k,
+    const char *path, long timeout_ms, const struct d01_kube_watch_cbs *cbs,
+    struct d01_error *err);
+void d01_kube_watch_cancel(struct d01_kube_watch *w);
 
 /* True for a DNS-1123 subdomain (Secret, ConfigMap and namespace names
  * fit it), so a name can go into a path unescaped. */

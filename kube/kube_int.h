@@ -34,4 +34,18 @@ enum d01_err d01_kube_config_incluster(
  * file could not be read (the old token is kept). */
 int d01_kube_token_refresh(struct d01_kube *k, int force);
 
+/* Fill req's URL, trust and client certificate for `path`; *url and
+ * *auth ("Authorization: ..." or NULL) are the caller's to free, *auth
+ * with d01_kube_wipe_free. 0, or -1 with err. */
+struct d01_http_request;
+int d01_kube_prepare(struct d01_kube *k, const char *path,
+    struct d01_http_request *req, char **url, char **auth,
+    struct d01_error *err);
+void d01_kube_wipe_free(char *p);
+
+/* A non-2xx reply as an error (kube.h, d01_kube_fn). */
+struct d01_http_response;
+void d01_kube_status_error(
+    struct d01_error *err, const struct d01_http_response *resp);
+
 #endif

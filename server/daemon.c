@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 
@@ -25,6 +27,8 @@
 #include "kube/fp_source.h"
 #include "kube/kube.h"
 #include "kube/kube_secret.h"
+#include "kube/kube_store.h"
+#include "providers/embedded/embedded.h"
 #include "providers/env.h"
 #include "server/daemon.h"
 #include "server/server.h"
@@ -50,6 +54,7 @@ struct d01_daemon {
 	struct lists lists;
 	struct kube_set ks;
 	struct d01_kube_secrets *ksec;
+	struct d01_kube_store *kstore; /* --embedded-store kubernetes */
 	SSL_CTX *ctx;
 	struct d01_authz *authz;
 	struct d01_server *srv;
@@ -242,6 +247,76 @@ secrets_setup(struct d01_daemon *d, struct d01_error *err)
 	return 0;
 }
 
+/* This replica's name in the objects it writes: the pod's (downward
+ * API), else the host's. */
+static void
+writer_name(char *out, size_t n)
+{
+	const char *pod = getenv("POD_NAME");
+
+	if (pod != NULL && *pod != '\0' && strlen(pod) < n) {
+		snprintf(out, n, "%s", pod);
+		return;
+	}
+	if (gethostname(out, n) != 0)
+		snprintf(out, n, "dns01");
+	out[n - 1] = '\0';
+}
+
+/* The embedded provider's store: the Kubernetes back end plugged in
+ * when chosen (docs/DESIGN.md, "The stores"); logged either way. */
+static int
+store_setup(struct d01_daemon *d, struct d01_error *err)
+{
+	const struct d01_daemon_opts *o = d->o;
+	struct d01_txtstore *ts = d01_embedded_store(&d->env);
+	const char *zones[D01_DAEMON_MAX_ZONES];
+	struct d01_kube_store_opts ko = {0};
+	struct d01_recstore_sink sink;
+	struct d01_recstore_backend be;
+	char writer[256], qn[160];
+	const char *mode = o->embedded_store;
+	size_t i;
+
+	if (mode == NULL)
+		mode =
+		    d->ks.core != NULL && ts != NULL ? "kubernetes" : "memory";
+	if (strcmp(mode, "memory") == 0 || ts == NULL) {
+		if (ts != NULL)
+			d01_log(D01_LOG_INFO, "embedded_store",
+			    "store=memory msg=\"records live in this process "
+			    "only: run one replica\"");
+		return 0;
+	}
+	if (d->ks.core == NULL) {
+		d01_error_set(err, D01_E_CONFIG,
+		    "--embedded-store kubernetes needs a Kubernetes API (in a "
+		    "cluster, or --kubeconfig)");
+		return -1;
+	}
+	for (i = 0; i < d01_txtstore_zone_count(ts); i++)
+		zones[i] = d01_txtstore_zone(ts, i)->name;
+	writer_name(writer, sizeof(writer));
+	ko.ns = o->embedded_store_ns != NULL ? o->embedded_store_ns
+					     : d01_kube_namespace(d->ks.core);
+	ko.writer = writer;
+	ko.zones = zones;
+	ko.nzones = d01_txtstore_zone_count(ts);
+	ko.ttl_s = o->embedded_ttl_ms / 1000;
+	ko.stale_ms = o->embedded_stale_ms;
+	ko.clock = d->env.clock;
+	if (d01_embedded_sink(&d->env, &sink) != 0 ||
+	    (d->kstore = d01_kube_store_new(d->ks.core, &sink, &ko, err)) ==
+		NULL)
+		return -1;
+	d01_kube_store_backend(d->kstore, &be);
+	d01_embedded_set_backend(&d->env, &be);
+	d01_log(D01_LOG_INFO, "embedded_store",
+	    "store=kubernetes namespace=%s writer=%s ttl_s=%ld",
+	    d01_log_quote(qn, sizeof(qn), ko.ns), writer, ko.ttl_s);
+	return 0;
+}
+
 /* The front-proxy trust source; none in demo mode. */
 static int
 trust_setup(struct d01_daemon *d, struct d01_error *err)
@@ -361,6 +436,7 @@ server_setup(struct d01_daemon *d, struct d01_error *err)
 	cfg.group = o->group;
 	cfg.no_auth = o->demo;
 	cfg.authz = d->authz;
+	cfg.kstore = d->kstore;
 	if (d->lists.npaths >= 0) {
 		cfg.allow_paths = d->lists.paths;
 		cfg.nallow_paths = (size_t)d->lists.npaths;
@@ -408,8 +484,9 @@ d01_daemon_new(const struct d01_daemon_opts *o, struct d01_error *err)
 	d01_error_clear(&d->err);
 	if (lists_setup(d, err) != 0 || endpoints_setup(d, err) != 0 ||
 	    env_setup(d, err) != 0 || kube_setup(d, err) != 0 ||
-	    secrets_setup(d, err) != 0 || authz_setup(d, err) != 0 ||
-	    server_setup(d, err) != 0 || signals_setup(d, err) != 0)
+	    secrets_setup(d, err) != 0 || store_setup(d, err) != 0 ||
+	    authz_setup(d, err) != 0 || server_setup(d, err) != 0 ||
+	    signals_setup(d, err) != 0)
 		goto fail;
 	/* After every start-up check, so a refusal stays one line. */
 	if (!o->demo && o->secrets_dir == NULL && d->ks.core == NULL)
@@ -499,6 +576,9 @@ d01_daemon_free(struct d01_daemon *d)
 	 * use its HTTP client: both go before the env (the secret store
 	 * holds the backend's pointer but never follows it when freed). */
 	d01_kube_secrets_free(d->ksec);
+	if (d->kstore != NULL && d->env_open)
+		d01_embedded_set_backend(&d->env, NULL);
+	d01_kube_store_free(d->kstore);
 	kube_free(&d->ks);
 	if (d->env_open)
 		d01_env_close(&d->env);

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "kube/authz.h"
+#include "kube/kube_store.h"
 #include "server/metrics.h"
 
 #define MAX_PROVIDERS 16
@@ -174,6 +175,54 @@ render_latency(const struct d01_metrics *m, struct evbuffer *b)
 		}
 }
 
+/* The embedded provider's Kubernetes store (kube/kube_store.h). */
+static void
+render_kstore(const struct d01_kube_store *ks, struct evbuffer *b)
+{
+	struct d01_kube_store_stats st;
+	size_t i;
+
+	d01_kube_store_stats(ks, &st);
+	head(b, "dns01_embedded_store_records", "gauge",
+	    "TXT values held in the shared (Kubernetes) embedded store");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_records %zu\n", st.records);
+	head(b, "dns01_embedded_store_watch_restarts_total", "counter",
+	    "watches of the store started again (server timeouts included)");
+	evbuffer_add_printf(b,
+	    "dns01_embedded_store_watch_restarts_total %lu\n",
+	    st.watch_restarts);
+	head(b, "dns01_embedded_store_relists_total", "counter",
+	    "LISTs of the store after the first (410 Gone, failures)");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_relists_total %lu\n", st.relists);
+	head(b, "dns01_embedded_store_stale", "gauge",
+	    "1 when the store has had no working list/watch for 30 s");
+	evbuffer_add_printf(b, "dns01_embedded_store_stale %d\n", st.stale);
+	head(b, "dns01_embedded_store_seconds_since_sync", "gauge",
+	    "seconds since the store's list/watch last worked (0: watching)");
+	evbuffer_add_printf(b, "dns01_embedded_store_seconds_since_sync %.3f\n",
+	    st.since_sync_s);
+	head(b, "dns01_embedded_store_expired_total", "counter",
+	    "values this replica deleted for being older than the TTL");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_expired_total %lu\n", st.expired);
+	head(b, "dns01_embedded_store_convergence_seconds", "histogram",
+	    "from a value's creation (by any replica) to applied here");
+	for (i = 0; i < D01_KSTORE_NBUCKETS; i++)
+		evbuffer_add_printf(b,
+		    "dns01_embedded_store_convergence_seconds_bucket{le=\"%g\"}"
+		    " "
+		    "%lu\n",
+		    d01_kstore_buckets[i], st.conv_le[i]);
+	evbuffer_add_printf(b,
+	    "dns01_embedded_store_convergence_seconds_bucket{le=\"+Inf\"} "
+	    "%lu\n"
+	    "dns01_embedded_store_convergence_seconds_sum %.6f\n"
+	    "dns01_embedded_store_convergence_seconds_count %lu\n",
+	    st.conv_count, st.conv_sum_s, st.conv_count);
+}
+
 static void
 render_authz(const struct d01_authz *a, struct evbuffer *b)
 {
@@ -242,6 +291,8 @@ d01_metrics_render(const struct d01_metrics *m,
 	    b, "dns01_http_accept_errors_total %llu\n", live->accept_errors);
 	if (live->authz != NULL)
 		render_authz(live->authz, b);
+	if (live->kstore != NULL)
+		render_kstore(live->kstore, b);
 	head(b, "dns01_serving_cert_not_after_seconds", "gauge",
 	    "Expiry of the serving certificate, Unix time.");
 	evbuffer_add_printf(b, "dns01_serving_cert_not_after_seconds %.0f\n",

@@ -16,6 +16,7 @@
 #include "providers/provider.h"
 
 struct d01_authz;
+struct d01_kube_store;
 
 enum d01_route {
 	D01_ROUTE_HEALTH,
@@ -50,6 +51,7 @@ struct d01_metrics_live {
 	size_t body_bytes;	       /* request bodies buffered */
 	unsigned long long evicted;    /* closed at the connection cap */
 	unsigned long long accept_errors;
+	const struct d01_kube_store *kstore; /* NULL: memory store */
 };
 
 /*

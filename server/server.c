@@ -117,7 +117,8 @@ static void
 reply_metrics(struct d01_server *srv, struct d01_req *req)
 {
 	struct d01_metrics_live live = {d01_httpd_inflight(srv->httpd),
-	    srv->trust != NULL || srv->cfg.no_auth, srv->cfg.authz, 0, 0, 0, 0};
+	    srv->trust != NULL || srv->cfg.no_auth, srv->cfg.authz, 0, 0, 0, 0,
+	    NULL};
 	struct d01_httpd_stats st;
 	char *text;
 	size_t len;
@@ -127,6 +128,7 @@ reply_metrics(struct d01_server *srv, struct d01_req *req)
 	live.body_bytes = st.body_bytes;
 	live.evicted = st.evicted;
 	live.accept_errors = st.accept_errors;
+	live.kstore = srv->cfg.kstore;
 
 	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
 		reply_405(req, "GET, HEAD");

@@ -25,9 +25,12 @@ struct d01_authz;
 struct d01_fp_trust;
 
 struct d01_server_cfg {
-	const char *group;		/* API group, e.g. acme.example.com */
-	int no_auth;			/* demo only: skip authentication */
-	struct d01_authz *authz;	/* borrowed; NULL: no delegated authz */
+	const char *group;	 /* API group, e.g. acme.example.com */
+	int no_auth;		 /* demo only: skip authentication */
+	struct d01_authz *authz; /* borrowed; NULL: no delegated authz */
+	/* The embedded provider's Kubernetes store, for /metrics; borrowed,
+	 * NULL: none. */
+	const struct d01_kube_store *kstore;
 	const char *const *allow_paths; /* no authn/authz; NULL: health */
 	size_t nallow_paths;
 	struct d01_http_limits limits;

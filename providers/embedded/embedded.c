@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The `embedded` provider: Present/CleanUp change the in-memory store that
- * this process's own DNS server answers from. The change itself is
- * synchronous: start finishes the op at once, and op.c delivers the
- * outcome from the event loop like every other provider's.
+ * this process's own DNS server answers from. Without a back end
+ * (`--embedded-store memory`) the change is synchronous: start finishes
+ * the op at once, and op.c delivers the outcome from the event loop like
+ * every other provider's. With one (core/recstore.h: the Kubernetes API,
+ * plugged in by the daemon) the op waits for the back end's write, which
+ * also puts the value into the local store before it answers.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/log.h"
+#include "core/recstore.h"
 #include "providers/embedded/dnsd.h"
 #include "providers/embedded/embedded.h"
 #include "providers/embedded/store.h"
@@ -15,12 +20,15 @@
 
 /* The provider's state in the env: the zones and their DNS server. */
 struct embedded_state {
-	struct d01_txtstore *store; /* NULL: no --embedded-zone */
-	struct d01_dnsd *dnsd;	    /* NULL: no --dns-listen */
+	struct d01_txtstore *store;	/* NULL: no --embedded-zone */
+	struct d01_dnsd *dnsd;		/* NULL: no --dns-listen */
+	struct d01_recstore_backend be; /* be.start NULL: memory only */
 };
 
 struct embedded_op {
-	struct d01_op op; /* nothing of its own: the change is done at once */
+	struct d01_op op;
+	void *write; /* the back end's write in flight, or NULL */
+	const struct d01_recstore_backend *be;
 };
 
 static enum d01_err
@@ -66,16 +74,65 @@ embedded_ready(struct d01_txtstore *store, const struct d01_challenge *ch,
 	return 0;
 }
 
+static void
+embedded_written(void *arg, const struct d01_error *err)
+{
+	struct embedded_op *eo = arg;
+
+	eo->write = NULL;
+	d01_op_finish(&eo->op, err->code == D01_OK ? NULL : err);
+}
+
+/* Through the back end: checked here first, so that nothing the local
+ * store would refuse is ever written to the shared one. */
+static enum d01_err
+embedded_start_backend(struct embedded_op *eo, struct embedded_state *st,
+    const struct d01_challenge *ch, struct d01_error *err)
+{
+	const struct d01_txtzone *z =
+	    d01_txtstore_find_zone(st->store, ch->fqdn);
+	size_t vlen = strlen(ch->key);
+
+	if (z == NULL)
+		return d01_error_set(err, D01_E_NOTFOUND,
+		    "embedded: %.255s is not inside any embedded zone",
+		    ch->fqdn);
+	if (vlen == 0 || vlen > D01_STORE_MAX_VALUE_LEN)
+		return d01_error_set(err, D01_E_INVAL,
+		    "embedded: TXT value must be 1 to %d bytes, got %zu",
+		    D01_STORE_MAX_VALUE_LEN, vlen);
+	d01_op_step(&eo->op, "writing to the shared store");
+	eo->be = &st->be;
+	eo->write = st->be.start(st->be.ctx, eo->op.present, z->name, ch->fqdn,
+	    ch->key, d01_op_budget_ms(&eo->op), embedded_written, eo, err);
+	return eo->write != NULL ? D01_OK : err->code;
+}
+
+static void
+embedded_release(struct d01_op *op)
+{
+	struct embedded_op *eo = (struct embedded_op *)op;
+
+	if (eo->write != NULL)
+		eo->be->cancel(eo->write);
+	eo->write = NULL;
+}
+
 static enum d01_err
 embedded_start(struct d01_op *op, void *cfg, const struct d01_challenge *ch,
     struct d01_error *err)
 {
-	struct d01_txtstore *store = d01_embedded_store(op->env);
+	struct embedded_state *st =
+	    d01_env_provider_state(op->env, &d01_provider_embedded);
+	struct d01_txtstore *store = st != NULL ? st->store : NULL;
 	enum d01_err rc;
 
 	(void)cfg;
 	if (embedded_ready(store, ch, err) != 0)
 		return err->code;
+	if (st->be.start != NULL)
+		return embedded_start_backend(
+		    (struct embedded_op *)op, st, ch, err);
 	rc = op->present ? d01_txtstore_add(store, ch->fqdn, ch->key, err)
 			 : d01_txtstore_remove(store, ch->fqdn, ch->key, err);
 	if (rc != D01_OK) {
@@ -141,5 +198,78 @@ const struct d01_provider d01_provider_embedded = {
     .config_free = embedded_config_free,
     .op_size = sizeof(struct embedded_op),
     .start = embedded_start,
-    /* no release: the op holds nothing beyond its header */
+    .release = embedded_release,
 };
+
+/* The sink (core/recstore.h) over the provider's store. */
+static enum d01_err
+sink_add(void *ctx, const char *fqdn, const char *value, struct d01_error *err)
+{
+	return d01_txtstore_add(ctx, fqdn, value, err);
+}
+
+static enum d01_err
+sink_remove(
+    void *ctx, const char *fqdn, const char *value, struct d01_error *err)
+{
+	return d01_txtstore_remove(ctx, fqdn, value, err);
+}
+
+static void
+sink_clear(void *ctx)
+{
+	d01_txtstore_clear(ctx);
+}
+
+static const char *
+sink_zone_of(void *ctx, const char *fqdn)
+{
+	const struct d01_txtzone *z = d01_txtstore_find_zone(ctx, fqdn);
+
+	return z != NULL ? z->name : NULL;
+}
+
+static int
+sink_has(void *ctx, const char *fqdn, const char *value)
+{
+	const char *const *v;
+	size_t n, i;
+
+	v = d01_txtstore_values(ctx, fqdn, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], value) == 0)
+			return 1;
+	return 0;
+}
+
+int
+d01_embedded_sink(const struct d01_env *env, struct d01_recstore_sink *sink)
+{
+	struct d01_txtstore *store = d01_embedded_store(env);
+
+	if (store == NULL)
+		return -1;
+	sink->add = sink_add;
+	sink->remove = sink_remove;
+	sink->clear = sink_clear;
+	sink->zone_of = sink_zone_of;
+	sink->has = sink_has;
+	sink->ctx = store;
+	return 0;
+}
+
+int
+d01_embedded_set_backend(
+    const struct d01_env *env, const struct d01_recstore_backend *be)
+{
+	struct embedded_state *st =
+	    d01_env_provider_state(env, &d01_provider_embedded);
+
+	if (st == NULL || st->store == NULL)
+		return -1;
+	if (be != NULL)
+		st->be = *be;
+	else
+		memset(&st->be, 0, sizeof(st->be));
+	return 0;
+}

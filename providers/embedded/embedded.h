@@ -17,4 +17,18 @@ struct d01_txtstore;
  * has no zones. For tests and the fuzz target. */
 struct d01_txtstore *d01_embedded_store(const struct d01_env *env);
 
+/*
+ * The store back end (core/recstore.h). sink: fill `sink` with the local
+ * store's side, for a back end to keep it; -1 when env has no zones.
+ * set_backend: Present/CleanUp go through `be` (copied; its ctx must
+ * outlive every op, so unplug it with NULL before freeing it); NULL
+ * returns to memory only. -1 when env has no zones.
+ */
+struct d01_recstore_sink;
+struct d01_recstore_backend;
+int d01_embedded_sink(
+    const struct d01_env *env, struct d01_recstore_sink *sink);
+int d01_embedded_set_backend(
+    const struct d01_env *env, const struct d01_recstore_backend *be);
+
 #endif

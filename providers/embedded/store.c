@@ -19,11 +19,14 @@
 
 struct node {
 	struct node *next; /* hash chain */
-	char *name;
 	uint32_t hash;
 	size_t below; /* value-holding names strictly below */
-	size_t nvalues;
-	char *values[D01_STORE_MAX_VALUES];
+	size_t nvalues, cap;
+	/* Grown on demand up to D01_STORE_MAX_VALUES: a name holds one or
+	 * two values almost always, and a replica mirrors 10,000s of names
+	 * (a fixed array of 64 cost 512 bytes per name). */
+	char **values;
+	char name[]; /* in the same allocation */
 };
 
 struct zone {
@@ -72,7 +75,7 @@ node_free(struct node *n)
 
 	for (i = 0; i < n->nvalues; i++)
 		free(n->values[i]);
-	free(n->name);
+	free(n->values);
 	free(n);
 }
 
@@ -231,12 +234,11 @@ node_add(struct d01_txtstore *s, const char *name)
 	struct node *n;
 	size_t slot;
 
-	if ((n = calloc(1, sizeof(*n))) == NULL)
+	size_t len = strlen(name);
+
+	if ((n = calloc(1, sizeof(*n) + len + 1)) == NULL)
 		return NULL;
-	if ((n->name = strdup(name)) == NULL) {
-		free(n);
-		return NULL;
-	}
+	memcpy(n->name, name, len + 1);
 	if (s->nnodes >= s->nbuckets)
 		table_grow(s);
 	n->hash = hash_name(name);
@@ -328,6 +330,17 @@ d01_txtstore_add(struct d01_txtstore *s, const char *fqdn, const char *value,
 		if ((n = node_add(s, fqdn)) == NULL)
 			return d01_error_set(err, D01_E_NOMEM, "out of memory");
 		created = 1;
+	}
+	if (n->nvalues == n->cap) {
+		size_t cap = n->cap == 0 ? 1 : n->cap * 2;
+		char **v;
+
+		if (cap > D01_STORE_MAX_VALUES)
+			cap = D01_STORE_MAX_VALUES;
+		if ((v = realloc(n->values, cap * sizeof(*v))) == NULL)
+			goto nomem;
+		n->values = v;
+		n->cap = cap;
 	}
 	if ((n->values[n->nvalues] = strdup(value)) == NULL)
 		goto nomem;

@@ -39,7 +39,8 @@ CHECKS = [
     "dns-names", "tls-volume", "volumes", "arg-paths", "arg-values", "probes",
     "security", "resources", "replicas", "pdb", "topology", "service-account",
     "rbac-auth-delegator", "rbac-auth-reader", "rbac-domain-solver",
-    "rbac-secrets", "rbac-role-refs", "image",
+    "rbac-secrets", "rbac-role-refs", "image", "store-rbac", "crd",
+    "anti-affinity", "pod-name",
 ]
 
 # Roles that exist in every cluster (bootstrap policy); the chart binds them.
@@ -50,7 +51,15 @@ CERT_SECRET_KEYS = {"tls.crt", "tls.key", "ca.crt"}
 # Flags whose value is a file the container must have mounted.
 PATH_FLAGS = ("--tls-cert-file", "--tls-private-key-file",
               "--requestheader-client-ca-file")
-CLUSTER_SCOPED = {"APIService", "ClusterRole", "ClusterRoleBinding"}
+CLUSTER_SCOPED = {"APIService", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+# The embedded store (kube/kube_store.h): its resource, and exactly the verbs
+# the webhook needs on it (objects are created once and deleted once).
+STORE_GROUP, STORE_PLURAL, STORE_KIND = "store.dns01.io", "txtrecords", "TXTRecord"
+STORE_VERBS = ["get", "list", "watch", "create", "delete"]
+# spec fields kube/kube_store_write.c writes (object_json), and those it
+# needs to read an object back (ks_entry_parse).
+STORE_FIELDS = {"zone", "name", "value", "created", "writer"}
+STORE_REQUIRED = {"zone", "name", "value", "created"}
 
 
 class Unavailable(Exception):
@@ -218,6 +227,8 @@ def check(objs, values, release, namespace):
     group = values["groupName"]
     replicas = int(values["replicaCount"])
     zones = values["embedded"]["zones"] or []
+    store = values["embedded"].get("store") or {}
+    kube_store = bool(zones) and store.get("type") == "kubernetes"
     ca_cfg = values["requestheader"]["clientCA"]
     cm = values["certManager"]
 
@@ -231,8 +242,9 @@ def check(objs, values, release, namespace):
     expected = {"Deployment": 1, "ServiceAccount": 1, "APIService": 1,
                 "Issuer": 2, "Certificate": 2, "ClusterRole": 1,
                 "ClusterRoleBinding": 2,
-                "RoleBinding": 1 + len(values["secretAccess"]),
-                "Role": len(values["secretAccess"]),
+                "RoleBinding": 1 + len(values["secretAccess"]) + kube_store,
+                "Role": len(values["secretAccess"]) + kube_store,
+                "CustomResourceDefinition": 1 if kube_store and store.get("installCRD") else 0,
                 "Service": 2 if zones else 1,
                 "PodDisruptionBudget": 1 if replicas > 1 else 0,
                 "ConfigMap": 1 if ca_cfg.get("pem") else 0}
@@ -245,7 +257,8 @@ def check(objs, values, release, namespace):
     api_versions = {"Deployment": "apps/v1", "Service": "v1", "ServiceAccount": "v1",
                     "ConfigMap": "v1", "APIService": "apiregistration.k8s.io/v1",
                     "Issuer": "cert-manager.io/v1", "Certificate": "cert-manager.io/v1",
-                    "PodDisruptionBudget": "policy/v1"}
+                    "PodDisruptionBudget": "policy/v1",
+                    "CustomResourceDefinition": "apiextensions.k8s.io/v1"}
     for o in objs:
         want = api_versions.get(o.get("kind"), "rbac.authorization.k8s.io/v1")
         if o.get("apiVersion") != want:
@@ -262,6 +275,9 @@ def check(objs, values, release, namespace):
         elif k == "RoleBinding" and o.get("roleRef", {}).get("name") == "extension-apiserver-authentication-reader":
             if ns != "kube-system":
                 bad("namespaces", f"RoleBinding {_name(o)} must be in kube-system, is in {ns}")
+        elif k in ("Role", "RoleBinding") and str(_name(o)).endswith(":embedded-store"):
+            if ns != namespace:
+                bad("namespaces", f"{k} {_name(o)} in {ns}, not the release namespace {namespace}")
         elif k in ("Role", "RoleBinding"):
             if ns not in secret_ns:
                 bad("namespaces", f"{k} {_name(o)} in {ns}, not a secretAccess namespace")
@@ -482,6 +498,12 @@ def check(objs, values, release, namespace):
             bad("arg-values", f"--dns-listen {dl} vs embedded.containerPort")
     elif dl:
         bad("arg-values", "--dns-listen without embedded.zones")
+    want_store = [store.get("type")] if zones else None
+    if fl.get("--embedded-store") != want_store:
+        bad("arg-values", f"--embedded-store {fl.get('--embedded-store')} vs embedded.store.type {want_store}")
+    if fl.get("--embedded-store-namespace") != ([namespace] if kube_store else None):
+        bad("arg-values", f"--embedded-store-namespace {fl.get('--embedded-store-namespace')}: "
+            f"expected the release namespace {namespace} with the kubernetes store")
     has_ca = bool(ca_cfg.get("pem") or ca_cfg.get("existingConfigMap"))
     if has_ca != ("--requestheader-client-ca-file" in fl):
         bad("arg-values", "--requestheader-client-ca-file passed iff requestheader.clientCA is set")
@@ -637,6 +659,77 @@ def check(objs, values, release, namespace):
             ok = b["kind"] == "RoleBinding" and ix.get("Role", rr.get("name"), _ns(b)) is not None
         if not ok:
             bad("rbac-role-refs", f"{b['kind']} {_ns(b)}/{_name(b)} refers to missing {rr.get('kind')} {rr.get('name')}")
+
+    # store-rbac: with the kubernetes store, exactly get/list/watch/create/
+    # delete on txtrecords in the release namespace, bound to the webhook;
+    # nothing grants txtrecords anywhere else, nor at all without it.
+    store_rules = []
+    for r in ix.kind("Role") + ix.kind("ClusterRole"):
+        for rule in r.get("rules") or []:
+            if {STORE_GROUP, "*"} & set(rule.get("apiGroups") or []):
+                store_rules.append((r, rule))
+    if kube_store and len(store_rules) != 1:
+        bad("store-rbac", f"{len(store_rules)} rules on {STORE_GROUP}, expected 1")
+    if not kube_store and store_rules:
+        bad("store-rbac", f"rules on {STORE_GROUP} without the kubernetes store")
+    for r, rule in store_rules:
+        if r["kind"] != "Role" or _ns(r) != namespace:
+            bad("store-rbac", f"{r['kind']} {_ns(r)}/{_name(r)} grants {STORE_GROUP} outside the release namespace")
+        if rule.get("apiGroups") != [STORE_GROUP] or rule.get("resources") != [STORE_PLURAL] or \
+                sorted(rule.get("verbs") or []) != sorted(STORE_VERBS) or rule.get("resourceNames"):
+            bad("store-rbac", f"Role {_name(r)} rule {rule} is not {STORE_VERBS} on {STORE_PLURAL}")
+        bs = [b for b in bindings_to("Role", _name(r)) if _ns(b) == _ns(r)]
+        if len(bs) != 1 or not subjects_are_sa(bs[0]):
+            bad("store-rbac", f"Role {_ns(r)}/{_name(r)} is not bound to the webhook's ServiceAccount")
+
+    # crd: the store's CRD, namespaced, one served+stored version whose
+    # schema carries the fields the C code writes.
+    for crd in ix.kind("CustomResourceDefinition"):
+        cs = crd.get("spec") or {}
+        names = cs.get("names") or {}
+        if _name(crd) != f"{STORE_PLURAL}.{STORE_GROUP}" or cs.get("group") != STORE_GROUP or \
+                names.get("plural") != STORE_PLURAL or names.get("kind") != STORE_KIND:
+            bad("crd", f"CRD {_name(crd)} is not {STORE_PLURAL}.{STORE_GROUP} kind {STORE_KIND}")
+        if cs.get("scope") != "Namespaced":
+            bad("crd", f"CRD scope {cs.get('scope')}: the store's objects live in one namespace")
+        vers = cs.get("versions") or []
+        if [(v.get("name"), v.get("served"), v.get("storage")) for v in vers] != [("v1", True, True)]:
+            bad("crd", f"CRD versions {[v.get('name') for v in vers]}: expected v1 served and stored")
+            continue
+        schema = ((vers[0].get("schema") or {}).get("openAPIV3Schema") or {})
+        spec = (schema.get("properties") or {}).get("spec") or {}
+        props = spec.get("properties") or {}
+        if set(props) != STORE_FIELDS or any((v or {}).get("type") != "string" for v in props.values()):
+            bad("crd", f"CRD spec fields {sorted(props)}: expected strings {sorted(STORE_FIELDS)}")
+        if set(spec.get("required") or []) != STORE_REQUIRED:
+            bad("crd", f"CRD spec required {spec.get('required')}, expected {sorted(STORE_REQUIRED)}")
+    if kube_store and not store.get("installCRD") and ix.kind("CustomResourceDefinition"):
+        bad("crd", "CRD rendered with embedded.store.installCRD false")
+
+    # anti-affinity: with more than one replica, the pods avoid sharing a
+    # node unless the values say otherwise.
+    aff = (pspec.get("affinity") or {}).get("podAntiAffinity")
+    preset = values.get("podAntiAffinityPreset")
+    user_aff = (values.get("affinity") or {}).get("podAntiAffinity")
+    if user_aff is not None:
+        if aff != user_aff:
+            bad("anti-affinity", "affinity.podAntiAffinity from the values not rendered as given")
+    elif preset:
+        key = "requiredDuringSchedulingIgnoredDuringExecution" if preset == "hard" else \
+            "preferredDuringSchedulingIgnoredDuringExecution"
+        terms = (aff or {}).get(key) or []
+        terms = [t.get("podAffinityTerm", t) if preset != "hard" else t for t in terms]
+        if len(terms) != 1 or terms[0].get("topologyKey") != "kubernetes.io/hostname" or \
+                not _matches((terms[0].get("labelSelector") or {}).get("matchLabels") or {}, pod_labels):
+            bad("anti-affinity", f"podAntiAffinity {aff} does not keep the webhook's pods on separate nodes ({preset})")
+    elif aff:
+        bad("anti-affinity", "podAntiAffinity rendered with podAntiAffinityPreset empty")
+
+    # pod-name: POD_NAME from the downward API (the writer of TXTRecords).
+    env = {e.get("name"): e for e in c.get("env") or []}
+    ref_ = ((env.get("POD_NAME") or {}).get("valueFrom") or {}).get("fieldRef") or {}
+    if ref_.get("fieldPath") != "metadata.name":
+        bad("pod-name", f"POD_NAME {env.get('POD_NAME')} is not the downward API metadata.name")
 
     # image: the Dockerfile's image at the chart's appVersion unless overridden.
     img = values["image"]

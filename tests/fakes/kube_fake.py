@@ -73,6 +73,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -83,9 +84,10 @@ from kube_files import write_kubeconfig
 from kube_api import NOT_FOUND, SAR_PATH, UNAUTHORIZED, forbidden, not_found, status  # noqa: F401
 from kube_files import rotate_service_account_token, service_account_dir  # noqa: F401
 from kube_serve import Serving
+from kube_objects import CustomObjects
 
 
-class KubeFake(Serving):
+class KubeFake(Serving, CustomObjects):
     def __init__(self, cert, key, client_ca=None, tokens=None, anonymous=False, port=0):
         self.lock = threading.Lock()
         self.client_ca = client_ca
@@ -107,6 +109,7 @@ class KubeFake(Serving):
         self._open = set()
         self._stopping = threading.Event()
         self._started = False
+        self._custom_init()
 
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -507,6 +510,20 @@ class KubeFake(Serving):
                 "KUBERNETES_SERVICE_PORT": str(self.port)}
 
 
+def txt_record(zone, name, value, created=None, writer="kube-fake"):
+    """A TXTRecord as dns01 writes it (kube/kube_store_write.c): named by a
+    hash of zone, name and value (docs/DESIGN.md, "The stores")."""
+    import hashlib
+    h = hashlib.sha256(f"{zone.rstrip('.')}.\0{name}\0{value}\0".encode()).hexdigest()
+    return {"apiVersion": "store.dns01.io/v1", "kind": "TXTRecord",
+            "metadata": {"name": "txt-" + h[:52], "labels": {
+                "dns01.io/zone": zone.rstrip("."),
+                "dns01.io/name-hash": hashlib.sha256(name.encode() + b"\0").hexdigest()[:40]}},
+            "spec": {"zone": zone.rstrip(".") + ".", "name": name, "value": value,
+                     "created": created or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                     "writer": writer}}
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description="strict fake kube-apiserver")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), required=True)
@@ -514,6 +531,10 @@ def main(argv):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--token", action="append", default=[], metavar="TOKEN=USER")
     ap.add_argument("--secret", action="append", default=[], metavar="NS/NAME/KEY=VALUE")
+    ap.add_argument("--txtrecords", action="append", default=[], metavar="NS/ZONE/N",
+                    help="N TXTRecords (store.dns01.io) in NS for names "
+                         "_acme-challenge.b<i>.ZONE. with a 43-character value "
+                         "(an ACME key authorization digest) starting b<i>- (benchmarks)")
     ap.add_argument("--allow-all", action="store_true",
                     help="every token user in system:masters; SARs answered allowed")
     a = ap.parse_args(argv)
@@ -530,6 +551,12 @@ def main(argv):
         data = {k: base64.b64decode(v) for k, v in (old or {}).get("data", {}).items()}
         data[key] = value.encode()
         f.put_secret(ns, name, data)
+    for spec in a.txtrecords:
+        ns, zone, n = spec.split("/")
+        for i in range(int(n)):
+            f.put_custom("store.dns01.io", "txtrecords", ns,
+                         txt_record(zone, f"_acme-challenge.b{i}.{zone}.",
+                                    f"b{i}-".ljust(43, "x")))
     if a.allow_all:
         f.sar_policy = lambda spec: (True, "kube-fake --allow-all")
     print(json.dumps({"url": f.url, "tokens": tokens}), flush=True)

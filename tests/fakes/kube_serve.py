@@ -4,6 +4,7 @@ import socket
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+from kube_objects import CUSTOM
 from kube_api import (MAX_BODY, SAR_GROUP, SAR_API, MEDIA_TYPES, SCHEME, go_json, go_quote,
                       status, UNAUTHORIZED, NOT_FOUND, NOT_ALLOWED, NOT_ACCEPTABLE, GENERIC,
                       forbidden, not_found, bad_request, request_info, SAR_SCHEMA, json_pairs,
@@ -152,6 +153,8 @@ class Serving:
             if verb == "list":
                 return self._list(h, method, who, info)
             return self._get(h, method, who, info)
+        if (info["group"], info["version"], res) in CUSTOM:
+            return self._custom_route(h, method, who, info, body)
         if (info["group"], info["version"], res) == (SAR_GROUP, "v1", "subjectaccessreviews") \
                 and not info["namespace"] and not info["name"]:
             if verb != "create":

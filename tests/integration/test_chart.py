@@ -36,6 +36,14 @@ VALUE_SETS = {
                                "service": {"type": "NodePort", "externalTrafficPolicy": "Local"}},
                   "securePort": 9443, "service": {"port": 8443}},
                  "edge", "dns"),
+    "embedded-memory": ({"replicaCount": 1, "podAntiAffinityPreset": "hard",
+                         "embedded": {"zones": ["acme.example.org"], "store": {"type": "memory"}}},
+                        "solo", "dns"),
+    "embedded-second": ({"embedded": {"zones": ["acme.example.net"], "store": {"installCRD": False}},
+                         "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                             {"topologyKey": "topology.kubernetes.io/zone",
+                              "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "dns01-webhook"}}}]}}},
+                        "second", "dns-b"),
     "rbac": ({"certManager": {"namespace": "cm-system",
                               "serviceAccountName": "cert-manager-controller"},
               "secretAccess": [
@@ -55,6 +63,9 @@ VALUE_SETS = {
                                  "topologySpreadConstraints": None},
                                 "dns01-webhook", "cert-manager"),
 }
+
+
+SELECTOR = {"app.kubernetes.io/name": "dns01-webhook", "app.kubernetes.io/instance": "dns01-webhook"}
 
 
 def render(name, extra=None):
@@ -109,7 +120,23 @@ class ValueSets(unittest.TestCase):
         ann = find(objs, "Deployment")[0]["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual((ann["prometheus.io/scrape"], ann["prometheus.io/port"]),
                          ("true", "9402"))
-        self.assertEqual(find(objs, "PodDisruptionBudget"), [])
+        # Two replicas by default: a PDB keeping one up, kept on separate
+        # nodes (preferred anti-affinity and a spread over hostnames).
+        self.assertEqual(find(objs, "Deployment")[0]["spec"]["replicas"], 2)
+        pdb = find(objs, "PodDisruptionBudget")[0]["spec"]
+        self.assertEqual(pdb["minAvailable"], 1)
+        self.assertEqual(pdb["selector"]["matchLabels"], SELECTOR)
+        pspec = find(objs, "Deployment")[0]["spec"]["template"]["spec"]
+        self.assertEqual(pspec["affinity"], {"podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": {
+                "topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": SELECTOR}}}]}})
+        self.assertIn({"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                       "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": SELECTOR}},
+                      pspec["topologySpreadConstraints"])
+        self.assertIn({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                      c["env"])
+        # No store without embedded zones: no CRD, no grant on it.
+        self.assertEqual(find(objs, "CustomResourceDefinition"), [])
         vol = find(objs, "Deployment")[0]["spec"]["template"]["spec"]["volumes"][0]
         self.assertEqual(vol["secret"]["defaultMode"], 0o440)
         crb = find(objs, "ClusterRoleBinding", "dns01-webhook:domain-solver")[0]
@@ -152,6 +179,55 @@ class ValueSets(unittest.TestCase):
         objs6, vals, rel, ns = render("embedded", {"embedded": {"listenAddress": "::"}})
         self.assertIn("--dns-listen=[::]:10053", container(objs6)["args"])
         self.assertEqual(check(objs6, vals, rel, ns), [])
+
+    def test_embedded_store(self):
+        """With embedded zones the records live in TXTRecords shared by the
+        replicas: the CRD, a Role on txtrecords in the release namespace
+        with exactly the five verbs, the store flags; the DNS Service
+        (UDP and TCP) selects every replica."""
+        objs, vals, _, _ = render("embedded")
+        self.assertEqual(find(objs, "Deployment")[0]["spec"]["replicas"], 2)
+        c = container(objs)
+        self.assertIn("--embedded-store=kubernetes", c["args"])
+        self.assertIn("--embedded-store-namespace=dns", c["args"])
+        crd = find(objs, "CustomResourceDefinition", "txtrecords.store.dns01.io")[0]
+        self.assertEqual(crd["spec"]["scope"], "Namespaced")
+        self.assertEqual((crd["spec"]["group"], crd["spec"]["names"]["kind"]), ("store.dns01.io", "TXTRecord"))
+        self.assertNotIn("namespace", crd["metadata"])
+        spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        self.assertEqual(sorted(spec["properties"]), ["created", "name", "value", "writer", "zone"])
+        self.assertEqual(spec["properties"]["value"]["maxLength"], 255)
+        role = find(objs, "Role", "edge-dns01-webhook:embedded-store")[0]
+        self.assertEqual(role["metadata"]["namespace"], "dns")
+        self.assertEqual(role["rules"], [{"apiGroups": ["store.dns01.io"], "resources": ["txtrecords"],
+                                          "verbs": ["get", "list", "watch", "create", "delete"]}])
+        rb = find(objs, "RoleBinding", "edge-dns01-webhook:embedded-store")[0]
+        self.assertEqual((rb["metadata"]["namespace"], rb["roleRef"]["name"]),
+                         ("dns", "edge-dns01-webhook:embedded-store"))
+        self.assertEqual(rb["subjects"], [{"kind": "ServiceAccount", "name": "edge-dns01-webhook",
+                                           "namespace": "dns"}])
+        self.assertEqual(len(find(objs, "ClusterRole")), 1)  # the domain-solver only
+        dns = find(objs, "Service", "edge-dns01-webhook-dns")[0]["spec"]
+        self.assertEqual(sorted(p["protocol"] for p in dns["ports"]), ["TCP", "UDP"])
+        self.assertEqual(dns["selector"], {"app.kubernetes.io/name": "dns01-webhook",
+                                           "app.kubernetes.io/instance": "edge"})
+
+        # memory: one pod, no CRD or store Role, hard anti-affinity preset.
+        objs, _, _, _ = render("embedded-memory")
+        self.assertIn("--embedded-store=memory", container(objs)["args"])
+        self.assertFalse([a for a in container(objs)["args"] if a.startswith("--embedded-store-namespace")])
+        self.assertEqual(find(objs, "CustomResourceDefinition") + find(objs, "Role"), [])
+        self.assertEqual(find(objs, "PodDisruptionBudget"), [])
+        aff = find(objs, "Deployment")[0]["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+        self.assertEqual(list(aff), ["requiredDuringSchedulingIgnoredDuringExecution"])
+
+        # A second release in the cluster: the first one's CRD, its own Role;
+        # the values' own podAntiAffinity replaces the preset.
+        objs, vals, _, _ = render("embedded-second")
+        self.assertEqual(find(objs, "CustomResourceDefinition"), [])
+        self.assertEqual(find(objs, "Role")[0]["metadata"]["namespace"], "dns-b")
+        aff = find(objs, "Deployment")[0]["spec"]["template"]["spec"]["affinity"]
+        self.assertEqual(aff, vals["affinity"])
 
     def test_rbac(self):
         objs, _, _, _ = render("rbac")
@@ -304,6 +380,29 @@ MUTATIONS = [
     ("rbac-role-refs", "default", "ClusterRoleBinding", "dns01-webhook:domain-solver",
      _set(["roleRef", "name"], "dns01-webhook:solver")),
     ("image", "default", "Deployment", None, _ctr(lambda c: c.update(image="dns01:latest"))),
+    ("arg-values", "embedded", "Deployment", None,
+     _arg("--embedded-store-namespace=dns", "--embedded-store-namespace=kube-system")),
+    ("arg-values", "embedded", "Deployment", None, _arg("--embedded-store=kubernetes", "--embedded-store=memory")),
+    ("store-rbac", "embedded", "Role", None, _set(["rules", 0, "verbs"], ["get", "list", "watch", "create", "delete", "update"])),
+    ("store-rbac", "embedded", "Role", None, _set(["rules", 0, "resources"], ["txtrecords", "secrets"])),
+    ("store-rbac", "embedded", "Role", None, _set(["rules", 0, "resources"], ["*"])),
+    ("store-rbac", "embedded", "Role", None, _set(["rules", 0, "verbs"], ["get", "list", "watch"])),
+    ("store-rbac", "embedded", "RoleBinding", "edge-dns01-webhook:embedded-store",
+     _set(["subjects", 0, "name"], "default")),
+    ("store-rbac", "default", "ClusterRole", None,
+     lambda o: o["rules"].append({"apiGroups": ["store.dns01.io"], "resources": ["txtrecords"], "verbs": ["get"]})),
+    ("crd", "embedded", "CustomResourceDefinition", None, _set(["spec", "scope"], "Cluster")),
+    ("crd", "embedded", "CustomResourceDefinition", None, _set(["spec", "names", "plural"], "txts")),
+    ("crd", "embedded", "CustomResourceDefinition", None,
+     lambda o: o["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].pop("writer")),
+    ("crd", "embedded", "CustomResourceDefinition", None, _set(["spec", "versions", 0, "storage"], False)),
+    ("anti-affinity", "default", "Deployment", None, _pod(lambda p: p.pop("affinity"))),
+    ("anti-affinity", "default", "Deployment", None,
+     _pod(lambda p: p["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+          ["podAffinityTerm"].update(topologyKey="topology.kubernetes.io/zone"))),
+    ("anti-affinity", "embedded-memory", "Deployment", None,
+     _pod(lambda p: p["affinity"].update(podAntiAffinity={}))),
+    ("pod-name", "default", "Deployment", None, _ctr(lambda c: c.update(env=c["env"][:1]))),
 ]
 
 # Value sets the chart renders but that break the pod's hardening or its
@@ -319,11 +418,19 @@ CAUGHT = [
     ("arg-values", {"extraArgs": ["--group-name=other.example.com"]}),
     ("resources", {"resources": None}),
     ("pdb", {"replicaCount": 3, "podDisruptionBudget": {"minAvailable": 3}}),
+    ("arg-values", {"extraArgs": ["--dns-listen=0.0.0.0:53"]}),
+    ("pod-name", {"extraEnv": [{"name": "POD_NAME", "value": "dns01"}]}),
 ]
 
 # Value sets the chart itself refuses, with the message it must give.
 REFUSED = [
-    ({"replicaCount": 3, "embedded": {"zones": ["acme.example.org"]}}, "embedded.zones needs replicaCount 1"),
+    ({"replicaCount": 2, "embedded": {"zones": ["acme.example.org"], "store": {"type": "memory"}}},
+     "embedded.store.type memory needs replicaCount 1"),
+    ({"embedded": {"zones": ["acme.example.org"], "store": {"type": "etcd"}}},
+     'embedded.store.type "etcd": use kubernetes or memory'),
+    ({"podAntiAffinityPreset": "always"}, 'podAntiAffinityPreset "always": use soft, hard or'),
+    ({"embedded": {"zones": ["acme.example.org"]}, "extraArgs": ["--embedded-store=memory"]},
+     "extraArgs: --embedded-store=memory: set embedded.store.type instead"),
     ({"replicaCount": 0}, "replicaCount must be at least 1"),
     ({"logLevel": "verbose"}, 'logLevel "verbose": use error, warn, info or debug'),
     ({"secretAccess": [{"namespace": "team-a", "secretNames": []}]}, "secretNames must list the Secrets"),
@@ -376,7 +483,7 @@ class EveryCheckCanFail(unittest.TestCase):
         ignored would show up: each of these must change the rendering."""
         base = Renderer.get().render(None)
         for values in ({"certManager": {"serviceAccountName": "x"}}, {"groupName": "a.b.c"},
-                       {"replicaCount": 2}, {"service": {"port": 444}}, {"securePort": 9000},
+                       {"replicaCount": 3}, {"podAntiAffinityPreset": ""}, {"service": {"port": 444}}, {"securePort": 9000},
                        {"logLevel": "debug"}, {"image": {"tag": "9.9"}},
                        {"serviceAccount": {"annotations": {"a": "b"}}},
                        {"nodeSelector": {"k": "v"}}, {"tolerations": [{"operator": "Exists"}]},

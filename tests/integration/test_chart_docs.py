@@ -203,6 +203,7 @@ class Notes(unittest.TestCase):
                      "secretAccess": [{"namespace": "a", "secretNames": ["s1", "s2"]}]}, output="notes")
         self.assertIn("a: s1, s2", out)
         self.assertIn("Embedded DNS for acme.example.org", out)
+        self.assertIn("The 2 replicas share the records as TXTRecord objects in cert-manager", out)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,10 @@ class InCluster(unittest.TestCase):
         env = dict(os.environ, **cls.fake.in_cluster_env())
         cls.srv = harness.Server(cls.pki, client_ca=False, allowed=None, env=env, extra=[
             "--serviceaccount-dir", cls.sa_dir, "--metrics-port", str(cls.metrics_port),
-            "--metrics-bind-address", "127.0.0.1"]).__enter__()
+            "--metrics-bind-address", "127.0.0.1",
+            # Authentication and authorization are under test here, not
+            # the shared store (test_replicas.py).
+            "--embedded-store", "memory"]).__enter__()
         cls.c = cls.srv.client("proxy")
 
     @classmethod
@@ -390,7 +393,7 @@ class StartUp(unittest.TestCase):
         cert, key = self.pki.cert("kube-client")
         kc = self.kubeconfig(client_cert=cert, client_key=key)
         with harness.Server(self.pki, client_ca=False, allowed=None,
-                            extra=["--kubeconfig", kc]) as srv:
+                            extra=["--kubeconfig", kc, "--embedded-store", "memory"]) as srv:
             c = srv.client("proxy")
             st, _, body = c.post_challenge(challenge("Present", "K1"))
             c.close()
@@ -421,7 +424,7 @@ class StartUp(unittest.TestCase):
                         count=None, code=500)
         srv = harness.Server(self.pki, client_ca=False, allowed=None, extra=[
             "--kubeconfig", kc, "--authentication-tolerate-lookup-failure",
-            "--requestheader-refresh-interval", "500ms"])
+            "--requestheader-refresh-interval", "500ms", "--embedded-store", "memory"])
         with srv:
             c = srv.client("proxy")
             st, _, body = c.post_challenge(challenge("Present", "H1"))

@@ -64,6 +64,10 @@ class Flags(unittest.TestCase):
              "--max-body-bytes-total must be at least 1048576"),
             (base + ["--group-name", "g", "--secure-port", "0"],
              "--secure-port must be 1-65535"),
+            (base + ["--group-name", "g", "--embedded-store-stale-after", "500ms"],
+             "--embedded-store-stale-after must be 1000-3600000"),
+            (base + ["--group-name", "g", "--embedded-store-stale-after", "2h"],
+             "--embedded-store-stale-after must be 1000-3600000"),
         ]
         for args, why in cases:
             with self.subTest(args=args):

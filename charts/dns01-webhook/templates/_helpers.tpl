@@ -68,6 +68,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* "true" when the embedded records live in TXTRecord objects: the CRD,
+the store Role and the --embedded-store flags go together. */}}
+{{- define "dns01-webhook.kubeStore" -}}
+{{- if and .Values.embedded.zones (eq (toString .Values.embedded.store.type) "kubernetes") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "dns01-webhook.storeRole" -}}
+{{- printf "%s:embedded-store" (include "dns01-webhook.fullname" .) -}}
+{{- end -}}
+
 {{/* ADDR:PORT for --dns-listen; IPv6 addresses in brackets. */}}
 {{- define "dns01-webhook.dnsListen" -}}
 {{- $addr := .Values.embedded.listenAddress | toString -}}
@@ -96,8 +108,19 @@ by the Deployment.
 {{- if lt (int .Values.replicaCount) 1 -}}
 {{- fail "replicaCount must be at least 1" -}}
 {{- end -}}
-{{- if and .Values.embedded.zones (gt (int .Values.replicaCount) 1) -}}
-{{- fail "embedded.zones needs replicaCount 1: the embedded provider keeps TXT records in the memory of the pod that received the Present, so other replicas would answer DNS without them" -}}
+{{- if not (has (toString .Values.embedded.store.type) (list "kubernetes" "memory")) -}}
+{{- fail (printf "embedded.store.type %q: use kubernetes or memory" (toString .Values.embedded.store.type)) -}}
+{{- end -}}
+{{- if and .Values.embedded.zones (eq (toString .Values.embedded.store.type) "memory") (gt (int .Values.replicaCount) 1) -}}
+{{- fail "embedded.store.type memory needs replicaCount 1: the records live in the memory of the pod that received the Present, so other replicas would answer DNS without them (use embedded.store.type kubernetes)" -}}
+{{- end -}}
+{{- range .Values.extraArgs -}}
+{{- if hasPrefix "--embedded-store" (toString .) -}}
+{{- fail (printf "extraArgs: %s: set embedded.store.type instead (the chart passes --embedded-store and its namespace, and adds the CRD and Role the kubernetes store needs)" (toString .)) -}}
+{{- end -}}
+{{- end -}}
+{{- if not (has (toString .Values.podAntiAffinityPreset) (list "soft" "hard" "")) -}}
+{{- fail (printf "podAntiAffinityPreset %q: use soft, hard or \"\"" (toString .Values.podAntiAffinityPreset)) -}}
 {{- end -}}
 {{- range .Values.embedded.zones -}}
 {{- if not (regexMatch "^([A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?\\.)*[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?\\.?$" (toString .)) -}}
