@@ -23,10 +23,19 @@
 
 #include "core/err.h"
 
+/* A value as the local copy holds it (see add below). */
+struct d01_recstore_held {
+	const char *fqdn, *value;
+};
+
 struct d01_recstore_sink {
-	/* Add or remove one value at fqdn (idempotent both ways). */
+	/* Add or remove one value at fqdn (idempotent both ways). On a
+	 * successful add, when held is not NULL, the local copy's own
+	 * strings for fqdn and value: borrowed, valid and unmoved until
+	 * the value is removed or the copy cleared, so a back end that
+	 * mirrors every value need not keep a second copy of the text. */
 	enum d01_err (*add)(void *ctx, const char *fqdn, const char *value,
-	    struct d01_error *err);
+	    struct d01_recstore_held *held, struct d01_error *err);
 	enum d01_err (*remove)(void *ctx, const char *fqdn, const char *value,
 	    struct d01_error *err);
 	/* Drop every value (zones stay). */

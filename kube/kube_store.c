@@ -41,23 +41,62 @@ ks_wall_ms(void)
 
 /* --- the table of objects, by name ---------------------------------- */
 
+/* The id is a SHA-256 digest (checked against the object's content
+ * before an entry exists): its first bytes are already uniform. */
 static size_t
-ks_hash(const char *name)
+ks_hash(const unsigned char *id)
 {
-	size_t h = 5381;
+	return ((size_t)id[0] << 8 | id[1]) & (KS_NBUCKETS - 1);
+}
 
-	while (*name)
-		h = h * 33 + (unsigned char)*name++;
-	return h & (KS_NBUCKETS - 1);
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+ks_name_id(const char *name, unsigned char id[KS_ID_LEN])
+{
+	size_t i;
+	int hi, lo;
+
+	if (strncmp(name, "txt-", 4) != 0 || strlen(name) != 4 + 2 * KS_ID_LEN)
+		return -1;
+	for (i = 0; i < KS_ID_LEN; i++) {
+		if ((hi = hexval(name[4 + 2 * i])) < 0 ||
+		    (lo = hexval(name[5 + 2 * i])) < 0)
+			return -1;
+		id[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+void
+ks_id_name(const unsigned char id[KS_ID_LEN], char out[KS_NAME_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	memcpy(out, "txt-", 4);
+	for (i = 0; i < KS_ID_LEN; i++) {
+		out[4 + 2 * i] = hex[id[i] >> 4];
+		out[5 + 2 * i] = hex[id[i] & 15];
+	}
+	out[4 + 2 * KS_ID_LEN] = '\0';
 }
 
 struct ks_entry *
-ks_find(struct ks_table *t, const char *name)
+ks_find(struct ks_table *t, const unsigned char *id)
 {
 	struct ks_entry *e;
 
-	for (e = t->b[ks_hash(name)]; e != NULL; e = e->next)
-		if (strcmp(e->name, name) == 0)
+	for (e = t->b[ks_hash(id)]; e != NULL; e = e->next)
+		if (memcmp(e->id, id, KS_ID_LEN) == 0)
 			return e;
 	return NULL;
 }
@@ -65,7 +104,7 @@ ks_find(struct ks_table *t, const char *name)
 void
 ks_put(struct ks_table *t, struct ks_entry *e)
 {
-	size_t h = ks_hash(e->name);
+	size_t h = ks_hash(e->id);
 
 	e->next = t->b[h];
 	t->b[h] = e;
@@ -75,7 +114,7 @@ ks_put(struct ks_table *t, struct ks_entry *e)
 void
 ks_del(struct ks_table *t, struct ks_entry *e)
 {
-	struct ks_entry **pp = &t->b[ks_hash(e->name)];
+	struct ks_entry **pp = &t->b[ks_hash(e->id)];
 
 	for (; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == e) {
@@ -90,6 +129,8 @@ ks_entry_free(struct ks_entry *e)
 {
 	if (e == NULL)
 		return;
+	if (!e->held)
+		free((char *)e->fqdn); /* value is in the same allocation */
 	free(e);
 }
 
@@ -115,18 +156,42 @@ ks_entry_new(const char *name, const char *fqdn, const char *value,
 {
 	struct ks_entry *e;
 	size_t fl = strlen(fqdn), vl = strlen(value);
+	char *text;
 
-	if (strlen(name) >= KS_NAME_MAX || fl > 1024 || vl > 1024 ||
-	    (e = calloc(1, sizeof(*e) + fl + vl + 2)) == NULL)
+	if (fl > 1024 || vl > 1024 || (e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	e->fqdn = e->text;
-	memcpy(e->fqdn, fqdn, fl + 1);
-	e->value = e->text + fl + 1;
-	memcpy(e->value, value, vl + 1);
+	if (ks_name_id(name, e->id) != 0 ||
+	    (text = malloc(fl + vl + 2)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	memcpy(text, fqdn, fl + 1);
+	memcpy(text + fl + 1, value, vl + 1);
+	e->fqdn = text;
+	e->value = text + fl + 1;
 	e->created_ms = created_ms;
 	e->rv = rv;
 	return e;
+}
+
+/* Put e's value into the local store; from now on e points at the
+ * store's copy and its own text is gone. */
+static enum d01_err
+ks_hold(struct d01_kube_store *s, struct ks_entry *e, struct d01_error *err)
+{
+	struct d01_recstore_held h = {NULL, NULL};
+	enum d01_err rc;
+
+	if (e->held)
+		return D01_OK;
+	if ((rc = s->sink.add(s->sink.ctx, e->fqdn, e->value, &h, err)) !=
+	    D01_OK)
+		return rc;
+	free((char *)e->fqdn);
+	e->fqdn = h.fqdn;
+	e->value = h.value;
+	e->held = 1;
+	return D01_OK;
 }
 
 /* "2026-12-07T06:50:21.123Z" (the fraction optional) in ms; -1 if not. */
@@ -227,8 +292,9 @@ observe_convergence(struct d01_kube_store *s, const struct ks_entry *e)
 void
 ks_apply_entry(struct d01_kube_store *s, struct ks_entry *e, int fresh)
 {
-	struct ks_entry *old = ks_find(s->t, e->name);
+	struct ks_entry *old = ks_find(s->t, e->id);
 	struct d01_error err;
+	char name[KS_NAME_MAX];
 
 	if (old != NULL) {
 		if (e->rv > old->rv)
@@ -236,12 +302,12 @@ ks_apply_entry(struct d01_kube_store *s, struct ks_entry *e, int fresh)
 		ks_entry_free(e);
 		return;
 	}
-	if (s->t->n >= D01_KSTORE_MAX_OBJS ||
-	    s->sink.add(s->sink.ctx, e->fqdn, e->value, &err) != D01_OK) {
+	if (s->t->n >= D01_KSTORE_MAX_OBJS || ks_hold(s, e, &err) != D01_OK) {
+		ks_id_name(e->id, name);
 		d01_log(D01_LOG_WARN, "kstore_skip",
 		    "object=%s msg=\"not held locally: the local store is "
 		    "full\"",
-		    e->name);
+		    name);
 		ks_entry_free(e);
 		return;
 	}
@@ -253,13 +319,15 @@ ks_apply_entry(struct d01_kube_store *s, struct ks_entry *e, int fresh)
 void
 ks_remove_local(struct d01_kube_store *s, const char *name)
 {
-	struct ks_entry *e = ks_find(s->t, name);
+	unsigned char id[KS_ID_LEN];
+	struct ks_entry *e;
 	struct d01_error err;
 
-	if (e == NULL)
+	if (ks_name_id(name, id) != 0 || (e = ks_find(s->t, id)) == NULL)
 		return;
 	ks_del(s->t, e);
-	s->sink.remove(s->sink.ctx, e->fqdn, e->value, &err);
+	if (e->held)
+		s->sink.remove(s->sink.ctx, e->fqdn, e->value, &err);
 	ks_entry_free(e);
 }
 
@@ -320,25 +388,44 @@ list_apply(struct d01_kube_store *s)
 {
 	struct ks_table *nt = s->pending, *old = s->t;
 	uint64_t lrv = parse_rv(s->pending_rv);
-	struct ks_entry *e, *n;
+	struct ks_entry *e, *n, *ne;
 	struct d01_error err;
 	size_t i;
 
+	/* Edit the local store from the old mirror to the list rather than
+	 * clear it and add everything again: no churn of 10,000s of
+	 * allocations, and a value in both keeps its one copy, now
+	 * referenced by the list's entry. */
 	for (i = 0; i < KS_NBUCKETS; i++)
 		for (e = old->b[i]; e != NULL; e = n) {
 			n = e->next;
-			if (lrv == 0 || e->rv <= lrv || ks_find(nt, e->name))
+			ne = ks_find(nt, e->id);
+			if (ne == NULL && lrv != 0 && e->rv > lrv) {
+				ks_del(old, e); /* ours, newer than the list */
+				ks_put(nt, e);
 				continue;
-			ks_del(old, e);
-			ks_put(nt, e);
+			}
+			if (!e->held)
+				continue;
+			if (ne == NULL) {
+				s->sink.remove(
+				    s->sink.ctx, e->fqdn, e->value, &err);
+				continue;
+			}
+			free((char *)ne->fqdn);
+			ne->fqdn = e->fqdn;
+			ne->value = e->value;
+			ne->held = 1;
+			e->held = 0;
+			e->fqdn = NULL;
 		}
-	s->sink.clear(s->sink.ctx);
 	for (i = 0; i < KS_NBUCKETS; i++)
 		for (e = nt->b[i]; e != NULL; e = e->next) {
-			if (s->sink.add(s->sink.ctx, e->fqdn, e->value, &err) !=
-			    D01_OK)
+			if (e->held)
+				continue;
+			if (ks_hold(s, e, &err) != D01_OK)
 				continue; /* full: logged at the write */
-			if (ks_find(old, e->name) == NULL)
+			if (ks_find(old, e->id) == NULL)
 				observe_convergence(s, e);
 		}
 	table_free(old);
@@ -386,7 +473,7 @@ list_done(void *arg, const struct d01_error *err, json_t *obj)
 		if ((e = ks_entry_parse(s, it)) == NULL)
 			continue;
 		if (s->pending->n >= D01_KSTORE_MAX_OBJS ||
-		    ks_find(s->pending, e->name) != NULL) {
+		    ks_find(s->pending, e->id) != NULL) {
 			ks_entry_free(e);
 			continue;
 		}

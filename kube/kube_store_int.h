@@ -12,18 +12,27 @@
 
 #define KS_NBUCKETS 8192 /* power of two */
 #define KS_NAME_MAX 64	 /* "txt-" + 52 hex digits, NUL */
+#define KS_ID_LEN   26	 /* those 52 hex digits in binary */
 
-/* One object mirrored: a TXT value at a name. */
+/*
+ * One object mirrored: a TXT value at a name. 80 bytes of heap per value
+ * (bench/replicas.py mirrors 10,000): the object name is kept as the
+ * binary digest it spells, and once the local store holds the value the
+ * entry points at the store's own copy of the name and the value rather
+ * than keeping a second one (core/recstore.h, the sink's `held`).
+ */
 struct ks_entry {
 	struct ks_entry *next; /* bucket chain */
-	char name[KS_NAME_MAX];
-	char *fqdn, *value; /* into text[] */
-	int64_t created_ms; /* spec.created, wall clock ms */
-	uint64_t rv;	    /* metadata.resourceVersion, 0 unknown */
-	int deleting;	    /* an expiry delete is in flight */
-	/* fqdn and value in the entry's own allocation: one malloc per
-	 * mirrored value (10,000 values: 0.6 MiB less than three). */
-	char text[];
+	/* held: borrowed from the local store, valid until this entry
+	 * removes the value there; else (a LIST not applied yet, or the
+	 * local store full) one allocation of the entry's own, the fqdn,
+	 * NUL, the value, NUL, freed with the entry. */
+	const char *fqdn, *value;
+	int64_t created_ms;	     /* spec.created, wall clock ms */
+	uint64_t rv;		     /* metadata.resourceVersion, 0 unknown */
+	unsigned char id[KS_ID_LEN]; /* the object name, binary */
+	uint8_t held;		     /* fqdn/value are the local store's */
+	uint8_t deleting;	     /* an expiry delete is in flight */
 };
 
 struct ks_table {
@@ -59,12 +68,18 @@ struct d01_kube_store {
 };
 
 /* kube_store.c */
-struct ks_entry *ks_find(struct ks_table *t, const char *name);
+struct ks_entry *ks_find(struct ks_table *t, const unsigned char *id);
 void ks_put(struct ks_table *t, struct ks_entry *e);
 void ks_del(struct ks_table *t, struct ks_entry *e);
+/* Frees e and its own text; a held value stays in the local store. */
 void ks_entry_free(struct ks_entry *e);
+/* A new entry, not held, with its own copy of fqdn and value; `name`
+ * must be an object name ("txt-" and 52 lower-case hex digits). */
 struct ks_entry *ks_entry_new(const char *name, const char *fqdn,
     const char *value, int64_t created_ms, uint64_t rv);
+/* An object name as its digest: 0, or -1 when it is not one of ours. */
+int ks_name_id(const char *name, unsigned char id[KS_ID_LEN]);
+void ks_id_name(const unsigned char id[KS_ID_LEN], char out[KS_NAME_MAX]);
 struct ks_entry *ks_entry_parse(struct d01_kube_store *s, json_t *obj);
 void ks_apply_entry(struct d01_kube_store *s, struct ks_entry *e, int fresh);
 void ks_remove_local(struct d01_kube_store *s, const char *name);

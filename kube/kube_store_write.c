@@ -140,7 +140,9 @@ delete_done(void *arg, const struct d01_error *err, json_t *obj)
 {
 	struct ks_write *w = arg;
 	struct d01_kube_store *s = w->s;
-	struct ks_entry *e = ks_find(s->t, w->name);
+	unsigned char id[KS_ID_LEN];
+	struct ks_entry *e =
+	    ks_name_id(w->name, id) == 0 ? ks_find(s->t, id) : NULL;
 	struct d01_error e2;
 
 	(void)obj;
@@ -288,6 +290,7 @@ ks_expire(struct d01_kube_store *s)
 	struct ks_entry *e;
 	struct ks_write *w;
 	const char *zone;
+	char name[KS_NAME_MAX];
 	size_t i;
 
 	for (i = 0; i < KS_NBUCKETS && s->expiring < MAX_EXPIRING; i++)
@@ -306,8 +309,9 @@ ks_expire(struct d01_kube_store *s)
 			}
 			e->deleting = 1;
 			s->expiring++;
+			ks_id_name(e->id, name);
 			d01_log(D01_LOG_INFO, "kstore_expire",
-			    "object=%s/%s age_s=%lld", s->ns, e->name,
+			    "object=%s/%s age_s=%lld", s->ns, name,
 			    (long long)((ks_wall_ms() - e->created_ms) / 1000));
 		}
 }

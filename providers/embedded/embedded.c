@@ -203,9 +203,13 @@ const struct d01_provider d01_provider_embedded = {
 
 /* The sink (core/recstore.h) over the provider's store. */
 static enum d01_err
-sink_add(void *ctx, const char *fqdn, const char *value, struct d01_error *err)
+sink_add(void *ctx, const char *fqdn, const char *value,
+    struct d01_recstore_held *held, struct d01_error *err)
 {
-	return d01_txtstore_add(ctx, fqdn, value, err);
+	if (held == NULL)
+		return d01_txtstore_add(ctx, fqdn, value, err);
+	return d01_txtstore_add_ref(
+	    ctx, fqdn, value, &held->fqdn, &held->value, err);
 }
 
 static enum d01_err

@@ -20,14 +20,26 @@
 struct node {
 	struct node *next; /* hash chain */
 	uint32_t hash;
-	size_t below; /* value-holding names strictly below */
-	size_t nvalues, cap;
-	/* Grown on demand up to D01_STORE_MAX_VALUES: a name holds one or
-	 * two values almost always, and a replica mirrors 10,000s of names
-	 * (a fixed array of 64 cost 512 bytes per name). */
-	char **values;
-	char name[]; /* in the same allocation */
+	uint32_t below;	      /* value-holding names strictly below */
+	uint8_t nvalues, cap; /* <= D01_STORE_MAX_VALUES */
+	/* A name holds one value almost always and a replica mirrors
+	 * 10,000s of names: one value sits in the node (cap 1: `one`, and
+	 * values() hands out its address), more in an array grown on
+	 * demand. A value's string never moves while it is held (callers
+	 * keep references, d01_txtstore_add_ref). */
+	union {
+		char *one;
+		char **arr;
+	} v;
+	char name[]; /* in the same allocation; never moves either */
 };
+
+/* The node's values as an array (the inline one for cap <= 1). */
+static char **
+node_values(struct node *n)
+{
+	return n->cap <= 1 ? &n->v.one : n->v.arr;
+}
 
 struct zone {
 	struct d01_txtzone pub;
@@ -73,9 +85,12 @@ node_free(struct node *n)
 {
 	size_t i;
 
+	char **v = node_values(n);
+
 	for (i = 0; i < n->nvalues; i++)
-		free(n->values[i]);
-	free(n->values);
+		free(v[i]);
+	if (n->cap > 1)
+		free(n->v.arr);
 	free(n);
 }
 
@@ -239,7 +254,9 @@ node_add(struct d01_txtstore *s, const char *name)
 	if ((n = calloc(1, sizeof(*n) + len + 1)) == NULL)
 		return NULL;
 	memcpy(n->name, name, len + 1);
-	if (s->nnodes >= s->nbuckets)
+	/* Chains of two on average: a DNS lookup stays a few compares and
+	 * the bucket array costs 4 bytes per node instead of 8 or more. */
+	if (s->nnodes >= 2 * s->nbuckets)
 		table_grow(s);
 	n->hash = hash_name(name);
 	slot = n->hash & (s->nbuckets - 1);
@@ -298,12 +315,42 @@ ancestors_adjust(
 	return 0;
 }
 
+/* Room for one more value at n: the inline slot, then an array doubled
+ * up to D01_STORE_MAX_VALUES. */
+static int
+node_reserve(struct node *n)
+{
+	size_t cap;
+	char **v;
+
+	if (n->nvalues < n->cap)
+		return 0;
+	if (n->cap == 0) { /* a new name, or an empty non-terminal */
+		n->cap = 1;
+		return 0;
+	}
+	cap = n->cap * 2 > D01_STORE_MAX_VALUES ? D01_STORE_MAX_VALUES
+						: n->cap * 2;
+	if (n->cap == 1) {
+		if ((v = malloc(cap * sizeof(*v))) == NULL)
+			return -1;
+		v[0] = n->v.one;
+	} else if ((v = realloc(n->v.arr, cap * sizeof(*v))) == NULL) {
+		return -1;
+	}
+	n->v.arr = v;
+	n->cap = (uint8_t)cap;
+	return 0;
+}
+
 enum d01_err
-d01_txtstore_add(struct d01_txtstore *s, const char *fqdn, const char *value,
+d01_txtstore_add_ref(struct d01_txtstore *s, const char *fqdn,
+    const char *value, const char **fqdn_ref, const char **value_ref,
     struct d01_error *err)
 {
 	struct zone *z;
 	struct node *n;
+	char **v, *copy;
 	size_t i, vlen = strlen(value);
 	int created = 0;
 
@@ -315,9 +362,12 @@ d01_txtstore_add(struct d01_txtstore *s, const char *fqdn, const char *value,
 		return d01_error_set(err, D01_E_NOTFOUND,
 		    "%.255s is not inside any embedded zone", fqdn);
 	if ((n = node_get(s, fqdn)) != NULL) {
+		v = node_values(n);
 		for (i = 0; i < n->nvalues; i++)
-			if (strcmp(n->values[i], value) == 0)
-				return D01_OK; /* idempotent */
+			if (strcmp(v[i], value) == 0) {
+				copy = v[i];
+				goto held; /* idempotent */
+			}
 		if (n->nvalues == D01_STORE_MAX_VALUES)
 			return d01_error_set(err, D01_E_LIMIT,
 			    "%s already holds %d TXT values", fqdn,
@@ -331,27 +381,22 @@ d01_txtstore_add(struct d01_txtstore *s, const char *fqdn, const char *value,
 			return d01_error_set(err, D01_E_NOMEM, "out of memory");
 		created = 1;
 	}
-	if (n->nvalues == n->cap) {
-		size_t cap = n->cap == 0 ? 1 : n->cap * 2;
-		char **v;
-
-		if (cap > D01_STORE_MAX_VALUES)
-			cap = D01_STORE_MAX_VALUES;
-		if ((v = realloc(n->values, cap * sizeof(*v))) == NULL)
-			goto nomem;
-		n->values = v;
-		n->cap = cap;
-	}
-	if ((n->values[n->nvalues] = strdup(value)) == NULL)
+	if (node_reserve(n) != 0 || (copy = strdup(value)) == NULL)
 		goto nomem;
 	/* A name that starts holding values counts once in its ancestors. */
 	if (n->nvalues == 0 && ancestors_adjust(s, fqdn, z->name, +1) != 0) {
-		free(n->values[n->nvalues]);
+		free(copy);
 		goto nomem;
 	}
+	node_values(n)[n->nvalues] = copy;
 	if (n->nvalues++ == 0)
 		s->nnames++;
 	z->pub.serial++;
+held:
+	if (fqdn_ref != NULL)
+		*fqdn_ref = n->name;
+	if (value_ref != NULL)
+		*value_ref = copy;
 	return D01_OK;
 nomem:
 	if (created)
@@ -360,25 +405,33 @@ nomem:
 }
 
 enum d01_err
+d01_txtstore_add(struct d01_txtstore *s, const char *fqdn, const char *value,
+    struct d01_error *err)
+{
+	return d01_txtstore_add_ref(s, fqdn, value, NULL, NULL, err);
+}
+
+enum d01_err
 d01_txtstore_remove(struct d01_txtstore *s, const char *fqdn, const char *value,
     struct d01_error *err)
 {
 	struct zone *z;
 	struct node *n;
+	char **v;
 	size_t i;
 
 	(void)err;
 	if ((z = find_zone(s, fqdn)) == NULL || (n = node_get(s, fqdn)) == NULL)
 		return D01_OK; /* already gone */
+	v = node_values(n);
 	for (i = 0; i < n->nvalues; i++)
-		if (strcmp(n->values[i], value) == 0)
+		if (strcmp(v[i], value) == 0)
 			break;
 	if (i == n->nvalues)
 		return D01_OK;
-	free(n->values[i]);
+	free(v[i]);
 	/* Keep the order of the remaining values: answers stay stable. */
-	memmove(&n->values[i], &n->values[i + 1],
-	    (n->nvalues - i - 1) * sizeof(n->values[0]));
+	memmove(&v[i], &v[i + 1], (n->nvalues - i - 1) * sizeof(v[0]));
 	z->pub.serial++;
 	if (--n->nvalues > 0)
 		return D01_OK;
@@ -399,7 +452,7 @@ d01_txtstore_values(const struct d01_txtstore *s, const char *fqdn, size_t *n)
 		return NULL;
 	}
 	*n = node->nvalues;
-	return (const char *const *)node->values;
+	return (const char *const *)node_values(node);
 }
 
 int

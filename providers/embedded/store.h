@@ -66,6 +66,17 @@ const struct d01_txtzone *d01_txtstore_find_zone(
 enum d01_err d01_txtstore_add(struct d01_txtstore *s, const char *fqdn,
     const char *value, struct d01_error *err);
 
+/*
+ * d01_txtstore_add, and on success the held copies of fqdn and value in
+ * *fqdn_ref and *value_ref (either may be NULL): borrowed, and unlike
+ * the strings above they stay valid and unmoved until this value is
+ * removed or the store cleared or freed, so a caller mirroring many
+ * values (kube/kube_store.c) keeps references instead of a second copy.
+ */
+enum d01_err d01_txtstore_add_ref(struct d01_txtstore *s, const char *fqdn,
+    const char *value, const char **fqdn_ref, const char **value_ref,
+    struct d01_error *err);
+
 /* Remove exactly `value` at `fqdn`; success when it is not there. */
 enum d01_err d01_txtstore_remove(struct d01_txtstore *s, const char *fqdn,
     const char *value, struct d01_error *err);

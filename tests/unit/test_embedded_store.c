@@ -224,7 +224,9 @@ t_memory_per_name(void)
 		    per);
 	} else {
 		printf("# %zu heap bytes per name\n", per);
-		CHECK_INT(per, <, 320);
+		/* A node with its value inline, the value: 150 measured (190
+		 * with a separate one-value array per name). */
+		CHECK_INT(per, <, 176);
 	}
 end:
 	d01_txtstore_free(s);
