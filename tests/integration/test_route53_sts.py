@@ -332,13 +332,13 @@ class AmbientTrust(unittest.TestCase):
         fails before any request), and the message says why."""
         cfg = {"role": "arn:aws:iam::123456789012:role/dns01",
                "caBundle": self.evil_ca}
-        o = assert_response(self, *self.call("T2", cfg), False)
-        msg = o["response"]["status"]["message"]
+        reply = self.call("T2", cfg)
+        with self.evil.lock:
+            self.assertEqual(self.evil.creds_seen, [])
+            self.assertEqual(self.evil.requests, [])
+        msg = assert_response(self, *reply, False)["response"]["status"]["message"]
         self.assertIn("--provider-ca-file", msg)
         self.assertIn("not the config's caBundle", msg)
-        with self.evil.lock:
-            self.assertEqual(self.evil.requests, [])
-            self.assertEqual(self.evil.creds_seen, [])
 
 
 if __name__ == "__main__":
