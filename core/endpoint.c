@@ -130,8 +130,14 @@ d01_endpoints_set_provider_ca(
 		    err->code == D01_E_NOMEM ? D01_E_NOMEM : D01_E_CONFIG;
 		goto out;
 	}
-	if ((pem = d01_ca_pem_parse(text, "--provider-ca-file", err)) == NULL)
+	if ((pem = d01_ca_pem_parse(text, "--provider-ca-file", err)) == NULL) {
+		if (err->code != D01_E_NOMEM)
+			d01_error_set(err, D01_E_CONFIG,
+			    "--provider-ca-file %s: not PEM certificates "
+			    "(-----BEGIN CERTIFICATE-----...) and nothing else",
+			    path);
 		goto out;
+	}
 	sys = system_ca();
 	slen = sys != NULL ? strlen(sys) : 0;
 	free(p->ambient_ca);
