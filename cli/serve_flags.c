@@ -127,6 +127,9 @@ static const struct serve_flag {
 	"HOST[:PORT], *.SUFFIX[:PORT] or http://HOST[:PORT] a config's "
 	"baseURL, endpoint or stsEndpoint may name (repeatable; default: "
 	"only the providers' public APIs)"},
+    {"provider-ca-file", O_STR, OFF(provider_ca_file),
+	"CAs (PEM) trusted besides the system store for requests carrying "
+	"the pod's own credentials; a config's caBundle never is"},
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
     {"help", O_HELP, 0, "this text"},
     {"version", O_VERSION, 0, "print the version"},

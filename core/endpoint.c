@@ -15,6 +15,7 @@
 
 #include "core/b64.h"
 #include "core/endpoint.h"
+#include "core/file.h"
 #include "core/log.h"
 
 #define HOST_MAX 256
@@ -30,6 +31,9 @@ struct d01_endpoints {
 	int any; /* the CLI: everything allowed */
 	struct rule *rules;
 	size_t n;
+	/* The operator's trust for ambient credentials: the system bundle
+	 * and --provider-ca-file; NULL: the system store as it is. */
+	char *ambient_ca;
 };
 
 const struct d01_endpoints d01_endpoints_any = {.any = 1};
@@ -46,6 +50,7 @@ d01_endpoints_free(struct d01_endpoints *p)
 	if (p == NULL)
 		return;
 	free(p->rules);
+	free(p->ambient_ca);
 	free(p);
 }
 
@@ -53,6 +58,102 @@ int
 d01_endpoints_ambient_anywhere(const struct d01_endpoints *p)
 {
 	return p != NULL && p->any;
+}
+
+const char *
+d01_endpoints_ca(
+    const struct d01_endpoints *p, int ambient, const char *config_ca)
+{
+	if (!ambient || (p != NULL && p->any))
+		return config_ca;
+	return p != NULL ? p->ambient_ca : NULL;
+}
+
+void
+d01_endpoints_ca_explain(const struct d01_endpoints *p, int ambient,
+    const char *config_ca, struct d01_error *err)
+{
+	size_t n;
+
+	if (err == NULL || err->code != D01_E_TLS || config_ca == NULL ||
+	    d01_endpoints_ca(p, ambient, config_ca) == config_ca)
+		return;
+	n = strlen(err->msg);
+	snprintf(err->msg + n, sizeof(err->msg) - n,
+	    " (ambient credentials are verified with the operator's CAs "
+	    "(--provider-ca-file), not the config's caBundle)");
+}
+
+/* Largest system CA bundle read: Debian's is about 220 KiB. */
+#define SYSTEM_CA_MAX (4 * 1024 * 1024)
+
+/*
+ * The system store's bundle file, as libcurl would use it: its built-in
+ * CA file, else OpenSSL's default. A new copy of its text, or NULL (none
+ * or unreadable: libcurl then has only its CA directory, if any, and the
+ * operator's file).
+ */
+static char *
+system_ca(void)
+{
+	CURL *e = curl_easy_init();
+	const char *path = NULL;
+	char *text = NULL;
+	size_t len;
+	struct d01_error err;
+
+	if (e == NULL ||
+	    curl_easy_getinfo(e, CURLINFO_CAINFO, &path) != CURLE_OK ||
+	    path == NULL)
+		path = X509_get_default_cert_file();
+	d01_error_clear(&err);
+	if (d01_file_read(path, SYSTEM_CA_MAX, &text, &len, &err) != D01_OK)
+		d01_log(D01_LOG_WARN, "provider_ca",
+		    "system CA bundle %s not read (%s): the operator's CAs "
+		    "alone verify ambient credentials",
+		    path, err.msg);
+	curl_easy_cleanup(e);
+	return text;
+}
+
+int
+d01_endpoints_set_provider_ca(
+    struct d01_endpoints *p, const char *path, struct d01_error *err)
+{
+	char *text = NULL, *pem = NULL, *sys = NULL;
+	size_t len, slen;
+	int rc = -1;
+
+	if (d01_file_read(path, D01_CA_PEM_MAX, &text, &len, err) != D01_OK) {
+		d01_error_prefix(err, "--provider-ca-file %s: ", path);
+		err->code =
+		    err->code == D01_E_NOMEM ? D01_E_NOMEM : D01_E_CONFIG;
+		goto out;
+	}
+	if ((pem = d01_ca_pem_parse(text, "--provider-ca-file", err)) == NULL) {
+		if (err->code != D01_E_NOMEM)
+			d01_error_set(err, D01_E_CONFIG,
+			    "--provider-ca-file %s: not PEM certificates "
+			    "(-----BEGIN CERTIFICATE-----...) and nothing else",
+			    path);
+		goto out;
+	}
+	sys = system_ca();
+	slen = sys != NULL ? strlen(sys) : 0;
+	free(p->ambient_ca);
+	if ((p->ambient_ca = malloc(slen + 1 + strlen(pem) + 1)) == NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* A newline between the two: a bundle need not end with one. */
+	snprintf(p->ambient_ca, slen + 1 + strlen(pem) + 1, "%s\n%s",
+	    sys != NULL ? sys : "", pem);
+	rc = 0;
+out:
+	free(text);
+	free(pem);
+	free(sys);
+	return rc;
 }
 
 /* The parts of a URL that decide where a request goes. */

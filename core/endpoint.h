@@ -87,6 +87,41 @@ char *d01_ca_pem_parse(
 enum d01_err d01_ca_pem_config(const json_t *config, const char *provider,
     char **out, struct d01_error *err);
 
+/*
+ * The operator's trust for requests that carry the pod's own (ambient)
+ * credentials, or a token bought with them: `serve --provider-ca-file`.
+ * A config's caBundle is written by whoever may create an Issuer; if it
+ * verified such a request, anyone who can steer the traffic and holds a
+ * CA the config names would receive the pod's token. Reads `path` (PEM
+ * certificates, at most D01_CA_PEM_MAX) once, at start-up, and keeps it
+ * with the system store's bundle (libcurl's default CA file) in front,
+ * so that the public endpoints still verify. 0, or -1 with err
+ * (D01_E_CONFIG naming the flag, D01_E_NOMEM).
+ */
+int d01_endpoints_set_provider_ca(
+    struct d01_endpoints *p, const char *path, struct d01_error *err);
+
+/*
+ * The CA bundle (PEM text, NULL: the system store) to verify a request of
+ * an op with. `ambient`: the op uses the pod's own credentials, so the
+ * request carries them or a token derived from them; in `serve` it then
+ * gets the operator's trust (the system store, plus --provider-ca-file)
+ * and never `config_ca`. Otherwise, and always in the CLI (whose user is
+ * the operator: d01_endpoints_any), `config_ca`. Borrowed from p or the
+ * caller; p may be NULL (serve with defaults).
+ */
+const char *d01_endpoints_ca(
+    const struct d01_endpoints *p, int ambient, const char *config_ca);
+
+/*
+ * After a request made with d01_endpoints_ca() failed: when it was a TLS
+ * failure and the config's caBundle was set aside for the operator's
+ * trust, say so in err's message (the caller would otherwise wonder why
+ * its caBundle did not help).
+ */
+void d01_endpoints_ca_explain(const struct d01_endpoints *p, int ambient,
+    const char *config_ca, struct d01_error *err);
+
 /* Longest caBundle accepted: a few dozen certificates. */
 #define D01_CA_PEM_MAX (256 * 1024)
 

@@ -384,7 +384,8 @@ fail:
 	return -1;
 }
 
-/* The endpoint policy of --allow-provider-endpoint (core/endpoint.h). */
+/* The endpoint policy of --allow-provider-endpoint and the trust of
+ * --provider-ca-file (core/endpoint.h). */
 static int
 endpoints_setup(struct d01_daemon *d, struct d01_error *err)
 {
@@ -398,6 +399,10 @@ endpoints_setup(struct d01_daemon *d, struct d01_error *err)
 		if (d01_endpoints_add(d->endpoints, d->o->endpoints[i], err) !=
 		    0)
 			return -1;
+	if (d->o->provider_ca_file != NULL &&
+	    d01_endpoints_set_provider_ca(
+		d->endpoints, d->o->provider_ca_file, err) != 0)
+		return -1;
 	return 0;
 }
 

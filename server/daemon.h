@@ -61,6 +61,7 @@ struct d01_daemon_opts {
 	/* --allow-provider-endpoint: what a tenant's config may name. */
 	const char *endpoints[D01_DAEMON_MAX_ENDPOINTS];
 	size_t nendpoints;
+	const char *provider_ca_file; /* trust for ambient credentials */
 };
 
 struct d01_daemon;

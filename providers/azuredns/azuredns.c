@@ -62,6 +62,15 @@ az_release(struct d01_op *op)
 	wipe(&o->token);
 }
 
+/* The trust for o's requests: with an ambient identity (workload
+ * identity, IMDS) every request carries the pod's assertion or a token
+ * bought with it, so only the operator's CAs verify it. */
+static int
+ambient(const struct az_op *o)
+{
+	return o->path != AZ_PATH_SECRET;
+}
+
 /* Finish with err (NULL: success): no port-scan oracle for a tenant's
  * endpoint, no credential, no control bytes. */
 static void
@@ -72,6 +81,8 @@ finish(struct az_op *o, struct d01_error *err)
 	if (err != NULL && err->code != D01_OK) {
 		if (o->cfg->hide)
 			d01_endpoint_hide_transport(err, "azuredns", o->uid);
+		d01_endpoints_ca_explain(
+		    o->op.env->endpoints, ambient(o), o->cfg->ca_pem, err);
 		d01_redact(err->msg, sizeof(err->msg), o->secret);
 		d01_redact(err->msg, sizeof(err->msg), o->token);
 		for (p = err->msg; *p != '\0'; p++)
@@ -86,7 +97,8 @@ token_req(const struct az_op *o, struct az_token_req *r)
 {
 	r->path = o->path;
 	r->url = o->tokurl;
-	r->ca_pem = o->cfg->ca_pem;
+	r->ca_pem =
+	    d01_endpoints_ca(o->op.env->endpoints, ambient(o), o->cfg->ca_pem);
 	r->client_id = o->client_id[0] ? o->client_id : NULL;
 	r->secret = o->secret;
 	r->scope = o->scope;
@@ -273,7 +285,8 @@ arm(struct az_op *o, const char *method, const char *cond, const char *body)
 	req.headers = hdrs;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	req.ca_pem = o->cfg->ca_pem;
+	req.ca_pem =
+	    d01_endpoints_ca(o->op.env->endpoints, ambient(o), o->cfg->ca_pem);
 	req.budget_ms = d01_op_budget_ms(&o->op);
 	req.timeout_ms =
 	    req.budget_ms < PER_CALL_MS ? req.budget_ms : PER_CALL_MS;

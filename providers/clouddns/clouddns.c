@@ -65,6 +65,16 @@ gcp_release(struct d01_op *op)
 	gcp_cred_free(&o->cred);
 }
 
+/* The trust for o's requests: with ambient credentials each one (token
+ * URI, STS, IAM, the API) carries the pod's assertion, subject token or
+ * a token bought with them, so only the operator's CAs verify it. */
+static const char *
+trust(const struct gcp_op *o)
+{
+	return d01_endpoints_ca(
+	    o->op.env->endpoints, o->cred.ambient, o->cfg->ca_pem);
+}
+
 /* Finish with err (NULL: success), scrubbed of every credential. */
 static void
 finish(struct gcp_op *o, struct d01_error *err)
@@ -74,6 +84,8 @@ finish(struct gcp_op *o, struct d01_error *err)
 	if (err != NULL && err->code != D01_OK) {
 		if (o->cfg->hide)
 			d01_endpoint_hide_transport(err, "clouddns", o->uid);
+		d01_endpoints_ca_explain(
+		    o->op.env->endpoints, o->cred.ambient, o->cfg->ca_pem, err);
 		d01_redact(err->msg, sizeof(err->msg), o->token);
 		d01_redact(err->msg, sizeof(err->msg), o->cred.key_pem);
 		for (p = err->msg; *p != '\0'; p++)
@@ -111,7 +123,7 @@ api(struct gcp_op *o, const char *method, const char *path, const char *body)
 	req.headers = hdrs;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	req.ca_pem = o->cfg->ca_pem;
+	req.ca_pem = trust(o);
 	req.budget_ms = d01_op_budget_ms(&o->op);
 	req.timeout_ms =
 	    req.budget_ms < PER_CALL_MS ? req.budget_ms : PER_CALL_MS;
@@ -155,7 +167,7 @@ memo_key(struct gcp_op *o, char *key, size_t n)
 	char tag[33];
 	int i;
 
-	if (gcp_token_key(o->state, &o->cred, o->cfg->ca_pem, k) != 0)
+	if (gcp_token_key(o->state, &o->cred, trust(o), k) != 0)
 		snprintf(tag, sizeof(tag), "none-%llu", ++o->state->never);
 	else
 		for (i = 0; i < 16; i++)
@@ -256,7 +268,7 @@ http_done(
 	if (err.code == D01_OK && r->status == 401 && !o->refreshed) {
 		/* Revoked or expired early: one fresh token, same step. */
 		o->refreshed = 1;
-		gcp_token_forget(o->state, &o->cred, o->cfg->ca_pem, o->token);
+		gcp_token_forget(o->state, &o->cred, trust(o), o->token);
 		wipe(&o->token);
 		o->resume = o->st;
 		o->st = G_TOKEN;
@@ -381,8 +393,8 @@ step(struct gcp_op *o)
 		return;
 	case G_TOKEN:
 		d01_op_step(&o->op, "getting an access token");
-		o->tw = gcp_token_get(o->op.env, o->state, &o->cred,
-		    o->cfg->ca_pem, token_done, o, &err);
+		o->tw = gcp_token_get(o->op.env, o->state, &o->cred, trust(o),
+		    token_done, o, &err);
 		if (o->tw == NULL)
 			finish(o, &err);
 		return;

@@ -64,6 +64,8 @@ finish(struct r53_op *o, struct d01_error *err)
 		 * no port-scan oracle, no credential, no control bytes. */
 		if (o->cfg->custom_endpoint || o->cfg->custom_sts)
 			d01_endpoint_hide_transport(err, "route53", o->fqdn);
+		d01_endpoints_ca_explain(
+		    o->env->endpoints, o->ambient, o->cfg->ca_pem, err);
 		d01_redact(err->msg, sizeof(err->msg), o->secret);
 		d01_redact(err->msg, sizeof(err->msg), o->token);
 		for (p = err->msg; *p != '\0'; p++)
@@ -139,7 +141,10 @@ api(struct r53_op *o, const char *method, const char *path, const char *query,
 	req.headers = hdrs;
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
-	req.ca_pem = o->cfg->ca_pem;
+	/* Signed with the pod's keys, or a session bought with them, when
+	 * ambient: then only the operator's trust verifies the endpoint. */
+	req.ca_pem =
+	    d01_endpoints_ca(o->env->endpoints, o->ambient, o->cfg->ca_pem);
 	req.budget_ms = d01_op_budget_ms(&o->op);
 	req.timeout_ms = req.budget_ms < 10000 ? req.budget_ms : 10000;
 	d01_sigv4_output_clear(&out);
@@ -340,7 +345,8 @@ static void
 sts_step(struct r53_op *o)
 {
 	struct r53_keys base = {o->akid, o->secret, o->token};
-	struct r53_sts_req req = {o->cfg->sts_endpoint, o->cfg->ca_pem,
+	struct r53_sts_req req = {o->cfg->sts_endpoint,
+	    d01_endpoints_ca(o->env->endpoints, o->ambient, o->cfg->ca_pem),
 	    o->web_token ? o->web_role : o->cfg->role, o->web_token, &base,
 	    o->ambient};
 	struct d01_error err;

@@ -7,6 +7,7 @@ atomic, a name holds either one simple set or multivalue sets. Errors are
 the API's XML shapes. Faults: queued Throttling replies.
 """
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -36,7 +37,7 @@ def icb(msgs):
 
 class Fake:
     def __init__(self, akid="AKIDEXAMPLE", secret="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                 zones=(("example.test.", False),)):
+                 zones=(("example.test.", False),), tls=None):
         self.akid, self.secret = akid, secret
         self.zones = {f"Z{uuid.uuid4().hex[:12].upper()}": (n, p) for n, p in zones}
         # (zone_id, name, set_id) -> {"ttl", "values", "mv"}
@@ -81,8 +82,12 @@ class Fake:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.httpd.daemon_threads = True
+        if tls is not None:  # (cert, key): HTTPS
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):

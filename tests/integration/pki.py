@@ -30,6 +30,16 @@ class PKI:
         self._leaf("expired", "proxy-ca", "front-proxy-client", client,
                    expired=True)
 
+    def attacker_serving(self):
+        """(certfile, keyfile) of a serving certificate for 127.0.0.1 and
+        localhost from other-ca: a CA a tenant may name in a caBundle,
+        which the operator never trusted. Made on first use."""
+        if not os.path.exists(self.path("attacker-serving.crt")):
+            self._leaf("attacker-serving", "other-ca", "localhost",
+                       "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                       "extendedKeyUsage=serverAuth\n")
+        return self.cert("attacker-serving")
+
     def path(self, name):
         return os.path.join(self.dir, name)
 

@@ -1,6 +1,7 @@
 """azuredns through the webhook against the strict Azure fake
 (tests/fakes/azuredns_fake.py: ARM, the token endpoint and IMDS; HTTPS
-with the test PKI, trusted through caBundle as PEM text): strict
+with the test PKI, trusted through caBundle as PEM text, and for the
+pod's own identity only through the operator's --provider-ca-file): strict
 conformance (another value, an SPF record and an A record set at the name
 survive; TTL and metadata kept; Present twice = one value; CleanUp of an
 absent value = success; the set deleted with the last value), private
@@ -10,7 +11,8 @@ and the 21st refused naming Azure's limit, the three identity paths
 allowAmbientCredentials), the endpoint policy (refused before any
 request), faults (429 with Retry-After, 5xx, a hung API, a token expired
 mid-run, a concurrent writer), no credential, assertion or token in any
-reply or log line, and the CLI with lego's variables.
+reply or log line, a tenant's caBundle never verifying the workload
+identity exchange, and the CLI with lego's variables.
 
 The webhook runs with the operator's AZURE_ARM_ENDPOINT and
 AZURE_AUTHORITY_HOST pointing at the fake (its defaults, as the workload
@@ -96,8 +98,9 @@ class AzureDNS(unittest.TestCase):
                        AZURE_FEDERATED_TOKEN_FILE=cls.fedfile,
                        AZURE_CLIENT_ID=WI_ID, AZURE_TENANT_ID=TENANT)
         cls.env.pop("AZURE_IMDS_ENDPOINT", None)
+        cls.operator_ca = ["--provider-ca-file", cls.pki.path("serving-ca.crt")]
         harness.serve_provider(cls, s, [cls.fake.url, f"https://localhost:{cls.fake.port}"],
-                               ["--provider-timeout", TIMEOUT], env=cls.env)
+                               ["--provider-timeout", TIMEOUT] + cls.operator_ca, env=cls.env)
 
     @classmethod
     def write_assertion(cls, **claims):
@@ -142,6 +145,9 @@ class AzureDNS(unittest.TestCase):
         return {k: v for k, v in c.items() if v is not None}
 
     def ambient_cfg(self, **kw):
+        """The pod's identity: the fake is trusted through the operator's
+        --provider-ca-file, no caBundle."""
+        kw.setdefault("caBundle", None)
         return self.cfg(clientID=None, clientSecretSecretRef=None, tenantID=None, **kw)
 
     def call(self, action, key, cfg=None, name=NAME, zone=ZONE + ".", ns="default",
@@ -303,7 +309,7 @@ class AzureDNS(unittest.TestCase):
         env = {k: v for k, v in self.env.items() if k != "AZURE_FEDERATED_TOKEN_FILE"}
         env["AZURE_IMDS_ENDPOINT"] = self.fake.imds_url
         with harness.Server(self.pki, zones=(), env=env, endpoints=[self.fake.url],
-                            extra=["--provider-timeout", TIMEOUT]) as srv:
+                            extra=["--provider-timeout", TIMEOUT] + self.operator_ca) as srv:
             c = srv.client("proxy")
             try:
                 msg = self.fails("Present", "M1", self.ambient_cfg(), client=c)
@@ -328,6 +334,35 @@ class AzureDNS(unittest.TestCase):
             log = srv.log()
         for s in self.secrets():
             self.assertNotIn(s, log)
+
+    def test_tenant_ca_bundle_never_verifies_the_pods_identity(self):
+        """The authority host answered by whoever holds other-ca (traffic
+        steered there), and a tenant's caBundle naming other-ca: the
+        federated assertion is not sent (TLS fails before any request),
+        and the message says why."""
+        evil = azuredns_fake.Fake(
+            TENANT, SUB, GROUP, [(PUB, ZONE)], tls=self.pki.attacker_serving(),
+            federated={WI_ID: (ISSUER, SUBJECT, self.wi_key.public_key())}).__enter__()
+        with open(self.pki.path("other-ca.crt")) as f:
+            evil_ca = f.read()
+        env = dict(self.env, AZURE_AUTHORITY_HOST=evil.url + "/", AZURE_ARM_ENDPOINT=evil.url)
+        try:
+            with harness.Server(self.pki, zones=(), env=env,
+                                extra=["--provider-timeout", TIMEOUT] + self.operator_ca) as srv:
+                c = srv.client("proxy")
+                try:
+                    reply = self.call("Present", "A1", self.ambient_cfg(caBundle=evil_ca),
+                                      ambient=True, client=c)
+                finally:
+                    c.close()
+            with evil.lock:
+                self.assertEqual(evil.token_calls, [])
+                self.assertEqual(evil.requests, [])
+            msg = assert_response(self, *reply, False)["response"]["status"]["message"]
+            self.assertIn("--provider-ca-file", msg)
+            self.assertIn("not the config's caBundle", msg)
+        finally:
+            evil.__exit__(None, None, None)
 
     def test_endpoint_policy(self):
         trap = f"https://127.0.0.1:{self.trap.port}"

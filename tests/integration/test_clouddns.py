@@ -8,7 +8,10 @@ managedZones, 100 concurrent Presents at one name (10 under valgrind) end
 with exactly those values and one token request, a token revoked mid-run
 (401 -> one refresh), another writer racing (412 -> re-read), 429 with
 Retry-After and 5xx, a hung API answered within the deadline, ambient
-credentials from the metadata server only when the request allows them,
+credentials from the metadata server only when the request allows them
+(and the fake trusted through the operator's --provider-ca-file, never a
+tenant's caBundle: the STS and token_uri exchanges with the pod's
+credentials refused against a CA only the caBundle names),
 endpoints and a key's token_uri outside the policy refused before any
 request, the token endpoint's refusal quoted with the identity tried, no
 key, assertion or token in any reply or log line; and the CLI with lego's
@@ -109,8 +112,9 @@ class CloudDNS(unittest.TestCase):
                    GCE_DNS_ENDPOINT=cls.fake.url)
         env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
         cls.srv = harness.Server(cls.pki, zones=(), endpoints=[cls.fake.url], env=env,
-                                 extra=["--secrets-dir", s,
-                                        "--provider-timeout", "10s"]).__enter__()
+                                 extra=["--secrets-dir", s, "--provider-timeout", "10s",
+                                        "--provider-ca-file", cls.pki.path("serving-ca.crt")]
+                                 ).__enter__()
         with open(cls.pki.path("serving-ca.crt")) as f:
             cls.ca_pem = f.read()
         cls.c = cls.srv.client("proxy")
@@ -120,7 +124,8 @@ class CloudDNS(unittest.TestCase):
         cls.adc_path = os.path.join(cls.tmp.name, "adc-wif.json")
         wenv = dict(env, GOOGLE_APPLICATION_CREDENTIALS=cls.adc_path)
         cls.wsrv = harness.Server(cls.pki, zones=(), endpoints=[cls.fake.url], env=wenv,
-                                  extra=["--provider-timeout", "10s"]).__enter__()
+                                  extra=["--provider-timeout", "10s", "--provider-ca-file",
+                                         cls.pki.path("serving-ca.crt")]).__enter__()
         cls.wc = cls.wsrv.client("proxy")
 
     @classmethod
@@ -172,7 +177,9 @@ class CloudDNS(unittest.TestCase):
         c = {"project": PROJECT, "serviceAccountSecretRef": {"name": secret, "key": "key.json"},
              "endpoint": self.fake.url, "caBundle": self.ca_pem}
         if secret is None:
-            del c["serviceAccountSecretRef"]
+            # The pod's own credentials: the fake is trusted through the
+            # operator's --provider-ca-file, never a config's caBundle.
+            del c["serviceAccountSecretRef"], c["caBundle"]
         c.update(kw)
         return c
 
@@ -486,6 +493,39 @@ class CloudDNS(unittest.TestCase):
         msg = self.fails("Present", "F4", self.cfg("extsecret"))
         self.assertIn("only read from the server's GOOGLE_APPLICATION_CREDENTIALS", msg)
         self.assertIsNone(self.txt())
+
+    def test_tenant_ca_bundle_never_verifies_the_pods_credentials(self):
+        """The operator's STS and token_uri answered by whoever holds
+        other-ca (traffic steered there), and a tenant's caBundle naming
+        other-ca: neither the subject token nor an assertion signed with
+        the pod's key is sent (TLS fails before any request), and the
+        message says why."""
+        evil = clouddns_fake.Fake(tls=self.pki.attacker_serving(), project=PROJECT).__enter__()
+        with open(self.pki.path("other-ca.crt")) as f:
+            evil_ca = f.read()
+        try:
+            email = f"adc-steered@{PROJECT}.iam.gserviceaccount.com"
+            key_text, key = clouddns_fake.make_key(email, PROJECT, evil.token_uri)
+            evil.add_account(email, key)
+            for what in ("STS", "token_uri"):
+                if what == "STS":  # an external_account file
+                    t = self.subject(self.wif_file("steered", token_url=evil.url + "/v1/token"))
+                    with evil.lock:
+                        evil.subjects.add(t)
+                else:  # a service-account key file
+                    with open(self.adc_path, "w") as f:
+                        f.write(key_text)
+                reply = self.call("Present", "S1", self.cfg(None, caBundle=evil_ca),
+                                  client=self.wc, allowAmbientCredentials=True)
+                with evil.lock:
+                    self.assertEqual(evil.subjects_seen, [], what)
+                    self.assertEqual(evil.token_requests, [], what)
+                    self.assertEqual(evil.requests, [], what)
+                msg = assert_response(self, *reply, False)["response"]["status"]["message"]
+                self.assertIn("--provider-ca-file", msg, what)
+                self.assertIn("not the config's caBundle", msg, what)
+        finally:
+            evil.__exit__(None, None, None)
 
     def test_cli_wif(self):
         adc = os.path.join(self.tmp.name, "adc-cli.json")

@@ -6,7 +6,10 @@ call against the secret it knows):
   the session (or the zone ID) cached for the owner's credentials;
 - a session assumed with ambient credentials is never handed to an issuer
   that may not use them, nor its token sent to that issuer's endpoint;
-- many STS calls stuck on a black hole do not lock other tenants out.
+- many STS calls stuck on a black hole do not lock other tenants out;
+- requests that carry the pod's own keys (or a session bought with them)
+  are verified with the operator's CAs (--provider-ca-file) only, never
+  with a CA a tenant's caBundle names.
 """
 import http.client
 import json
@@ -271,6 +274,71 @@ class Route53Tenants(unittest.TestCase):
         for r in results:
             self.assertNotIsInstance(r, OSError)
             assert_response(self, *r, False)
+
+
+class AmbientTrust(unittest.TestCase):
+    """The operator's endpoints over HTTPS: Route 53 at a fake whose
+    certificate the operator's --provider-ca-file trusts, STS at one whose
+    certificate comes from other-ca, a CA the operator never gave (think
+    of traffic to STS steered to someone who holds it)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.pki = pki.PKI(cls.tmp.name)
+        cls.fake = route53_fake.Fake(tls=cls.pki.cert("serving")).__enter__()
+        cls.evil = route53_fake.Fake(tls=cls.pki.attacker_serving()).__enter__()
+        with open(cls.pki.path("other-ca.crt")) as f:
+            cls.evil_ca = f.read()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ACCESS_KEY_ID=cls.fake.akid,
+                   AWS_SECRET_ACCESS_KEY=cls.fake.secret,
+                   AWS_ENDPOINT_URL_ROUTE_53=cls.fake.url,
+                   AWS_ENDPOINT_URL_STS=cls.evil.url)
+        cls.srv = harness.Server(
+            cls.pki, zones=(), env=env,
+            extra=["--provider-ca-file", cls.pki.path("serving-ca.crt")]).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.__exit__(None, None, None)
+        log = cls.srv.log()
+        cls.fake.__exit__(None, None, None)
+        cls.evil.__exit__(None, None, None)
+        cls.tmp.cleanup()
+        assert route53_fake.Fake().secret not in log
+
+    def call(self, key, cfg):
+        c = harness.Client(self.srv.port, self.pki.path("serving-ca.crt"),
+                           self.pki.cert("proxy"), timeout=30)
+        try:
+            st, _, body = c.post_challenge(challenge(
+                "Present", key, config=cfg, resourceNamespace="team-b",
+                allowAmbientCredentials=True), solver="route53")
+        finally:
+            c.close()
+        self.assertNotIn(self.fake.secret.encode(), body)
+        return st, body
+
+    def test_ambient_keys_verified_with_the_operators_ca(self):
+        """No caBundle: the API calls signed with the pod's keys verify
+        with --provider-ca-file."""
+        assert_response(self, *self.call("T1", {}), True)
+        self.assertEqual(self.fake.values(NAME), ['"T1"'])
+
+    def test_tenant_ca_bundle_never_verifies_ambient_sts(self):
+        """A tenant's caBundle names the CA of whoever now answers for STS:
+        the AssumeRole signed with the pod's keys is not sent there (TLS
+        fails before any request), and the message says why."""
+        cfg = {"role": "arn:aws:iam::123456789012:role/dns01",
+               "caBundle": self.evil_ca}
+        reply = self.call("T2", cfg)
+        with self.evil.lock:
+            self.assertEqual(self.evil.creds_seen, [])
+            self.assertEqual(self.evil.requests, [])
+        msg = assert_response(self, *reply, False)["response"]["status"]["message"]
+        self.assertIn("--provider-ca-file", msg)
+        self.assertIn("not the config's caBundle", msg)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 /*
  * The endpoint policy (core/endpoint.h): operator entries, the public
  * defaults, what is refused and what the refusal says; the transport
- * error a tenant sees; caBundle as PEM text only.
+ * error a tenant sees; caBundle as PEM text only; the trust of requests
+ * that carry ambient credentials (--provider-ca-file, never a config's).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -239,6 +242,73 @@ end:
 	SSL_CTX_free(ctx);
 }
 
+/* Ambient credentials: the operator's trust in serve, the config's in
+ * the CLI; the reason appended to a TLS failure only where it applies. */
+static void
+t_ambient_ca(void)
+{
+	struct d01_error err;
+	struct d01_endpoints *p = d01_endpoints_new();
+	SSL_CTX *ctx = d01_tls_demo_ctx(&err);
+	char path[] = "/tmp/d01-provider-ca-XXXXXX";
+	const char *tenant = "tenant's PEM";
+	const char *ca;
+	FILE *f = NULL;
+	int fd = -1;
+
+	CHECK(p != NULL && ctx != NULL);
+	/* Serve without the flag: the system store (NULL) for ambient
+	 * requests; the config's bundle for the config's own credentials. */
+	CHECK(d01_endpoints_ca(p, 1, tenant) == NULL);
+	CHECK(d01_endpoints_ca(NULL, 1, tenant) == NULL);
+	CHECK(d01_endpoints_ca(p, 0, tenant) == tenant);
+	/* The CLI: its user is the operator. */
+	CHECK(d01_endpoints_ca(&d01_endpoints_any, 1, tenant) == tenant);
+	/* --provider-ca-file: certificates only, a missing file named. */
+	CHECK((fd = mkstemp(path)) >= 0);
+	CHECK((f = fdopen(fd, "w")) != NULL);
+	fd = -1;
+	CHECK(fputs("not a certificate\n", f) >= 0 && fflush(f) == 0);
+	d01_error_clear(&err);
+	CHECK(d01_endpoints_set_provider_ca(p, path, &err) == -1);
+	CHECK_INT(err.code, ==, D01_E_CONFIG);
+	CHECK(strstr(err.msg, "--provider-ca-file") != NULL);
+	CHECK(d01_endpoints_ca(p, 1, tenant) == NULL);
+	rewind(f);
+	CHECK(PEM_write_X509(f, SSL_CTX_get0_certificate(ctx)) == 1);
+	CHECK(fflush(f) == 0);
+	d01_error_clear(&err);
+	CHECK(d01_endpoints_set_provider_ca(p, path, &err) == 0);
+	CHECK((ca = d01_endpoints_ca(p, 1, tenant)) != NULL);
+	CHECK(ca != tenant && strstr(ca, "-----BEGIN CERTIFICATE-----"));
+	CHECK(d01_endpoints_ca(p, 0, tenant) == tenant);
+	d01_error_clear(&err);
+	CHECK(d01_endpoints_set_provider_ca(p, "/nonexistent/ca.pem", &err) ==
+	    -1);
+	CHECK(
+	    strstr(err.msg, "--provider-ca-file /nonexistent/ca.pem") != NULL);
+	/* The reason: a TLS failure where the tenant's bundle was set aside. */
+	d01_error_set(&err, D01_E_TLS, "SSL certificate problem");
+	d01_endpoints_ca_explain(p, 1, tenant, &err);
+	CHECK(strstr(err.msg, "not the config's caBundle") != NULL);
+	d01_error_set(&err, D01_E_TLS, "SSL certificate problem");
+	d01_endpoints_ca_explain(p, 0, tenant, &err);
+	d01_endpoints_ca_explain(p, 1, NULL, &err);
+	d01_endpoints_ca_explain(&d01_endpoints_any, 1, tenant, &err);
+	CHECK_STR(err.msg, "SSL certificate problem");
+	d01_error_set(&err, D01_E_AUTH, "refused");
+	d01_endpoints_ca_explain(p, 1, tenant, &err);
+	CHECK_STR(err.msg, "refused");
+end:
+	if (f != NULL)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	SSL_CTX_free(ctx);
+	d01_endpoints_free(p);
+}
+
 int
 main(void)
 {
@@ -247,5 +317,6 @@ main(void)
 	RUN(t_bad_specs);
 	RUN(t_hide_transport);
 	RUN(t_ca_pem);
+	RUN(t_ambient_ca);
 	return harness_done();
 }
