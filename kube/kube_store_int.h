@@ -84,6 +84,14 @@ struct ks_entry *ks_entry_parse(struct d01_kube_store *s, json_t *obj);
 void ks_apply_entry(struct d01_kube_store *s, struct ks_entry *e, int fresh);
 void ks_remove_local(struct d01_kube_store *s, const char *name);
 int64_t ks_wall_ms(void);
+/* kube_store_table.c: the rest of the table's life and bookkeeping. */
+void ks_table_free(struct ks_table *t);
+uint64_t ks_parse_rv(const char *rv);
+void ks_observe_convergence(struct d01_kube_store *s, const struct ks_entry *e);
+/* Put e's value into the local store; from then on e points at the
+ * store's copy and its own text is gone. */
+enum d01_err ks_hold(
+    struct d01_kube_store *s, struct ks_entry *e, struct d01_error *err);
 
 /* kube_store_write.c */
 void ks_object_name(const char *zone, const char *fqdn, const char *value,
