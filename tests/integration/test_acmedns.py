@@ -56,6 +56,10 @@ class AcmeDNS(unittest.TestCase):
         wrong = dict(cls.www, password="x" * 40)
         harness.write_secret(s, "default", "wrong", "accounts",
                              json.dumps({"www.example.test": wrong}))
+        # Another namespace that knows the www account's user and
+        # subdomain, not its password.
+        harness.write_secret(s, "evil", "adns", "accounts",
+                             json.dumps({"www.example.test": wrong}))
         cls.trap = harness.Trap()
         harness.serve_provider(cls, s, [cls.fake.url], ["--provider-timeout", "8s"])
         cls.passwords = [a["password"] for a in (cls.www, cls.apex, cls.other)]
@@ -199,6 +203,17 @@ class AcmeDNS(unittest.TestCase):
         msg = self.fails("Present", val("t2"), self.cfg(host=trap))
         self.assertIn("--allow-provider-endpoint", msg)
         self.assertEqual(self.trap.connections(), 0)
+
+    def test_memo_not_shared_with_another_tenant(self):
+        # The memo of values posted answers a repeat without a POST; for
+        # another namespace with the same user and subdomain but not the
+        # password, the same value is never answered from it: its own
+        # POST goes out and the server refuses it.
+        self.ok("Present", val("memo"))
+        self.assertEqual(len(self.posts()), 1)
+        msg = self.fails("Present", val("memo"), ns="evil")
+        self.assertEqual(len(self.posts()), 2, msg)
+        self.assertEqual(self.posts()[-1][2], self.www["username"])
 
     def test_cli_env(self):
         path = os.path.join(self.tmp.name, "acme-dns-accounts.json")
