@@ -89,6 +89,9 @@ class AzureDNS(unittest.TestCase):
         harness.write_secret(s, "default", "short", "secret", SHORT_SECRET)
         harness.write_secret(s, "default", "bad", "secret", "wrong-secret-0123456789")
         harness.write_secret(s, "other", "az-other", "secret", SP_SECRET)
+        # Another namespace naming the same tenant and client ID, with a
+        # secret that is not the service principal's.
+        harness.write_secret(s, "evil", "az", "secret", "wrong-secret-0123456789")
         cls.fedfile = os.path.join(cls.tmp.name, "azure-identity-token")
         cls.assertions = []
         cls.write_assertion()
@@ -277,6 +280,17 @@ class AzureDNS(unittest.TestCase):
         cfg = self.cfg()
         del cfg["caBundle"]  # the fake's certificate is not trusted then
         self.assertIn("azuredns", self.fails("Present", "E3", cfg))
+
+    def test_token_not_shared_with_another_tenant(self):
+        """A token cached for the service principal is not handed to
+        another namespace that names the same tenant and client ID with
+        another secret: it asks the token endpoint itself and is refused."""
+        self.ok("Present", "X1")
+        before = len(self.token_calls())
+        msg = self.fails("Present", "X2", ns="evil")
+        self.assertIn("invalid_client", msg)
+        self.assertEqual(len(self.token_calls()), before + 1)
+        self.assertEqual(self.txt(), ["X1"])
 
     def test_workload_identity(self):
         msg = self.fails("Present", "W1", self.ambient_cfg())
