@@ -89,6 +89,8 @@ class CloudDNS(unittest.TestCase):
                                          cls.fake.token_uri)
         cls.keys["forged"] = text
         harness.write_secret(s, "default", "forged", "key.json", text)
+        # Another namespace's Secret "sa": the same client_email, not the key.
+        harness.write_secret(s, "evil", "sa", "key.json", text)
         text, key = clouddns_fake.make_key("trap@p.iam.gserviceaccount.com", PROJECT,
                                            f"https://127.0.0.1:{cls.trap.port}/token")
         cls.keys["trap"] = text
@@ -315,6 +317,18 @@ class CloudDNS(unittest.TestCase):
         self.assertIn("token_uri", msg)
         self.assertIn("--allow-provider-endpoint", msg)
         self.assertEqual(self.trap.connections(), 0)
+
+    def test_token_not_shared_with_another_tenant(self):
+        """A token cached for sa@ is not handed to another namespace whose
+        key names the same client_email with another private key: it
+        signs its own JWT, and the token endpoint refuses it."""
+        self.ok("Present", "N1")
+        with self.fake.lock:
+            before = len(self.fake.token_requests)
+        msg = self.fails("Present", "N2", ns="evil")
+        self.assertIn("Invalid JWT Signature", msg)
+        with self.fake.lock:
+            self.assertEqual(len(self.fake.token_requests), before + 1)
 
     def test_errors(self):
         msg = self.fails("Present", "X1", self.cfg("forged"))
