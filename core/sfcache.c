@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -509,4 +510,43 @@ d01_sfc_key_str(const char *s, unsigned char key[D01_SFC_KEY])
 
 	return EVP_Digest(s, strlen(s), key, &n, EVP_sha256(), NULL) == 1 ? 0
 									  : -1;
+}
+
+int
+d01_sfc_key_fields(const unsigned char *mac_key, size_t mac_len,
+    const char *const *fields, size_t n, unsigned char key[D01_SFC_KEY])
+{
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	unsigned char len[9];
+	size_t i, l, outl = 0;
+	int rc = -1, b;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(ctx, mac_key, mac_len, params) != 1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		l = fields[i] != NULL ? strlen(fields[i]) : 0;
+		len[0] = fields[i] != NULL;
+		for (b = 0; b < 8; b++)
+			len[1 + b] =
+			    (unsigned char)((uint64_t)l >> (56 - 8 * b));
+		if (EVP_MAC_update(ctx, len, sizeof(len)) != 1 ||
+		    (l > 0 &&
+			EVP_MAC_update(
+			    ctx, (const unsigned char *)fields[i], l) != 1))
+			goto out;
+	}
+	if (EVP_MAC_final(ctx, key, &outl, D01_SFC_KEY) == 1 &&
+	    outl == D01_SFC_KEY)
+		rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
 }

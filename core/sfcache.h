@@ -148,4 +148,13 @@ void d01_sfc_count(struct d01_sfc *c, size_t *entries, size_t *idle);
 /* SHA-256 of a string, for keys with nothing secret in them. 0 or -1. */
 int d01_sfc_key_str(const char *s, unsigned char key[D01_SFC_KEY]);
 
+/*
+ * A key for credentials: HMAC-SHA256 under `mac_key` (random per env, so
+ * a key kept in memory says nothing about the secret it stands for) of
+ * `fields`, each length-prefixed and a NULL one marked apart from "", so
+ * no two different field lists feed the MAC the same bytes. 0 or -1.
+ */
+int d01_sfc_key_fields(const unsigned char *mac_key, size_t mac_len,
+    const char *const *fields, size_t n, unsigned char key[D01_SFC_KEY]);
+
 #endif

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -69,7 +68,7 @@ wipe(char **p)
 	}
 }
 
-/* HMAC-SHA256 of the length-prefixed fields (NULL apart from ""). */
+/* The cache key: d01_sfc_key_fields over what decides the token. */
 static int
 token_key(const struct d01_env *env, const struct az_token_req *r,
     unsigned char out[D01_SFC_KEY])
@@ -77,41 +76,11 @@ token_key(const struct d01_env *env, const struct az_token_req *r,
 	const struct az_state *st = az_state_of(env);
 	const char *f[] = {"az-token-v1", az_path_name(r->path), r->url,
 	    r->ca_pem, r->client_id, r->secret, r->scope};
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	unsigned char len[9];
-	size_t i, l, outl = 0;
-	int rc = -1, b;
 
 	if (st == NULL)
 		return -1;
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
-	    EVP_MAC_init(ctx, st->mac_key, sizeof(st->mac_key), params) != 1)
-		goto out;
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		l = f[i] != NULL ? strlen(f[i]) : 0;
-		len[0] = f[i] != NULL;
-		for (b = 0; b < 8; b++)
-			len[1 + b] =
-			    (unsigned char)((uint64_t)l >> (56 - 8 * b));
-		if (EVP_MAC_update(ctx, len, sizeof(len)) != 1 ||
-		    (l > 0 &&
-			EVP_MAC_update(ctx, (const unsigned char *)f[i], l) !=
-			    1))
-			goto out;
-	}
-	if (EVP_MAC_final(ctx, out, &outl, D01_SFC_KEY) == 1 &&
-	    outl == D01_SFC_KEY)
-		rc = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return rc;
+	return d01_sfc_key_fields(
+	    st->mac_key, sizeof(st->mac_key), f, sizeof(f) / sizeof(f[0]), out);
 }
 
 static void

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -80,41 +79,9 @@ gcp_token_key(const struct gcp_state *st, const struct gcp_cred *c,
 	    c->ambient ? "ambient" : "config", c->token_uri, c->email,
 	    c->key_id, c->key_pem, c->metadata, ca_pem, GCP_SCOPE, c->audience,
 	    c->subject_type, c->subject_file, c->subject_field, c->impersonate};
-	unsigned char len[9];
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	size_t i, l, outl = 0;
-	int rc = -1, b;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
-	    EVP_MAC_init(ctx, st->mac_key, sizeof(st->mac_key), params) != 1)
-		goto out;
-	/* Length-prefixed, NULL apart from "": no two field lists feed
-	 * the MAC the same bytes. */
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		l = f[i] != NULL ? strlen(f[i]) : 0;
-		len[0] = f[i] != NULL;
-		for (b = 0; b < 8; b++)
-			len[1 + b] =
-			    (unsigned char)((uint64_t)l >> (56 - 8 * b));
-		if (EVP_MAC_update(ctx, len, sizeof(len)) != 1 ||
-		    (l > 0 &&
-			EVP_MAC_update(ctx, (const unsigned char *)f[i], l) !=
-			    1))
-			goto out;
-	}
-	if (EVP_MAC_final(ctx, key, &outl, D01_SFC_KEY) == 1 &&
-	    outl == D01_SFC_KEY)
-		rc = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return rc;
+	return d01_sfc_key_fields(
+	    st->mac_key, sizeof(st->mac_key), f, sizeof(f) / sizeof(f[0]), key);
 }
 
 static int

@@ -18,7 +18,6 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -98,43 +97,11 @@ r53_digest(const struct d01_env *env, const char *const *fields, size_t n,
     unsigned char out[R53_DIGEST_LEN])
 {
 	struct r53_sts *c = sts_of(env);
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	unsigned char len[9];
-	size_t i, l, outl = 0;
-	int rc = -1;
 
 	if (c == NULL)
 		return -1;
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (ctx = EVP_MAC_CTX_new(mac)) == NULL ||
-	    EVP_MAC_init(ctx, c->mac_key, sizeof(c->mac_key), params) != 1)
-		goto out;
-	/* Each field length-prefixed (a NULL one marked apart from ""), so
-	 * no two different field lists feed the MAC the same bytes. */
-	for (i = 0; i < n; i++) {
-		l = fields[i] != NULL ? strlen(fields[i]) : 0;
-		len[0] = fields[i] != NULL;
-		for (int b = 0; b < 8; b++)
-			len[1 + b] =
-			    (unsigned char)((uint64_t)l >> (56 - 8 * b));
-		if (EVP_MAC_update(ctx, len, sizeof(len)) != 1 ||
-		    (l > 0 &&
-			EVP_MAC_update(
-			    ctx, (const unsigned char *)fields[i], l) != 1))
-			goto out;
-	}
-	if (EVP_MAC_final(ctx, out, &outl, R53_DIGEST_LEN) == 1 &&
-	    outl == R53_DIGEST_LEN)
-		rc = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return rc;
+	return d01_sfc_key_fields(
+	    c->mac_key, sizeof(c->mac_key), fields, n, out);
 }
 
 /* ISO 8601 UTC ("2026-11-28T23:00:00Z", fractions ignored) -> Unix, or
