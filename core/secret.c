@@ -386,3 +386,13 @@ d01_secret_cancel(struct d01_secret_req *r)
 	}
 	free(r);
 }
+
+void
+d01_secret_wipe(char **p)
+{
+	if (*p != NULL) {
+		OPENSSL_cleanse(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}

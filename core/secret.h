@@ -90,6 +90,10 @@ struct d01_secret_backend {
 	void *ctx;
 };
 
+/* Wipe (OPENSSL_cleanse) and free the string *p holds, then NULL it; a
+ * NULL *p is a no-op. For copies of secrets, tokens and keys. */
+void d01_secret_wipe(char **p);
+
 /* Use `be` (copied; its ctx must outlive the store). */
 void d01_secrets_set_backend(
     struct d01_secrets *s, const struct d01_secret_backend *be);

@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/secret.h"
 #include "core/clock.h"
 #include "providers/azuredns/az_int.h"
 
@@ -58,16 +59,6 @@ az_path_name(enum az_path p)
 	return "?";
 }
 
-static void
-wipe(char **p)
-{
-	if (*p != NULL) {
-		OPENSSL_cleanse(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
-
 /* The cache key: d01_sfc_key_fields over what decides the token. */
 static int
 token_key(const struct d01_env *env, const struct az_token_req *r,
@@ -86,11 +77,11 @@ token_key(const struct d01_env *env, const struct az_token_req *r,
 static void
 wait_free(struct az_token_wait *w)
 {
-	wipe(&w->url);
-	wipe(&w->ca_pem);
-	wipe(&w->client_id);
-	wipe(&w->secret);
-	wipe(&w->scope);
+	d01_secret_wipe(&w->url);
+	d01_secret_wipe(&w->ca_pem);
+	d01_secret_wipe(&w->client_id);
+	d01_secret_wipe(&w->secret);
+	d01_secret_wipe(&w->scope);
 	free(w);
 }
 
@@ -182,7 +173,7 @@ out:
 		OPENSSL_cleanse(body, strlen(body));
 		free(body);
 	}
-	wipe(&sec);
+	d01_secret_wipe(&sec);
 	return rc;
 }
 
@@ -221,7 +212,7 @@ token_done(
 		d01_sfc_fail(&w->sw, &err);
 	}
 	answer(w, &err, tok);
-	wipe(&tok);
+	d01_secret_wipe(&tok);
 }
 
 /* What the cache says to an asker, from the loop. */

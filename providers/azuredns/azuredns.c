@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/secret.h"
 #include "core/endpoint.h"
 #include "core/redact.h"
 #include "providers/azuredns/az_int.h"
@@ -37,16 +38,6 @@
 static void step(struct az_op *o);
 
 static void
-wipe(char **p)
-{
-	if (*p != NULL) {
-		OPENSSL_cleanse(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
-
-static void
 az_release(struct d01_op *op)
 {
 	struct az_op *o = (struct az_op *)op;
@@ -58,8 +49,8 @@ az_release(struct d01_op *op)
 	if (o->retry != NULL)
 		event_free(o->retry);
 	az_rrset_clear(&o->rs);
-	wipe(&o->secret);
-	wipe(&o->token);
+	d01_secret_wipe(&o->secret);
+	d01_secret_wipe(&o->token);
 }
 
 /* The trust for o's requests: with an ambient identity (workload
@@ -218,7 +209,7 @@ http_done(
 		o->refreshed = 1;
 		token_req(o, &r);
 		az_token_forget(o->op.env, &r, o->token);
-		wipe(&o->token);
+		d01_secret_wipe(&o->token);
 		o->st = AZ_TOKEN;
 		step(o);
 		return;

@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/secret.h"
 #include "core/endpoint.h"
 #include "core/redact.h"
 #include "providers/clouddns/gcp_int.h"
@@ -39,16 +40,6 @@
 static void step(struct gcp_op *o);
 
 static void
-wipe(char **p)
-{
-	if (*p != NULL) {
-		OPENSSL_cleanse(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
-
-static void
 gcp_release(struct d01_op *op)
 {
 	struct gcp_op *o = (struct gcp_op *)op;
@@ -61,7 +52,7 @@ gcp_release(struct d01_op *op)
 	d01_gate_leave(&o->lock);
 	json_decref(o->old);
 	free(o->sent);
-	wipe(&o->token);
+	d01_secret_wipe(&o->token);
 	gcp_cred_free(&o->cred);
 }
 
@@ -269,7 +260,7 @@ http_done(
 		/* Revoked or expired early: one fresh token, same step. */
 		o->refreshed = 1;
 		gcp_token_forget(o->state, &o->cred, trust(o), o->token);
-		wipe(&o->token);
+		d01_secret_wipe(&o->token);
 		o->resume = o->st;
 		o->st = G_TOKEN;
 		step(o);

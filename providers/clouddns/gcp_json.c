@@ -11,34 +11,25 @@
 
 #include <openssl/crypto.h>
 
+#include "core/secret.h"
 #include "core/text.h"
 #include "providers/clouddns/gcp_int.h"
-
-static void
-wipe(char **p)
-{
-	if (*p != NULL) {
-		OPENSSL_cleanse(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
 
 void
 gcp_cred_free(struct gcp_cred *c)
 {
-	wipe(&c->email);
-	wipe(&c->key_pem);
-	wipe(&c->key_id);
-	wipe(&c->token_uri);
-	wipe(&c->project_id);
-	wipe(&c->metadata);
-	wipe(&c->where);
-	wipe(&c->audience);
-	wipe(&c->subject_type);
-	wipe(&c->subject_file);
-	wipe(&c->subject_field);
-	wipe(&c->impersonate);
+	d01_secret_wipe(&c->email);
+	d01_secret_wipe(&c->key_pem);
+	d01_secret_wipe(&c->key_id);
+	d01_secret_wipe(&c->token_uri);
+	d01_secret_wipe(&c->project_id);
+	d01_secret_wipe(&c->metadata);
+	d01_secret_wipe(&c->where);
+	d01_secret_wipe(&c->audience);
+	d01_secret_wipe(&c->subject_type);
+	d01_secret_wipe(&c->subject_file);
+	d01_secret_wipe(&c->subject_field);
+	d01_secret_wipe(&c->impersonate);
 }
 
 int

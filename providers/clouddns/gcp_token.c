@@ -58,16 +58,6 @@ struct gcp_token_wait {
 	char *subject, *sts;
 };
 
-static void
-wipe(char **p)
-{
-	if (*p != NULL) {
-		OPENSSL_cleanse(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
-
 int
 gcp_token_key(const struct gcp_state *st, const struct gcp_cred *c,
     const char *ca_pem, unsigned char key[D01_SFC_KEY])
@@ -114,9 +104,9 @@ static void
 wait_free(struct gcp_token_wait *w)
 {
 	gcp_cred_free(&w->cred);
-	wipe(&w->ca_pem);
-	wipe(&w->subject);
-	wipe(&w->sts);
+	d01_secret_wipe(&w->ca_pem);
+	d01_secret_wipe(&w->subject);
+	d01_secret_wipe(&w->sts);
 	free(w);
 }
 
@@ -136,7 +126,7 @@ sts_call(struct gcp_token_wait *w, struct d01_error *err)
 	int rc = -1;
 
 	w->stage = 0;
-	wipe(&w->subject);
+	d01_secret_wipe(&w->subject);
 	if (d01_file_read(c->subject_file, GCP_SUBJECT_FILE_MAX, &text, &len,
 		err) != D01_OK)
 		goto out;
@@ -182,8 +172,8 @@ out:
 	free(text);
 	free(aud);
 	free(typ);
-	wipe(&sub);
-	wipe(&body);
+	d01_secret_wipe(&sub);
+	d01_secret_wipe(&body);
 	return rc;
 }
 
@@ -280,8 +270,8 @@ token_call(struct gcp_token_wait *w, struct d01_error *err)
 	rc = w->call != NULL ? 0 : -1;
 out:
 	EVP_PKEY_free(key);
-	wipe(&jwt);
-	wipe(&body);
+	d01_secret_wipe(&jwt);
+	d01_secret_wipe(&body);
 	return rc;
 }
 
@@ -359,7 +349,7 @@ token_done(
 		d01_sfc_fail(&w->sw, &err);
 	}
 	answer(w, &err, tok);
-	wipe(&tok);
+	d01_secret_wipe(&tok);
 }
 
 static void

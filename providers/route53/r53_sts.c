@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/secret.h"
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "core/sfcache.h"
@@ -80,16 +81,6 @@ sts_of(const struct d01_env *env)
 	struct r53_state *st = r53_state_of(env);
 
 	return st != NULL ? st->sts : NULL;
-}
-
-static void
-wipe(char **p)
-{
-	if (*p != NULL) {
-		OPENSSL_cleanse(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
 }
 
 int
@@ -275,13 +266,13 @@ sess_key(const struct d01_env *env, const struct r53_sts_req *r,
 static void
 wait_free(struct r53_sts_wait *w)
 {
-	wipe(&w->endpoint);
-	wipe(&w->ca_pem);
-	wipe(&w->role_arn);
-	wipe(&w->web_token);
-	wipe(&w->akid);
-	wipe(&w->secret);
-	wipe(&w->token);
+	d01_secret_wipe(&w->endpoint);
+	d01_secret_wipe(&w->ca_pem);
+	d01_secret_wipe(&w->role_arn);
+	d01_secret_wipe(&w->web_token);
+	d01_secret_wipe(&w->akid);
+	d01_secret_wipe(&w->secret);
+	d01_secret_wipe(&w->token);
 	free(w);
 }
 
@@ -370,9 +361,9 @@ sts_done(
 	if (err.code != D01_OK) /* not cached: fixing IAM helps at once */
 		d01_sfc_fail(&w->sw, &err);
 	answer(w, &err, &(struct r53_keys){a, sec, t});
-	wipe(&a);
-	wipe(&sec);
-	wipe(&t);
+	d01_secret_wipe(&a);
+	d01_secret_wipe(&sec);
+	d01_secret_wipe(&t);
 }
 
 /* What the cache says to an asker, from the loop. */
