@@ -23,6 +23,14 @@
 
 #include "core/err.h"
 
+/* An acme-dns account (server/acmedns_api.c), as the store keeps it. */
+struct d01_recstore_acct {
+	const char *username;  /* one lower-case label (acme-dns: a UUID) */
+	const char *hash;      /* crypt(3) hash of the password (bcrypt) */
+	const char *subdomain; /* one lower-case label under --acmedns-domain */
+	const char *allowfrom; /* JSON array of CIDR strings; "[]": any */
+};
+
 /* A value as the local copy holds it (see add below). */
 struct d01_recstore_held {
 	const char *fqdn, *value;
@@ -38,8 +46,14 @@ struct d01_recstore_sink {
 	    struct d01_recstore_held *held, struct d01_error *err);
 	enum d01_err (*remove)(void *ctx, const char *fqdn, const char *value,
 	    struct d01_error *err);
-	/* Drop every value (zones stay). */
+	/* Drop every value and every account (zones stay). */
 	void (*clear)(void *ctx);
+	/* Insert or replace one account (by username; strings copied) /
+	 * remove one (nothing when absent). See providers/embedded/
+	 * accounts.h for what put refuses. */
+	enum d01_err (*acct_put)(void *ctx, const struct d01_recstore_acct *a,
+	    struct d01_error *err);
+	void (*acct_remove)(void *ctx, const char *username);
 	/* The served zone of fqdn (apex, trailing dot; borrowed), or NULL. */
 	const char *(*zone_of)(void *ctx, const char *fqdn);
 	/* 1 when the local copy holds value at fqdn. */
@@ -59,7 +73,14 @@ struct d01_recstore_backend {
 	void *(*start)(void *ctx, int present, const char *zone,
 	    const char *fqdn, const char *value, long budget_ms,
 	    d01_recstore_fn cb, void *arg, struct d01_error *err);
-	/* cb will not run; frees the handle. */
+	/* Create an account (registration), same shape as start: on
+	 * success the account is already in the local copy. A username
+	 * or subdomain that exists is D01_E_CONFLICT. NULL: this back end
+	 * keeps no accounts (the acme-dns API refuses to start on it). */
+	void *(*acct_start)(void *ctx, const struct d01_recstore_acct *a,
+	    long budget_ms, d01_recstore_fn cb, void *arg,
+	    struct d01_error *err);
+	/* cb will not run; frees the handle (of start or acct_start). */
 	void (*cancel)(void *handle);
 	void *ctx;
 };

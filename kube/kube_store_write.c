@@ -276,6 +276,7 @@ d01_kube_store_backend(
     struct d01_kube_store *s, struct d01_recstore_backend *be)
 {
 	be->start = kstore_start;
+	be->acct_start = NULL; /* no acme-dns accounts in TXTRecords */
 	be->cancel = kstore_cancel;
 	be->ctx = s;
 }

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/recstore.h"
+#include "providers/embedded/accounts.h"
 #include "providers/embedded/dnsd.h"
 #include "providers/embedded/embedded.h"
 #include "providers/embedded/store.h"
@@ -21,6 +22,7 @@
 /* The provider's state in the env: the zones and their DNS server. */
 struct embedded_state {
 	struct d01_txtstore *store;	/* NULL: no --embedded-zone */
+	struct d01_acctab *accounts;	/* with store: acme-dns accounts */
 	struct d01_dnsd *dnsd;		/* NULL: no --dns-listen */
 	struct d01_recstore_backend be; /* be.start NULL: memory only */
 };
@@ -155,6 +157,7 @@ embedded_fini(struct d01_env *env, void *state)
 		return;
 	d01_dnsd_free(st->dnsd); /* first: it answers from the store */
 	d01_txtstore_free(st->store);
+	d01_acctab_free(st->accounts);
 	free(st);
 }
 
@@ -169,7 +172,9 @@ embedded_init(struct d01_env *env, const struct d01_env_opts *opts,
 
 	if (st == NULL)
 		return d01_error_set(err, D01_E_NOMEM, "out of memory");
-	if (opts->nzones > 0 && (st->store = d01_txtstore_new()) == NULL) {
+	if (opts->nzones > 0 &&
+	    ((st->store = d01_txtstore_new()) == NULL ||
+		(st->accounts = d01_acctab_new()) == NULL)) {
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -201,34 +206,55 @@ const struct d01_provider d01_provider_embedded = {
     .release = embedded_release,
 };
 
-/* The sink (core/recstore.h) over the provider's store. */
+/* The sink (core/recstore.h) over the provider's store and accounts;
+ * ctx is the provider's state. */
 static enum d01_err
 sink_add(void *ctx, const char *fqdn, const char *value,
     struct d01_recstore_held *held, struct d01_error *err)
 {
+	struct embedded_state *st = ctx;
+
 	if (held == NULL)
-		return d01_txtstore_add(ctx, fqdn, value, err);
+		return d01_txtstore_add(st->store, fqdn, value, err);
 	return d01_txtstore_add_ref(
-	    ctx, fqdn, value, &held->fqdn, &held->value, err);
+	    st->store, fqdn, value, &held->fqdn, &held->value, err);
 }
 
 static enum d01_err
 sink_remove(
     void *ctx, const char *fqdn, const char *value, struct d01_error *err)
 {
-	return d01_txtstore_remove(ctx, fqdn, value, err);
+	return d01_txtstore_remove(
+	    ((struct embedded_state *)ctx)->store, fqdn, value, err);
 }
 
 static void
 sink_clear(void *ctx)
 {
-	d01_txtstore_clear(ctx);
+	struct embedded_state *st = ctx;
+
+	d01_txtstore_clear(st->store);
+	d01_acctab_clear(st->accounts);
+}
+
+static enum d01_err
+sink_acct_put(
+    void *ctx, const struct d01_recstore_acct *a, struct d01_error *err)
+{
+	return d01_acctab_put(((struct embedded_state *)ctx)->accounts, a, err);
+}
+
+static void
+sink_acct_remove(void *ctx, const char *username)
+{
+	d01_acctab_remove(((struct embedded_state *)ctx)->accounts, username);
 }
 
 static const char *
 sink_zone_of(void *ctx, const char *fqdn)
 {
-	const struct d01_txtzone *z = d01_txtstore_find_zone(ctx, fqdn);
+	const struct d01_txtzone *z =
+	    d01_txtstore_find_zone(((struct embedded_state *)ctx)->store, fqdn);
 
 	return z != NULL ? z->name : NULL;
 }
@@ -239,7 +265,8 @@ sink_has(void *ctx, const char *fqdn, const char *value)
 	const char *const *v;
 	size_t n, i;
 
-	v = d01_txtstore_values(ctx, fqdn, &n);
+	v = d01_txtstore_values(
+	    ((struct embedded_state *)ctx)->store, fqdn, &n);
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i], value) == 0)
 			return 1;
@@ -249,16 +276,19 @@ sink_has(void *ctx, const char *fqdn, const char *value)
 int
 d01_embedded_sink(const struct d01_env *env, struct d01_recstore_sink *sink)
 {
-	struct d01_txtstore *store = d01_embedded_store(env);
+	struct embedded_state *st =
+	    d01_env_provider_state(env, &d01_provider_embedded);
 
-	if (store == NULL)
+	if (st == NULL || st->store == NULL)
 		return -1;
 	sink->add = sink_add;
 	sink->remove = sink_remove;
 	sink->clear = sink_clear;
+	sink->acct_put = sink_acct_put;
+	sink->acct_remove = sink_acct_remove;
 	sink->zone_of = sink_zone_of;
 	sink->has = sink_has;
-	sink->ctx = store;
+	sink->ctx = st;
 	return 0;
 }
 
@@ -276,4 +306,22 @@ d01_embedded_set_backend(
 	else
 		memset(&st->be, 0, sizeof(st->be));
 	return 0;
+}
+
+struct d01_acctab *
+d01_embedded_accounts(const struct d01_env *env)
+{
+	struct embedded_state *st =
+	    d01_env_provider_state(env, &d01_provider_embedded);
+
+	return st != NULL ? st->accounts : NULL;
+}
+
+const struct d01_recstore_backend *
+d01_embedded_backend(const struct d01_env *env)
+{
+	struct embedded_state *st =
+	    d01_env_provider_state(env, &d01_provider_embedded);
+
+	return st != NULL && st->be.start != NULL ? &st->be : NULL;
 }

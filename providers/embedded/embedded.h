@@ -31,4 +31,19 @@ int d01_embedded_sink(
 int d01_embedded_set_backend(
     const struct d01_env *env, const struct d01_recstore_backend *be);
 
+/*
+ * The acme-dns accounts (accounts.h), owned by the provider beside its
+ * store; NULL when env has no zones. Written through the sink by a back
+ * end, or directly when there is none.
+ */
+struct d01_acctab;
+struct d01_acctab *d01_embedded_accounts(const struct d01_env *env);
+
+/* The back end plugged in (borrowed), or NULL: memory only. Writers
+ * other than Present/CleanUp (the acme-dns API's registration) use its
+ * acct_start; values go through d01_provider_start() on this provider
+ * like any Present, so every writer shares one path. */
+const struct d01_recstore_backend *d01_embedded_backend(
+    const struct d01_env *env);
+
 #endif
