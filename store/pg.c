@@ -410,8 +410,13 @@ on_notice(void *arg, const char *msg)
 static void
 connect_start(struct dbs_pg *p)
 {
+	const char *kw[] = {"dbname", "fallback_application_name", NULL};
+	const char *val[] = {p->url, p->appname, NULL};
+
 	set_state(p, PG_CONNECTING);
-	if ((p->c = PQconnectStart(p->url)) == NULL) {
+	/* The URL is the dbname to expand; the application name (seen in
+	 * pg_stat_activity) says which instance, unless the URL says. */
+	if ((p->c = PQconnectStartParams(kw, val, 1)) == NULL) {
 		pg_drop(p, "out of memory");
 		return;
 	}
@@ -481,6 +486,7 @@ dbs_pg_new(struct d01_dbstore *s, const char *url, struct d01_error *err)
 	    (p->kick = evtimer_new(s->base, pg_kick_cb, p)) == NULL ||
 	    (p->tick = event_new(s->base, -1, EV_PERSIST, tick_cb, p)) == NULL)
 		goto nomem;
+	snprintf(p->appname, sizeof(p->appname), "dns01 %.50s", s->writer);
 	p->last_ok_ms = dbs_mono_ms();
 	set_state(p, PG_DOWN);
 	evtimer_add(p->retry, &now); /* the first connection, from the loop */

@@ -39,6 +39,7 @@ TAILQ_HEAD(pg_jobq, pg_job);
 struct dbs_pg {
 	struct d01_dbstore *s;
 	char *url; /* secret: only ever given to libpq */
+	char appname[64];
 	PGconn *c;
 	enum pg_state state;
 	struct event *sock; /* PQsocket, read and/or write */

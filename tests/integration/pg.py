@@ -26,6 +26,11 @@ class Unavailable(Exception):
     pass
 
 
+def available():
+    return os.path.exists(os.path.join(BIN, "postgres")) and os.path.exists(
+        os.path.join(BIN, "initdb"))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
