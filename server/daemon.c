@@ -265,8 +265,8 @@ writer_name(char *out, size_t n)
 	out[n - 1] = '\0';
 }
 
-/* The PostgreSQL or SQLite store (docs/DESIGN.md, "The durable
- * stores"), plugged in like the Kubernetes one. */
+/* The PostgreSQL or SQLite store, plugged in like the Kubernetes one
+ * (docs/DESIGN.md, "The durable stores"). */
 static int
 dbstore_setup(
     struct d01_daemon *d, struct d01_txtstore *ts, struct d01_error *err)

@@ -6,8 +6,8 @@
  * instance by LISTEN/NOTIFY, pg.c) and `--embedded-store sqlite:PATH`
  * (one durable node; every SQLite call on a worker thread, sqlite.c).
  * Each keeps the local copy the DNS server answers from through the
- * sink, so DNS never waits on the database. docs/DESIGN.md, "The
- * durable stores".
+ * sink, so DNS never waits on the database.
+ * docs/DESIGN.md, "The durable stores".
  *
  * Ownership: borrows base and the sink (both must outlive the store);
  * copies every string of the options. The URL's password is only ever
