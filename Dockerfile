@@ -25,11 +25,13 @@ FROM debian:12-slim
 # come from libevent-core/-extra/-openssl-2.1-7; pkg-config also adds
 # -levent (libevent-2.1-7), kept by links without --as-needed. libssl3
 # (libssl + libcrypto); libjansson4; libldns3; libcurl4 (provider HTTP);
-# libexpat1 (Route 53 XML); libyaml-0-2 (kubeconfig); ca-certificates (TLS to the Cloudflare and AWS APIs).
+# libexpat1 (Route 53 XML); libyaml-0-2 (kubeconfig); ca-certificates (TLS to the Cloudflare and AWS APIs);
+# libpq5 and libsqlite3-0 (--embedded-store postgres://... and sqlite:PATH).
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7 \
       libssl3 libjansson4 libldns3 libcurl4 libexpat1 libyaml-0-2 ca-certificates \
+      libpq5 libsqlite3-0 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/bin/dns01 /usr/local/bin/dns01
 # Numeric so that Kubernetes' runAsNonRoot can verify it; the chart's

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/serve.h"
 #include "core/log.h"
+#include "store/dbstore.h"
 
 enum opt_kind {
 	O_STR,
@@ -87,9 +88,10 @@ static const struct serve_flag {
     {"dns-listen", O_STR, OFF(dns_listen),
 	"embedded DNS address, ADDR:PORT (UDP and TCP)"},
     {"embedded-store", O_STR, OFF(embedded_store),
-	"memory|kubernetes: where embedded records live (default: "
-	"kubernetes when a Kubernetes API is configured and "
-	"--embedded-zone is set, else memory)"},
+	"memory|kubernetes|postgres://...|sqlite:PATH: where embedded "
+	"records live (default: kubernetes when a Kubernetes API is "
+	"configured and --embedded-zone is set, else memory; keep a "
+	"PostgreSQL password in PGPASSWORD or ~/.pgpass, not the URL)"},
     {"embedded-store-namespace", O_STR, OFF(embedded_store_ns),
 	"namespace of the kubernetes store's TXTRecord objects (default: "
 	"the pod's, else default)"},
@@ -97,8 +99,8 @@ static const struct serve_flag {
 	"embedded values older than this are deleted by any replica "
 	"(24h)"},
     {"embedded-store-stale-after", O_DURATION, OFF(embedded_stale_ms),
-	"the kubernetes store counts as stale after this long without a "
-	"working list/watch (30s)"},
+	"the kubernetes or postgres store counts as stale after this long "
+	"without a working list/watch or connection (30s)"},
     {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
     {"request-timeout", O_DURATION, OFF(request_ms),
 	"time to receive a whole request (30s)"},
@@ -397,8 +399,10 @@ check_together(const struct d01_daemon_opts *o)
 		return "--embedded-zone needs --dns-listen ADDR:PORT";
 	if (o->embedded_store != NULL &&
 	    strcmp(o->embedded_store, "memory") != 0 &&
-	    strcmp(o->embedded_store, "kubernetes") != 0)
-		return "--embedded-store must be memory or kubernetes";
+	    strcmp(o->embedded_store, "kubernetes") != 0 &&
+	    !d01_dbstore_is_url(o->embedded_store))
+		return "--embedded-store must be memory, kubernetes, "
+		       "postgres://... or sqlite:PATH";
 	return NULL;
 }
 

@@ -32,6 +32,7 @@
 #include "providers/env.h"
 #include "server/daemon.h"
 #include "server/server.h"
+#include "store/dbstore.h"
 
 #define DRAIN_DEADLINE_MS 25000
 
@@ -55,6 +56,7 @@ struct d01_daemon {
 	struct kube_set ks;
 	struct d01_kube_secrets *ksec;
 	struct d01_kube_store *kstore; /* --embedded-store kubernetes */
+	struct d01_dbstore *dbstore;   /* --embedded-store postgres/sqlite */
 	SSL_CTX *ctx;
 	struct d01_authz *authz;
 	struct d01_server *srv;
@@ -263,8 +265,44 @@ writer_name(char *out, size_t n)
 	out[n - 1] = '\0';
 }
 
-/* The embedded provider's store: the Kubernetes back end plugged in
- * when chosen (docs/DESIGN.md, "The stores"); logged either way. */
+/* The PostgreSQL or SQLite store, plugged in like the Kubernetes one
+ * (docs/DESIGN.md, "The durable stores"). */
+static int
+dbstore_setup(
+    struct d01_daemon *d, struct d01_txtstore *ts, struct d01_error *err)
+{
+	const struct d01_daemon_opts *o = d->o;
+	const char *zones[D01_DAEMON_MAX_ZONES];
+	struct d01_dbstore_opts dbo = {0};
+	struct d01_recstore_sink sink;
+	struct d01_recstore_backend be;
+	char writer[256], safe[256];
+	size_t i;
+
+	for (i = 0; i < d01_txtstore_zone_count(ts); i++)
+		zones[i] = d01_txtstore_zone(ts, i)->name;
+	writer_name(writer, sizeof(writer));
+	dbo.url = o->embedded_store;
+	dbo.zones = zones;
+	dbo.nzones = d01_txtstore_zone_count(ts);
+	dbo.ttl_s = o->embedded_ttl_ms / 1000;
+	dbo.writer = writer;
+	dbo.stale_ms = o->embedded_stale_ms;
+	if (d01_embedded_sink(&d->env, &sink) != 0 ||
+	    (d->dbstore = d01_dbstore_new(d->env.base, &sink, &dbo, err)) ==
+		NULL)
+		return -1;
+	d01_dbstore_backend(d->dbstore, &be);
+	d01_embedded_set_backend(&d->env, &be);
+	d01_dbstore_redact(o->embedded_store, safe, sizeof(safe));
+	d01_log(D01_LOG_INFO, "embedded_store", "store=%s writer=%s ttl_s=%ld",
+	    safe, writer, dbo.ttl_s);
+	return 0;
+}
+
+/* The embedded provider's store: the Kubernetes or a database back end
+ * plugged in when chosen (docs/DESIGN.md, "The stores"); logged either
+ * way. */
 static int
 store_setup(struct d01_daemon *d, struct d01_error *err)
 {
@@ -281,6 +319,8 @@ store_setup(struct d01_daemon *d, struct d01_error *err)
 	if (mode == NULL)
 		mode =
 		    d->ks.core != NULL && ts != NULL ? "kubernetes" : "memory";
+	if (d01_dbstore_is_url(mode) && ts != NULL)
+		return dbstore_setup(d, ts, err);
 	if (strcmp(mode, "memory") == 0 || ts == NULL) {
 		if (ts != NULL)
 			d01_log(D01_LOG_INFO, "embedded_store",
@@ -442,6 +482,7 @@ server_setup(struct d01_daemon *d, struct d01_error *err)
 	cfg.no_auth = o->demo;
 	cfg.authz = d->authz;
 	cfg.kstore = d->kstore;
+	cfg.dbstore = d->dbstore;
 	if (d->lists.npaths >= 0) {
 		cfg.allow_paths = d->lists.paths;
 		cfg.nallow_paths = (size_t)d->lists.npaths;
@@ -584,6 +625,9 @@ d01_daemon_free(struct d01_daemon *d)
 	if (d->kstore != NULL && d->env_open)
 		d01_embedded_set_backend(&d->env, NULL);
 	d01_kube_store_free(d->kstore);
+	if (d->dbstore != NULL && d->env_open)
+		d01_embedded_set_backend(&d->env, NULL);
+	d01_dbstore_free(d->dbstore);
 	kube_free(&d->ks);
 	if (d->env_open)
 		d01_env_close(&d->env);

@@ -42,8 +42,9 @@ struct d01_daemon_opts {
 	const char *zones[D01_DAEMON_MAX_ZONES];
 	size_t nzones;
 	const char *dns_listen;
-	/* The embedded provider's store: "memory", "kubernetes" or NULL
-	 * (kubernetes when an API is configured and zones are set). */
+	/* The embedded provider's store: "memory", "kubernetes", a
+	 * database URL (store/dbstore.h) or NULL (kubernetes when an API
+	 * is configured and zones are set). */
 	const char *embedded_store;
 	const char *embedded_store_ns; /* NULL: the pod's namespace */
 	long embedded_ttl_ms;	       /* values older are deleted */

@@ -11,6 +11,7 @@
 
 #include "kube/authz.h"
 #include "kube/kube_store.h"
+#include "store/dbstore.h"
 #include "server/metrics.h"
 
 #define MAX_PROVIDERS 16
@@ -223,6 +224,57 @@ render_kstore(const struct d01_kube_store *ks, struct evbuffer *b)
 	    st.conv_count, st.conv_sum_s, st.conv_count);
 }
 
+/* The PostgreSQL or SQLite store (store/dbstore.h): the kube store's
+ * gauge names where they mean the same. */
+static void
+render_dbstore(const struct d01_dbstore *ds, struct evbuffer *b)
+{
+	struct d01_dbstore_stats st;
+	size_t i;
+
+	d01_dbstore_stats(ds, &st);
+	head(b, "dns01_embedded_store_records", "gauge",
+	    "TXT values held from the shared (database) embedded store");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_records %zu\n", st.records);
+	head(b, "dns01_embedded_store_queued_writes", "gauge",
+	    "writes waiting for the database or on the wire");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_queued_writes %zu\n", st.queued);
+	head(b, "dns01_embedded_store_reconnects_total", "counter",
+	    "connections to the database after the first");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_reconnects_total %lu\n", st.reconnects);
+	head(b, "dns01_embedded_store_relists_total", "counter",
+	    "full loads of the store after the first (reconnects)");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_relists_total %lu\n", st.reloads);
+	head(b, "dns01_embedded_store_stale", "gauge",
+	    "1 when the store has not been synced for the stale period");
+	evbuffer_add_printf(b, "dns01_embedded_store_stale %d\n", st.stale);
+	head(b, "dns01_embedded_store_seconds_since_sync", "gauge",
+	    "seconds since the store was last connected (0: connected)");
+	evbuffer_add_printf(b, "dns01_embedded_store_seconds_since_sync %.3f\n",
+	    st.since_sync_s);
+	head(b, "dns01_embedded_store_expired_total", "counter",
+	    "values this instance deleted for being older than the TTL");
+	evbuffer_add_printf(
+	    b, "dns01_embedded_store_expired_total %lu\n", st.expired);
+	head(b, "dns01_embedded_store_convergence_seconds", "histogram",
+	    "from a value's creation (by any instance) to applied here");
+	for (i = 0; i < D01_DBSTORE_NBUCKETS; i++)
+		evbuffer_add_printf(b,
+		    "dns01_embedded_store_convergence_seconds_bucket{le=\"%g\"}"
+		    " %lu\n",
+		    d01_dbstore_buckets[i], st.conv_le[i]);
+	evbuffer_add_printf(b,
+	    "dns01_embedded_store_convergence_seconds_bucket{le=\"+Inf\"} "
+	    "%lu\n"
+	    "dns01_embedded_store_convergence_seconds_sum %.6f\n"
+	    "dns01_embedded_store_convergence_seconds_count %lu\n",
+	    st.conv_count, st.conv_sum_s, st.conv_count);
+}
+
 static void
 render_authz(const struct d01_authz *a, struct evbuffer *b)
 {
@@ -293,6 +345,8 @@ d01_metrics_render(const struct d01_metrics *m,
 		render_authz(live->authz, b);
 	if (live->kstore != NULL)
 		render_kstore(live->kstore, b);
+	if (live->dbstore != NULL)
+		render_dbstore(live->dbstore, b);
 	head(b, "dns01_serving_cert_not_after_seconds", "gauge",
 	    "Expiry of the serving certificate, Unix time.");
 	evbuffer_add_printf(b, "dns01_serving_cert_not_after_seconds %.0f\n",

@@ -17,6 +17,7 @@
 
 struct d01_authz;
 struct d01_kube_store;
+struct d01_dbstore;
 
 enum d01_route {
 	D01_ROUTE_HEALTH,
@@ -52,6 +53,7 @@ struct d01_metrics_live {
 	unsigned long long evicted;    /* closed at the connection cap */
 	unsigned long long accept_errors;
 	const struct d01_kube_store *kstore; /* NULL: memory store */
+	const struct d01_dbstore *dbstore;   /* NULL: not a database */
 };
 
 /*

@@ -118,7 +118,7 @@ reply_metrics(struct d01_server *srv, struct d01_req *req)
 {
 	struct d01_metrics_live live = {d01_httpd_inflight(srv->httpd),
 	    srv->trust != NULL || srv->cfg.no_auth, srv->cfg.authz, 0, 0, 0, 0,
-	    NULL};
+	    NULL, NULL};
 	struct d01_httpd_stats st;
 	char *text;
 	size_t len;
@@ -129,6 +129,7 @@ reply_metrics(struct d01_server *srv, struct d01_req *req)
 	live.evicted = st.evicted;
 	live.accept_errors = st.accept_errors;
 	live.kstore = srv->cfg.kstore;
+	live.dbstore = srv->cfg.dbstore;
 
 	if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
 		reply_405(req, "GET, HEAD");

@@ -23,6 +23,7 @@
 
 struct d01_authz;
 struct d01_fp_trust;
+struct d01_dbstore;
 
 struct d01_server_cfg {
 	const char *group;	 /* API group, e.g. acme.example.com */
@@ -31,6 +32,8 @@ struct d01_server_cfg {
 	/* The embedded provider's Kubernetes store, for /metrics; borrowed,
 	 * NULL: none. */
 	const struct d01_kube_store *kstore;
+	/* The PostgreSQL/SQLite store, for /metrics; borrowed, NULL: none. */
+	const struct d01_dbstore *dbstore;
 	const char *const *allow_paths; /* no authn/authz; NULL: health */
 	size_t nallow_paths;
 	struct d01_http_limits limits;

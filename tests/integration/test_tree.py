@@ -71,9 +71,10 @@ LAYERS = {
     "providers": {"core", "providers"},
     "httpd": {"core", "httpd"},
     "kube": {"core", "httpd", "kube"},
-    "server": {"core", "providers", "httpd", "kube", "server"},
+    "store": {"core", "store"},
+    "server": {"core", "providers", "httpd", "kube", "store", "server"},
     "issuer": {"core", "providers", "issuer"},
-    "cli": {"core", "providers", "httpd", "kube", "server", "issuer", "cli"},
+    "cli": {"core", "providers", "httpd", "kube", "store", "server", "issuer", "cli"},
 }
 
 
