@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dns01 acmedns import --from sqlite:PATH|postgres://... 
+ * dns01 acmedns import --from sqlite:PATH|postgres://...
  *                      --to sqlite:PATH|postgres://... --acmedns-domain D
  *                      [--embedded-zone Z] [--embedded-record-ttl 24h]
  *                      [--dry-run]
@@ -52,7 +52,7 @@ struct import {
 
 struct job {
 	struct import *im;
-	char what[160]; /* what a failure names: never the hash */
+	char what[D01_DNAME_BUF]; /* what a failure names: never the hash */
 	int acct;
 };
 
@@ -123,8 +123,8 @@ start_acct(struct import *im, const struct d01_recstore_acct *a)
 	j->acct = 1;
 	snprintf(j->what, sizeof(j->what), "%s", a->username);
 	im->inflight++;
-	if (im->be.acct_start(im->be.ctx, a, IMPORT_TIMEOUT_MS, acct_written,
-		j, &err) == NULL) {
+	if (im->be.acct_start(im->be.ctx, a, IMPORT_TIMEOUT_MS, acct_written, j,
+		&err) == NULL) {
 		im->inflight--;
 		im->failed++;
 		fprintf(stderr, "dns01 acmedns import: account %s: %s\n",
@@ -193,7 +193,8 @@ dry_run(const struct import *im)
 	size_t i, old = 0;
 
 	for (i = 0; i < src->naccts; i++)
-		printf("account %s subdomain %s fulldomain %s.%s allowfrom %s\n",
+		printf(
+		    "account %s subdomain %s fulldomain %s.%s allowfrom %s\n",
 		    src->accts[i].username, src->accts[i].subdomain,
 		    src->accts[i].subdomain, im->domain,
 		    src->accts[i].allowfrom);
@@ -211,7 +212,15 @@ dry_run(const struct import *im)
 	    src->naccts, src->nvalues - old, old, src->skipped);
 }
 
-enum { OPT_FROM = 256, OPT_TO, OPT_DOMAIN, OPT_ZONE, OPT_TTL, OPT_DRY, OPT_LOG };
+enum {
+	OPT_FROM = 256,
+	OPT_TO,
+	OPT_DOMAIN,
+	OPT_ZONE,
+	OPT_TTL,
+	OPT_DRY,
+	OPT_LOG
+};
 
 static const struct option longopts[] = {
     {"from", required_argument, NULL, OPT_FROM},
@@ -258,9 +267,10 @@ parse(int argc, char **argv, struct import_args *a)
 		case OPT_TTL:
 			if (d01_cli_age_s(optarg, &a->ttl_s) != 0 ||
 			    a->ttl_s < 60) {
-				fprintf(stderr, "dns01 acmedns import: "
-						"--embedded-record-ttl must be "
-						"a duration of 1m or more\n");
+				fprintf(stderr,
+				    "dns01 acmedns import: "
+				    "--embedded-record-ttl must be "
+				    "a duration of 1m or more\n");
 				return D01_EXIT_USAGE;
 			}
 			break;
@@ -285,21 +295,23 @@ parse(int argc, char **argv, struct import_args *a)
 	    d01_dname_normalise(a->zone, sizeof(a->zone),
 		a->zone_arg != NULL ? a->zone_arg : dom) != 0 ||
 	    !d01_dname_in_zone(a->domain, a->zone)) {
-		fprintf(stderr, "dns01 acmedns import: --acmedns-domain must "
-				"be a DNS name inside --embedded-zone\n");
+		fprintf(stderr,
+		    "dns01 acmedns import: --acmedns-domain must "
+		    "be a DNS name inside --embedded-zone\n");
 		return D01_EXIT_USAGE;
 	}
 	if (a->to != NULL && !d01_dbstore_is_url(a->to)) {
-		fprintf(stderr, "dns01 acmedns import: --to must be "
-				"sqlite:PATH or postgres://...\n");
+		fprintf(stderr,
+		    "dns01 acmedns import: --to must be "
+		    "sqlite:PATH or postgres://...\n");
 		return D01_EXIT_USAGE;
 	}
 	return -1;
 }
 
 static int
-import_run(struct import *im, const struct import_args *a,
-    struct d01_error *err)
+import_run(
+    struct import *im, const struct import_args *a, struct d01_error *err)
 {
 	const char *zones[1] = {a->zone};
 	struct d01_env_opts eo = {.zones = zones, .nzones = 1};
@@ -339,8 +351,9 @@ d01_cmd_acmedns(int argc, char **argv)
 	int rc;
 
 	if (argc < 2 || strcmp(argv[1], "import") != 0) {
-		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-				     strcmp(argv[1], "-h") == 0))
+		if (argc >= 2 &&
+		    (strcmp(argv[1], "--help") == 0 ||
+			strcmp(argv[1], "-h") == 0))
 			return usage(stdout, D01_EXIT_OK);
 		return usage(stderr, D01_EXIT_USAGE);
 	}
@@ -352,8 +365,8 @@ d01_cmd_acmedns(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < src.nwhy; i++)
-		fprintf(stderr, "dns01 acmedns import: skipped %s\n",
-		    src.why[i]);
+		fprintf(
+		    stderr, "dns01 acmedns import: skipped %s\n", src.why[i]);
 	im.src = &src;
 	im.domain = a.domain;
 	im.oldest = time(NULL) - a.ttl_s;

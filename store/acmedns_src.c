@@ -68,11 +68,11 @@ d01_acmedns_src_check_acct(const struct d01_recstore_acct *a, const char **why)
 		json_decref(j);
 		return *why = "allowfrom is not a JSON array", -1;
 	}
-	json_array_foreach (j, i, v)
-		if (!json_is_string(v)) {
-			json_decref(j);
-			return *why = "allowfrom holds a non-string", -1;
-		}
+	json_array_foreach(j, i, v) if (!json_is_string(v))
+	{
+		json_decref(j);
+		return *why = "allowfrom holds a non-string", -1;
+	}
 	json_decref(j);
 	return 0;
 }
@@ -265,8 +265,9 @@ read_sqlite(
 		goto sqlerr;
 	goto out;
 toomany:
-	d01_error_set(err, D01_E_LIMIT, "acme-dns database %s: more than %d rows",
-	    path, D01_ACMEDNS_SRC_MAXROWS);
+	d01_error_set(err, D01_E_LIMIT,
+	    "acme-dns database %s: more than %d rows", path,
+	    D01_ACMEDNS_SRC_MAXROWS);
 	goto out;
 sqlerr:
 	d01_error_set(err, D01_E_CONFIG,
@@ -300,7 +301,8 @@ read_pg(const char *url, struct d01_acmedns_src *src, struct d01_error *err)
 
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
 		/* libpq's message names host and user, not the password. */
-		d01_error_set(err, D01_E_CONFIG, "acme-dns database (postgres): %s",
+		d01_error_set(err, D01_E_CONFIG,
+		    "acme-dns database (postgres): %s",
 		    c != NULL ? PQerrorMessage(c) : "out of memory");
 		goto out;
 	}
@@ -321,7 +323,8 @@ read_pg(const char *url, struct d01_acmedns_src *src, struct d01_error *err)
 	if (n > D01_ACMEDNS_SRC_MAXROWS)
 		goto toomany;
 	for (i = 0; i < n; i++)
-		if (take_value(src, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		if (take_value(src, PQgetvalue(res, i, 0),
+			PQgetvalue(res, i, 1),
 			strtoll(PQgetvalue(res, i, 2), NULL, 10), &cv,
 			err) != D01_OK)
 			goto out;
@@ -349,8 +352,8 @@ d01_acmedns_src_read(
 	if (strncmp(url, "postgres://", 11) == 0 ||
 	    strncmp(url, "postgresql://", 13) == 0)
 		return read_pg(url, src, err);
-	return d01_error_set(err, D01_E_CONFIG,
-	    "--from must be sqlite:PATH or postgres://...");
+	return d01_error_set(
+	    err, D01_E_CONFIG, "--from must be sqlite:PATH or postgres://...");
 }
 
 void

@@ -16,6 +16,7 @@ import time
 import unittest
 
 import harness
+import pg
 from harness import BIN
 
 try:
@@ -214,6 +215,61 @@ class Import(unittest.TestCase):
                                  {"subdomain": s1, "txt": VALUE_NEXT}, h1)
             self.assertEqual(st, 200, body)
             self.assertNotIn(pw, s.log())
+
+
+@unittest.skipIf(bcrypt is None, "python3-bcrypt is not installed")
+@unittest.skipUnless(pg.available(), "PostgreSQL 15 is not installed")
+class ImportPostgres(unittest.TestCase):
+    """acme-dns on PostgreSQL (its txt table has a rowid SERIAL there) into
+    dns01's tables in the very same database: dns01's are prefixed, so
+    both live side by side during the move."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = pg.Postgres()
+        cls.pg.start()
+        now = int(time.time())
+        user, pw, sub, afrom = ACCTS[0]
+        h = bcrypt.hashpw(pw.encode(), bcrypt.gensalt(10, prefix=b"2a"))
+        cls.pg.sql(f"""
+            CREATE TABLE acmedns(Name TEXT, Value TEXT);
+            CREATE TABLE records(Username TEXT UNIQUE NOT NULL PRIMARY KEY,
+                Password TEXT UNIQUE NOT NULL, Subdomain TEXT UNIQUE NOT NULL,
+                AllowFrom TEXT);
+            CREATE TABLE txt(rowid SERIAL, Subdomain TEXT NOT NULL,
+                Value TEXT NOT NULL DEFAULT '', LastUpdate INT);
+            INSERT INTO acmedns VALUES ('db_version', '1');
+            INSERT INTO records VALUES ('{user}', '{h.decode()}', '{sub}',
+                '{afrom}');
+            INSERT INTO txt (Subdomain, Value, LastUpdate)
+                VALUES ('{sub}', '{VALUE_NEW}', {now - 60});
+            INSERT INTO txt (Subdomain, LastUpdate) VALUES ('{sub}', 0);
+        """)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.stop()
+        cls.pg.cleanup()
+
+    def test_postgres_to_postgres(self):
+        rc, out, err = run("--from", self.pg.url, "--to", self.pg.url,
+                           "--acmedns-domain", DOMAIN, "--dry-run")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("would import 1 accounts and 1 values", out)
+        self.assertNotIn(self.pg.url.split(":")[2].split("@")[0], out + err)
+        rc, out, err = run("--from", self.pg.url, "--to", self.pg.url,
+                           "--acmedns-domain", DOMAIN)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("imported 1 accounts (0 already there, kept) and 1 "
+                      "values", out)
+        user, _, sub, _ = ACCTS[0]
+        rows = self.pg.sql("SELECT username, subdomain, hash FROM "
+                           "dns01_accounts")
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0][:2], [user, sub])
+        self.assertTrue(rows[0][2].startswith("$2a$10$"))
+        rows = self.pg.sql("SELECT fqdn, value FROM dns01_values")
+        self.assertEqual(rows, [[f"{sub}.{DOMAIN}.", VALUE_NEW]])
 
 
 if __name__ == "__main__":
