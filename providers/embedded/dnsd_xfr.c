@@ -358,7 +358,8 @@ rr_add(struct msg *m, const uint8_t *rel, size_t rellen, unsigned type,
 			    "an RR of %zu bytes does not fit a message", need);
 	}
 	p = m->buf + m->len;
-	memcpy(p, rel, rellen);
+	if (rellen > 0) /* the apex's own RRs have no labels below it */
+		memcpy(p, rel, rellen);
 	p += rellen;
 	if (m->apex_off != 0) {
 		p = put16(p, 0xc000 | (unsigned)m->apex_off);
