@@ -52,6 +52,8 @@ void d01_xfr_free(struct d01_xfr *x);
 /* 1 when q is a QUERY whose one question asks AXFR or IXFR: a cheap look
  * at the header and the question, so other queries pay almost nothing. */
 int d01_xfr_is_request(const uint8_t *q, size_t qlen);
+/* The same look: the offset just past the question, or 0. */
+size_t d01_xfr_question_end(const uint8_t *q, size_t qlen);
 
 /* 1 when peer may transfer. */
 int d01_xfr_allowed(const struct d01_xfr *x, const struct sockaddr *peer);
