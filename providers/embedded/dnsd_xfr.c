@@ -20,7 +20,6 @@
 #include "providers/embedded/store.h"
 #include "providers/embedded/xfr.h"
 
-#define T_SOA  6
 #define T_IXFR 251
 #define T_AXFR 252
 
