@@ -51,7 +51,7 @@ print_demo(const struct d01_daemon_opts *o)
 		n = (ssize_t)strlen(strcpy(self, "dns01"));
 	self[n] = '\0';
 	printf("\ndns01 demo: webhook on https://%s:%ld, DNS for %s. on %s\n",
-	    o->bind, o->port, zone, o->dns_listen);
+	    o->bind, o->port, zone, o->dns_listen.v[0]);
 	printf("No client authentication in demo mode. Try, in another "
 	       "shell:\n\n");
 	for (i = 0; i < 2; i++) {
@@ -67,7 +67,7 @@ print_demo(const struct d01_daemon_opts *o)
 		printf("'\n");
 		printf("'%s' check --nameserver %s --timeout 5s%s "
 		       "_acme-challenge.www.%s dns01-demo-challenge-value\n\n",
-		    self, o->dns_listen, i == 0 ? "" : " --absent", zone);
+		    self, o->dns_listen.v[0], i == 0 ? "" : " --absent", zone);
 	}
 	fflush(stdout);
 }

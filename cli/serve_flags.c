@@ -25,6 +25,7 @@ enum opt_kind {
 	O_BOOL,
 	O_ZONE,
 	O_ENDPOINT,
+	O_LIST, /* repeatable: a struct d01_daemon_list */
 	O_HELP,
 	O_VERSION
 };
@@ -85,8 +86,15 @@ static const struct serve_flag {
     {"embedded-zone", O_ZONE, 0,
 	"zone served by the embedded DNS "
 	"(repeatable)"},
-    {"dns-listen", O_STR, OFF(dns_listen),
-	"embedded DNS address, ADDR:PORT (UDP and TCP)"},
+    {"dns-listen", O_LIST, OFF(dns_listen),
+	"embedded DNS address, ADDR:PORT (UDP and TCP; repeatable, e.g. "
+	"0.0.0.0:53 and [::]:53)"},
+    {"allow-transfer", O_LIST, OFF(allow_transfer),
+	"address or CIDR allowed AXFR/IXFR of the embedded zones "
+	"(repeatable; default: none)"},
+    {"notify", O_LIST, OFF(notify),
+	"secondary to send NOTIFY on every zone change, ADDR[:PORT] "
+	"(repeatable; port 53 by default)"},
     {"embedded-store", O_STR, OFF(embedded_store),
 	"memory|kubernetes|postgres://...|sqlite:PATH: where embedded "
 	"records live (default: kubernetes when a Kubernetes API is "
@@ -207,6 +215,14 @@ set_flag(struct d01_daemon_opts *o, const struct serve_flag *f, const char *v)
 			return -1;
 		o->zones[o->nzones++] = v;
 		return 0;
+	case O_LIST: {
+		struct d01_daemon_list *l = (void *)((char *)o + f->off);
+
+		if (l->n == D01_DAEMON_MAX_LIST || *v == '\0')
+			return -1;
+		l->v[l->n++] = v;
+		return 0;
+	}
 	case O_ENDPOINT: /* checked when the policy is built (server/daemon.c)
 			  */
 		if (o->nendpoints == D01_DAEMON_MAX_ENDPOINTS || *v == '\0')
@@ -362,8 +378,8 @@ set_defaults(struct d01_daemon_opts *o)
 			o->group = "acme.dns01.demo";
 		if (o->bind == NULL)
 			o->bind = "127.0.0.1";
-		if (o->dns_listen == NULL)
-			o->dns_listen = "127.0.0.1:5353";
+		if (o->dns_listen.n == 0)
+			o->dns_listen.v[o->dns_listen.n++] = "127.0.0.1:5353";
 		if (o->nzones == 0)
 			o->zones[o->nzones++] = "demo.test";
 		if (!is_loopback(o->bind))
@@ -395,8 +411,10 @@ check_together(const struct d01_daemon_opts *o)
 	    (o->metrics_port != 0 && o->metrics_port == o->port))
 		return "--metrics-port must be 1-65535 and differ from "
 		       "--secure-port";
-	if (o->nzones > 0 && o->dns_listen == NULL)
+	if (o->nzones > 0 && o->dns_listen.n == 0)
 		return "--embedded-zone needs --dns-listen ADDR:PORT";
+	if (o->nzones == 0 && (o->allow_transfer.n > 0 || o->notify.n > 0))
+		return "--allow-transfer and --notify need --embedded-zone";
 	if (o->embedded_store != NULL &&
 	    strcmp(o->embedded_store, "memory") != 0 &&
 	    strcmp(o->embedded_store, "kubernetes") != 0 &&

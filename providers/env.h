@@ -32,6 +32,15 @@ struct d01_env_opts {
 	const char *const *zones;
 	size_t nzones;
 	const char *dns_listen; /* "ADDR:PORT" */
+	/* More listeners (`serve --dns-listen` repeated), zone transfers
+	 * to --allow-transfer and NOTIFY to --notify (providers/embedded/
+	 * xfr.h, notify.h). Arrays of n entries, borrowed for the call. */
+	const char *const *dns_listens;
+	size_t ndns_listens;
+	const char *const *allow_transfer;
+	size_t nallow_transfer;
+	const char *const *notify;
+	size_t nnotify;
 	/* NULL: the real clock; tests pass a d01_test_clock's, which must
 	 * outlive the env (core/clock.h). */
 	const struct d01_clock *clock;

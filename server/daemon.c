@@ -120,7 +120,7 @@ start_listening(struct d01_daemon *d, struct d01_error *err)
 	    D01_VERSION, o->bind, o->port,
 	    d01_log_quote(qgroup, sizeof(qgroup), o->group),
 	    o->demo ? "none" : "front-proxy", o->nzones,
-	    o->dns_listen ? o->dns_listen : "-", o->metrics_port);
+	    o->dns_listen.n > 0 ? o->dns_listen.v[0] : "-", o->metrics_port);
 	return 0;
 }
 
@@ -456,7 +456,12 @@ env_setup(struct d01_daemon *d, struct d01_error *err)
 	    .secrets_dir = o->secrets_dir,
 	    .zones = o->zones,
 	    .nzones = o->nzones,
-	    .dns_listen = o->dns_listen,
+	    .dns_listens = o->dns_listen.v,
+	    .ndns_listens = o->dns_listen.n,
+	    .allow_transfer = o->allow_transfer.v,
+	    .nallow_transfer = o->allow_transfer.n,
+	    .notify = o->notify.v,
+	    .nnotify = o->notify.n,
 	    .endpoints = d->endpoints};
 
 	if (d01_env_open(&d->env, &eo, err) != D01_OK)

@@ -21,6 +21,12 @@
 #define D01_DAEMON_MAX_LIST	 32
 #define D01_DAEMON_MAX_ENDPOINTS 64
 
+/* A repeatable flag's values, in the order given. */
+struct d01_daemon_list {
+	const char *v[D01_DAEMON_MAX_LIST];
+	size_t n;
+};
+
 struct d01_daemon_opts {
 	long port;
 	const char *bind;
@@ -41,7 +47,10 @@ struct d01_daemon_opts {
 	const char *secrets_dir;
 	const char *zones[D01_DAEMON_MAX_ZONES];
 	size_t nzones;
-	const char *dns_listen;
+	/* The embedded DNS: its addresses (IPv4 and IPv6), who may
+	 * transfer its zones and whom it NOTIFYs (providers/embedded/
+	 * xfr.h, notify.h). */
+	struct d01_daemon_list dns_listen, allow_transfer, notify;
 	/* The embedded provider's store: "memory", "kubernetes", a
 	 * database URL (store/dbstore.h) or NULL (kubernetes when an API
 	 * is configured and zones are set). */

@@ -23,6 +23,7 @@
 
 #include "core/log.h"
 #include "providers/embedded/dnsd.h"
+#include "providers/embedded/xfr.h"
 
 #define MAX_TCP_CLIENTS 256
 #define TCP_IDLE_SEC	10
@@ -35,11 +36,13 @@ struct tcp_client {
 	struct d01_dnsd *d;
 	struct bufferevent *bev;
 	struct sockaddr_storage peer; /* for the debug log */
-	int closing; /* the client sent EOF: flush the replies, then close */
+	int closing;  /* the client sent EOF: flush the replies, then close */
+	unsigned xfr; /* zone transfers queued (counted in d->xfr) */
 };
 
 struct d01_dnsd {
 	const struct d01_txtstore *store;
+	struct d01_xfr *xfr; /* NULL: transfers refused (dnsd_answer.c) */
 	evutil_socket_t udp;
 	struct event *udp_ev;
 	struct evconnlistener *tcp;
@@ -129,8 +132,13 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < 0)
 			return; /* EAGAIN: drained; anything else: next wake-up
 				 */
-		len = d01_dnsd_answer(
-		    d->store, d->in, (size_t)n, d->out, sizeof(d->out), 0);
+		len = d->xfr != NULL && d01_xfr_is_request(d->in, (size_t)n)
+		    ? d01_xfr_udp(d->xfr, d->store, (struct sockaddr *)&ss,
+			  d->in, (size_t)n, d->out, sizeof(d->out))
+		    : 0;
+		if (len == 0)
+			len = d01_dnsd_answer(d->store, d->in, (size_t)n,
+			    d->out, sizeof(d->out), 0);
 		/* A full send buffer drops the reply; the client retries. */
 		if (len > 0)
 			(void)sendto(
@@ -140,9 +148,18 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A transfer's output has gone (flushed, or its client closed). */
+static void
+xfr_end(struct tcp_client *c)
+{
+	for (; c->xfr > 0; c->xfr--)
+		d01_xfr_done(c->d->xfr);
+}
+
 static void
 client_free(struct tcp_client *c)
 {
+	xfr_end(c);
 	TAILQ_REMOVE(&c->d->clients, c, link);
 	c->d->nclients--;
 	bufferevent_free(c->bev);
@@ -169,6 +186,16 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, d->in, mlen);
+		/* Zone transfers: many messages, written by dnsd_xfr.c. */
+		if (d->xfr != NULL && d01_xfr_is_request(d->in, mlen)) {
+			int rc = d01_xfr_tcp(d->xfr, d->store,
+			    (struct sockaddr *)&c->peer, d->in, mlen,
+			    bufferevent_get_output(bev));
+
+			c->xfr += rc > 0;
+			if (rc >= 0)
+				goto sent;
+		}
 		len = d01_dnsd_answer(
 		    d->store, d->in, mlen, d->out + 2, sizeof(d->out) - 2, 1);
 		if (len == 0)
@@ -178,6 +205,7 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		d->out[0] = (uint8_t)(len >> 8);
 		d->out[1] = (uint8_t)len;
 		bufferevent_write(bev, d->out, len + 2);
+	sent:
 		/* A client that does not read its answers gets no more. */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    TCP_OUT_HIGH) {
@@ -193,6 +221,7 @@ tcp_write_cb(struct bufferevent *bev, void *arg)
 	struct tcp_client *c = arg;
 
 	/* Called once the output is flushed. */
+	xfr_end(c);
 	if (c->closing) {
 		client_free(c);
 		return;
@@ -333,6 +362,12 @@ syserr:
 	    strerror(errno));
 	d01_dnsd_free(d);
 	return NULL;
+}
+
+void
+d01_dnsd_set_xfr(struct d01_dnsd *d, struct d01_xfr *xfr)
+{
+	d->xfr = xfr;
 }
 
 void
