@@ -74,6 +74,7 @@ struct lex {
 	unsigned line;
 	char text[D01_KEYRING_MAX_SECRET + 1]; /* the last word or string */
 	size_t len;
+	int bad; /* the last token was T_BAD */
 };
 
 /* Skip blanks and comments; -1 on an unterminated C comment. */
@@ -109,7 +110,7 @@ skip(struct lex *lx)
 }
 
 static enum tok
-next(struct lex *lx)
+next_raw(struct lex *lx)
 {
 	const char *s;
 
@@ -154,11 +155,22 @@ next(struct lex *lx)
 	}
 }
 
+static enum tok
+next(struct lex *lx)
+{
+	enum tok t = next_raw(lx);
+
+	lx->bad = t == T_BAD;
+	return t;
+}
+
 /* Every message names FILE:LINE and never the text read (secrets). */
 static enum d01_err
 syntax(struct lex *lx, struct d01_error *err, const char *what)
 {
 	OPENSSL_cleanse(lx->text, sizeof(lx->text));
+	if (lx->bad)
+		what = "unterminated string or comment, or a token too long";
 	return d01_error_set(
 	    err, D01_E_CONFIG, "%.200s:%u: %s", lx->file, lx->line, what);
 }
@@ -281,10 +293,7 @@ d01_keyring_parse(struct d01_keyring *kr, const char *text, size_t len,
 
 	while ((t = next(&lx)) != T_END) {
 		if (t != T_WORD || strcmp(lx.text, "key") != 0) {
-			rc = syntax(&lx, err,
-			    t == T_BAD ? "unterminated string or comment, or "
-					 "a token too long"
-				       : "expected 'key'");
+			rc = syntax(&lx, err, "expected 'key'");
 			break;
 		}
 		t = next(&lx);
