@@ -192,7 +192,7 @@ t_tsig_errors(void)
 	u = decide(s, none, q, ql, SIGNED_AT);
 	CHECK_INT(u->rcode, ==, 5);
 	CHECK_INT(u->nchanges, ==, 0);
-	u = NULL;
+	CHECK(u->is_signed && u->tsig.error == 0);
 end:
 	free(u);
 	d01_keyring_free(kr);
