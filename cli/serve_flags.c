@@ -26,6 +26,8 @@ enum opt_kind {
 	O_ZONE,
 	O_ENDPOINT,
 	O_LIST, /* repeatable: a struct d01_daemon_list */
+	O_KEYFILE,
+	O_POLICY,
 	O_HELP,
 	O_VERSION
 };
@@ -109,6 +111,12 @@ static const struct serve_flag {
     {"embedded-store-stale-after", O_DURATION, OFF(embedded_stale_ms),
 	"the kubernetes or postgres store counts as stale after this long "
 	"without a working list/watch or connection (30s)"},
+    {"tsig-keyfile", O_KEYFILE, 0,
+	"BIND-style TSIG key file (key \"name\" { algorithm ...; secret "
+	"\"...\"; };) for DNS UPDATE and signed queries (repeatable)"},
+    {"update-policy", O_POLICY, 0,
+	"KEY=zonesub|name:FQDN|subdomain:FQDN: TXT names KEY may change "
+	"by DNS UPDATE (repeatable; none: nothing)"},
     {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
     {"request-timeout", O_DURATION, OFF(request_ms),
 	"time to receive a whole request (30s)"},
@@ -228,6 +236,17 @@ set_flag(struct d01_daemon_opts *o, const struct serve_flag *f, const char *v)
 		if (o->nendpoints == D01_DAEMON_MAX_ENDPOINTS || *v == '\0')
 			return -1;
 		o->endpoints[o->nendpoints++] = v;
+		return 0;
+	case O_KEYFILE:
+		if (o->ntsig_keyfiles == D01_DAEMON_MAX_KEYFILES || *v == '\0')
+			return -1;
+		o->tsig_keyfiles[o->ntsig_keyfiles++] = v;
+		return 0;
+	case O_POLICY: /* checked against the keys at start-up */
+		if (o->nupdate_policies == D01_DAEMON_MAX_POLICIES ||
+		    strchr(v, '=') == NULL)
+			return -1;
+		o->update_policies[o->nupdate_policies++] = v;
 		return 0;
 	default:
 		return -1;
@@ -415,6 +434,10 @@ check_together(const struct d01_daemon_opts *o)
 		return "--embedded-zone needs --dns-listen ADDR:PORT";
 	if (o->nzones == 0 && (o->allow_transfer.n > 0 || o->notify.n > 0))
 		return "--allow-transfer and --notify need --embedded-zone";
+	if (o->ntsig_keyfiles > 0 && o->nzones == 0)
+		return "--tsig-keyfile needs --embedded-zone";
+	if (o->nupdate_policies > 0 && o->ntsig_keyfiles == 0)
+		return "--update-policy needs --tsig-keyfile";
 	if (o->embedded_store != NULL &&
 	    strcmp(o->embedded_store, "memory") != 0 &&
 	    strcmp(o->embedded_store, "kubernetes") != 0 &&

@@ -462,6 +462,10 @@ env_setup(struct d01_daemon *d, struct d01_error *err)
 	    .nallow_transfer = o->allow_transfer.n,
 	    .notify = o->notify.v,
 	    .nnotify = o->notify.n,
+	    .tsig_keyfiles = o->tsig_keyfiles,
+	    .ntsig_keyfiles = o->ntsig_keyfiles,
+	    .update_policies = o->update_policies,
+	    .nupdate_policies = o->nupdate_policies,
 	    .endpoints = d->endpoints};
 
 	if (d01_env_open(&d->env, &eo, err) != D01_OK)

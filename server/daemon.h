@@ -20,6 +20,8 @@
 #define D01_DAEMON_MAX_ZONES	 D01_STORE_MAX_ZONES
 #define D01_DAEMON_MAX_LIST	 32
 #define D01_DAEMON_MAX_ENDPOINTS 64
+#define D01_DAEMON_MAX_KEYFILES	 16
+#define D01_DAEMON_MAX_POLICIES	 64
 
 /* A repeatable flag's values, in the order given. */
 struct d01_daemon_list {
@@ -58,6 +60,11 @@ struct d01_daemon_opts {
 	const char *embedded_store_ns; /* NULL: the pod's namespace */
 	long embedded_ttl_ms;	       /* values older are deleted */
 	long embedded_stale_ms;	       /* store stale after; 0: 30 s */
+	/* DNS UPDATE (RFC 2136) with TSIG on --dns-listen. */
+	const char *tsig_keyfiles[D01_DAEMON_MAX_KEYFILES];
+	size_t ntsig_keyfiles;
+	const char *update_policies[D01_DAEMON_MAX_POLICIES];
+	size_t nupdate_policies;
 	const char *log_level;
 	long metrics_port;
 	const char *metrics_bind;
