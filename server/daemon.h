@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 #include "providers/embedded/store.h"
+#include "server/acmedns_api.h"
 
 #define D01_DAEMON_MAX_ZONES	 D01_STORE_MAX_ZONES
 #define D01_DAEMON_MAX_LIST	 32
@@ -62,6 +63,9 @@ struct d01_daemon_opts {
 	const char *endpoints[D01_DAEMON_MAX_ENDPOINTS];
 	size_t nendpoints;
 	const char *provider_ca_file; /* trust for ambient credentials */
+	/* The acme-dns API (server/acmedns_api.h); on with acmedns.listen.
+	 * With it, port 0 turns the webhook off (a VM needs none). */
+	struct d01_acmedns_opts acmedns;
 };
 
 struct d01_daemon;
