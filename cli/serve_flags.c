@@ -410,6 +410,9 @@ set_defaults(struct d01_daemon_opts *o)
 		o->bind = "0.0.0.0";
 	if (o->metrics_bind == NULL)
 		o->metrics_bind = "0.0.0.0";
+	/* Accounts need a store that keeps them; kubernetes has none. */
+	if (o->acmedns.listen.n > 0 && o->embedded_store == NULL)
+		o->embedded_store = "memory";
 	o->acmedns.reload_ms = o->reload_ms;
 	o->acmedns.op_ms = o->provider_ms;
 	return NULL;
@@ -438,6 +441,11 @@ check_together(const struct d01_daemon_opts *o)
 	if (o->acmedns.listen.n > 0 && o->nzones == 0)
 		return "--acmedns-listen needs --embedded-zone and "
 		       "--acmedns-domain";
+	if (o->acmedns.listen.n > 0 && o->embedded_store != NULL &&
+	    strcmp(o->embedded_store, "kubernetes") == 0)
+		return "the acme-dns API (--acmedns-listen) keeps accounts, "
+		       "which --embedded-store kubernetes cannot: use memory, "
+		       "postgres://... or sqlite:PATH";
 	if (o->port == 0) /* no webhook: none of its flags are needed */
 		return check_store(o);
 	if (o->group == NULL || *o->group == '\0')
