@@ -38,6 +38,8 @@ import unittest
 
 import harness
 import pki
+from bind import Bind
+from pebble import Pebble
 
 BIN = harness.BIN
 DOMAIN = "auth.acme.test"
@@ -398,6 +400,69 @@ class StartUp(unittest.TestCase):
         r = subprocess.run([BIN, "serve", "--secure-port", "0"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2)
         self.assertIn("needs --acmedns-listen", r.stderr)
+
+
+ACME_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                       "shared", "tools", "acme.sh", "acme.sh")
+if not os.path.exists(ACME_SH):
+    ACME_SH = "/work/shared/tools/acme.sh/acme.sh"
+
+
+class ForwardingBind(Bind):
+    """BIND serving parent.test (with the challenge CNAME) and resolving
+    acme.test by forwarding to dns01: a delegation would need dns01 on
+    port 53, so a `type forward; forward only;` zone with the port stands
+    for it. Recursion is on for it only (Pebble's resolver sends RD)."""
+
+    def __init__(self, tmpdir, dns01_port, cname_target):
+        super().__init__(tmpdir, name="bind-acmedns", zones={
+            "parent.test": f"www IN A 127.0.0.1\n_acme-challenge.www IN CNAME {cname_target}.\n"})
+        self.dns01_port = dns01_port
+
+    def _write(self):
+        super()._write()
+        path = os.path.join(self.dir, "named.conf")
+        with open(path) as f:
+            conf = f.read()
+        conf = conf.replace("recursion no;", "recursion yes;\n    allow-recursion { 127.0.0.1; };")
+        conf += ('zone "acme.test" { type forward; forward only; '
+                 f'forwarders {{ 127.0.0.1 port {self.dns01_port}; }}; }};\n')
+        with open(path, "w") as f:
+            f.write(conf)
+
+
+@unittest.skipUnless(os.path.exists(ACME_SH), "acme.sh is not in ../shared/tools")
+class AcmeSh(unittest.TestCase):
+    """acme.sh's dns_acmedns hook writes the challenge through the API;
+    Pebble validates it through BIND, which follows the CNAME into
+    dns01's zone."""
+
+    def test_acme_sh_gets_a_certificate(self):
+        with tempfile.TemporaryDirectory() as tmp, \
+                Api(tmp, ["--acmedns-registration", "open", "--acmedns-bcrypt-cost", "4"]) as api:
+            acct = api.register()
+            with ForwardingBind(tmp, api.dns_port, acct["fulldomain"]) as bind, \
+                    Pebble(tmp, dnsserver=f"127.0.0.1:{bind.port}") as peb:
+                # (No look-up before acme.sh runs: BIND would cache the
+                # NXDOMAIN and hand it to Pebble.)
+                home = os.path.join(tmp, "acmesh")
+                os.makedirs(home)
+                env = dict(os.environ, HOME=home, ACMEDNS_BASE_URL=f"http://127.0.0.1:{api.port}",
+                           ACMEDNS_USERNAME=acct["username"], ACMEDNS_PASSWORD=acct["password"],
+                           ACMEDNS_SUBDOMAIN=acct["subdomain"])
+                r = subprocess.run(
+                    ["sh", ACME_SH, "--issue", "--dns", "dns_acmedns", "-d", "www.parent.test",
+                     "--server", peb.directory, "--ca-bundle", peb.ca_bundle,
+                     "--home", home, "--config-home", home, "--cert-home", home,
+                     "--dnssleep", "1", "--keylength", "ec-256", "--no-cron", "--force"],
+                    capture_output=True, text=True, env=env, timeout=240, stdin=subprocess.DEVNULL)
+                log = r.stdout + r.stderr
+                self.assertEqual(r.returncode, 0, log[-4000:] + peb.logtext()[-2000:])
+                crt = os.path.join(home, "www.parent.test_ecc", "www.parent.test.cer")
+                out = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", crt],
+                                     capture_output=True, text=True, check=True).stdout
+                self.assertIn("DNS:www.parent.test", out)
+                self.assertIn("acmedns_update", api.log())
 
 
 if __name__ == "__main__":
