@@ -415,6 +415,7 @@ set_defaults(struct d01_daemon_opts *o)
 		o->embedded_store = "memory";
 	o->acmedns.reload_ms = o->reload_ms;
 	o->acmedns.op_ms = o->provider_ms;
+	o->acmedns.ttl_ms = o->embedded_ttl_ms;
 	return NULL;
 }
 

@@ -6,7 +6,7 @@
 set -eu
 
 build="build-essential cmake pkg-config libevent-dev libssl-dev libjansson-dev \
-libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev openssl ca-certificates \
+libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev libcrypt-dev openssl ca-certificates \
 curl"
 test="clang libclang-rt-14-dev python3 bind9 bind9-utils bind9-dnsutils \
 knot-dnsutils clang-format python3-botocore python3-dnspython python3-cryptography \

@@ -107,10 +107,17 @@ store_check(struct d01_acmedns_api *api, struct d01_error *err)
 		    "not kubernetes");
 		return -1;
 	}
-	if (be == NULL)
-		d01_log(D01_LOG_WARN, "acmedns_memory_store",
-		    "msg=\"acme-dns accounts and values live in this process "
-		    "only: they are lost on restart\"");
+	if (be != NULL)
+		return 0;
+	d01_log(D01_LOG_WARN, "acmedns_memory_store",
+	    "msg=\"acme-dns accounts and values live in this process "
+	    "only: they are lost on restart\"");
+	if (api->o->ttl_ms > 0 &&
+	    (api->expiry = d01_adns_expiry_new(api->env, api->o->ttl_ms)) ==
+		NULL) {
+		d01_error_set(err, D01_E_NOMEM, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -399,6 +406,7 @@ d01_acmedns_api_free(struct d01_acmedns_api *api)
 	for (i = 0; i < api->nhttpd; i++)
 		d01_httpd_free(api->httpd[i]);
 	d01_adns_crypt_free(api->crypt);
+	d01_adns_expiry_free(api->expiry);
 	if (api->verified != NULL)
 		d01_sfc_free(api->verified);
 	if (api->buckets != NULL)

@@ -45,6 +45,7 @@ struct d01_acmedns_opts {
 	long bcrypt_cost;		      /* of new hashes (10) */
 	long reload_ms;			      /* certificate reload check */
 	long op_ms;			      /* each write's deadline */
+	long ttl_ms; /* --embedded-record-ttl: older values are deleted */
 };
 
 struct d01_acmedns_api;

@@ -34,10 +34,21 @@ struct d01_acmedns_api {
 	size_t nhttpd;
 	void *ssl_ctx; /* SSL_CTX, NULL for plain HTTP */
 	struct d01_certwatch *watch;
+	struct d01_adns_expiry *expiry; /* memory store only */
 	size_t draining;
 	void (*done)(void *);
 	void *done_arg;
 };
+
+/* acmedns_api_expiry.c: values older than ttl_ms deleted (memory
+ * store); note on add, forget on delete. NULL when out of memory. */
+struct d01_adns_expiry;
+struct d01_adns_expiry *d01_adns_expiry_new(struct d01_env *env, long ttl_ms);
+void d01_adns_expiry_note(
+    struct d01_adns_expiry *x, const char *fqdn, const char *value);
+void d01_adns_expiry_forget(
+    struct d01_adns_expiry *x, const char *fqdn, const char *value);
+void d01_adns_expiry_free(struct d01_adns_expiry *x);
 
 /* acmedns_api_req.c: the route of every complete request. */
 void d01_adns_route(struct d01_req *req, void *arg);

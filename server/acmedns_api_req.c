@@ -48,6 +48,7 @@ struct call {
 	char pw[D01_ADNS_KEY_LEN + 1];
 	char sub[D01_ADNS_UUID_LEN + 1];
 	char hash[D01_ADNS_HASH_MAX];
+	char fqdn[D01_ADNS_UUID_LEN + 260]; /* update: where the value goes */
 	char *allowfrom; /* register: the account's JSON text */
 	struct d01_adns_update body;
 	struct d01_sfc_wait wait;
@@ -387,6 +388,10 @@ written(void *arg, const struct d01_error *err)
 	}
 	d01_log(D01_LOG_INFO, "acmedns_update", "user=%s subdomain=%s op=%s",
 	    c->user, c->sub, c->present ? "add" : "delete");
+	if (c->api->expiry != NULL && c->present)
+		d01_adns_expiry_note(c->api->expiry, c->fqdn, c->body.txt);
+	else if (c->api->expiry != NULL)
+		d01_adns_expiry_forget(c->api->expiry, c->fqdn, c->body.txt);
 	n = snprintf(body, sizeof(body), "{\"txt\": \"%s\"}", c->body.txt);
 	d01_req_reply(c->req, 200, "application/json", body, (size_t)n);
 	c->req = NULL;
@@ -403,7 +408,7 @@ authed(struct call *c)
 	struct d01_cidr allow[D01_ADNS_MAX_CIDRS];
 	struct d01_challenge ch = {0};
 	struct d01_error err;
-	char fqdn[400], retry[24];
+	char retry[24];
 	long retry_s = 1;
 	int n;
 
@@ -433,9 +438,9 @@ authed(struct call *c)
 		call_error(c, 400, "bad_txt");
 		return;
 	}
-	snprintf(fqdn, sizeof(fqdn), "%s.%s.", c->sub, api->domain);
+	snprintf(c->fqdn, sizeof(c->fqdn), "%s.%s.", c->sub, api->domain);
 	ch.uid = "acmedns-api";
-	ch.fqdn = fqdn;
+	ch.fqdn = c->fqdn;
 	ch.key = c->body.txt;
 	d01_error_clear(&err);
 	c->op = d01_provider_start(&d01_provider_embedded, api->env, NULL, &ch,

@@ -136,7 +136,7 @@ class Api:
 
 
 def err(body):
-    return json.loads(body)["error"]
+    return json.loads(body).get("error")
 
 
 class HTTPApi(unittest.TestCase):
@@ -377,6 +377,23 @@ class StartUp(unittest.TestCase):
                 self.assertEqual((st, b), (404, b'{"error": "registration_disabled"}'))
                 self.assertIn("registration=closed", api.log())
                 self.assertIn("lost on restart", api.log())
+
+    def test_memory_values_expire(self):
+        """acme.sh never deletes: with the memory store the API deletes
+        its values after --embedded-record-ttl."""
+        with tempfile.TemporaryDirectory() as tmp:
+            with Api(tmp, ["--acmedns-registration", "open", "--acmedns-bcrypt-cost", "4",
+                           "--embedded-record-ttl", "2s"]) as api:
+                a = api.register()
+                self.assertEqual(api.update(a, val("old"))[0], 200)
+                self.assertEqual(api.dig(a), [val("old")])
+                deadline = time.time() + 60
+                while api.dig(a) and time.time() < deadline:
+                    time.sleep(0.5)
+                self.assertEqual(api.dig(a), [])
+                # The account stays: a new value is taken.
+                self.assertEqual(api.update(a, val("new"))[0], 200)
+                self.assertEqual(api.dig(a), [val("new")])
 
     def test_refusals(self):
         base = [BIN, "serve", "--secure-port", "0", "--embedded-zone", "acme.test",
