@@ -43,7 +43,7 @@ struct d01_adns_crypt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct jobq todo, done;
-	size_t busy, max; /* queued + running */
+	size_t busy, max; /* queued, running or not yet delivered */
 	int stop, cost;
 	int fds[2];
 	struct event *ev;
@@ -111,8 +111,8 @@ worker(void *arg)
 		else
 			j->ok = 0;
 		pthread_mutex_lock(&c->mu);
-		c->busy--;
 		if (j->cancelled) {
+			c->busy--;
 			job_free(j);
 			continue;
 		}
@@ -141,8 +141,10 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 		;
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
-		if ((j = TAILQ_FIRST(&c->done)) != NULL)
+		if ((j = TAILQ_FIRST(&c->done)) != NULL) {
 			TAILQ_REMOVE(&c->done, j, link);
+			c->busy--;
+		}
 		pthread_mutex_unlock(&c->mu);
 		if (j == NULL)
 			return;
@@ -289,6 +291,7 @@ d01_adns_crypt_cancel(struct d01_adns_job *j)
 		break;
 	case J_DONE:
 		TAILQ_REMOVE(&c->done, j, link);
+		c->busy--;
 		job_free(j);
 		break;
 	}

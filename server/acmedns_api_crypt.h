@@ -30,7 +30,8 @@ struct d01_adns_job;
  * then in `hash`, borrowed for the call). */
 typedef void (*d01_adns_crypt_fn)(void *arg, int ok, const char *hash);
 
-/* `threads` workers, at most `max_queue` jobs waiting or running, bcrypt
+/* `threads` workers, at most `max_queue` jobs waiting, running or not yet
+ * delivered (the rest refused), bcrypt
  * cost `cost` (4-31) for new hashes. NULL with err. */
 struct d01_adns_crypt *d01_adns_crypt_new(struct event_base *base, int threads,
     size_t max_queue, int cost, struct d01_error *err);
