@@ -87,7 +87,8 @@ d01_cmd_serve(int argc, char **argv)
 	    .max_body_total = 64L << 20,
 	    .head_ms = 10000,
 	    .embedded_ttl_ms = 86400000,
-	    .embedded_stale_ms = 30000};
+	    .embedded_stale_ms = 30000,
+	    .acmedns = {.rate = 60, .bcrypt_cost = 10}};
 	struct d01_daemon *d;
 	struct d01_error err;
 	int rc;

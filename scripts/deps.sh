@@ -6,8 +6,8 @@
 set -eu
 
 build="build-essential cmake pkg-config libevent-dev libssl-dev libjansson-dev \
-libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev openssl ca-certificates \
-curl libpq-dev libsqlite3-dev"
+libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev libcrypt-dev openssl \
+ca-certificates curl libpq-dev libsqlite3-dev"
 test="clang libclang-rt-14-dev python3 bind9 bind9-utils bind9-dnsutils \
 knot-dnsutils clang-format python3-botocore python3-dnspython python3-cryptography \
 python3-jwt hyperfine valgrind \

@@ -15,19 +15,14 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "core/strlist.h"
 #include "providers/embedded/store.h"
+#include "server/acmedns_api.h"
 
 #define D01_DAEMON_MAX_ZONES	 D01_STORE_MAX_ZONES
-#define D01_DAEMON_MAX_LIST	 32
 #define D01_DAEMON_MAX_ENDPOINTS 64
 #define D01_DAEMON_MAX_KEYFILES	 16
 #define D01_DAEMON_MAX_POLICIES	 64
-
-/* A repeatable flag's values, in the order given. */
-struct d01_daemon_list {
-	const char *v[D01_DAEMON_MAX_LIST];
-	size_t n;
-};
 
 struct d01_daemon_opts {
 	long port;
@@ -52,7 +47,7 @@ struct d01_daemon_opts {
 	/* The embedded DNS: its addresses (IPv4 and IPv6), who may
 	 * transfer its zones and whom it NOTIFYs (providers/embedded/
 	 * xfr.h, notify.h). */
-	struct d01_daemon_list dns_listen, allow_transfer, notify;
+	struct d01_strlist dns_listen, allow_transfer, notify;
 	/* The embedded provider's store: "memory", "kubernetes", a
 	 * database URL (store/dbstore.h) or NULL (kubernetes when an API
 	 * is configured and zones are set). */
@@ -79,6 +74,9 @@ struct d01_daemon_opts {
 	const char *endpoints[D01_DAEMON_MAX_ENDPOINTS];
 	size_t nendpoints;
 	const char *provider_ca_file; /* trust for ambient credentials */
+	/* The acme-dns API (server/acmedns_api.h); on with acmedns.listen.
+	 * With it, port 0 turns the webhook off (a VM needs none). */
+	struct d01_acmedns_opts acmedns;
 };
 
 struct d01_daemon;
