@@ -51,7 +51,7 @@ print_demo(const struct d01_daemon_opts *o)
 		n = (ssize_t)strlen(strcpy(self, "dns01"));
 	self[n] = '\0';
 	printf("\ndns01 demo: webhook on https://%s:%ld, DNS for %s. on %s\n",
-	    o->bind, o->port, zone, o->dns_listen);
+	    o->bind, o->port, zone, o->dns_listen.v[0]);
 	printf("No client authentication in demo mode. Try, in another "
 	       "shell:\n\n");
 	for (i = 0; i < 2; i++) {
@@ -67,7 +67,7 @@ print_demo(const struct d01_daemon_opts *o)
 		printf("'\n");
 		printf("'%s' check --nameserver %s --timeout 5s%s "
 		       "_acme-challenge.www.%s dns01-demo-challenge-value\n\n",
-		    self, o->dns_listen, i == 0 ? "" : " --absent", zone);
+		    self, o->dns_listen.v[0], i == 0 ? "" : " --absent", zone);
 	}
 	fflush(stdout);
 }
@@ -87,7 +87,8 @@ d01_cmd_serve(int argc, char **argv)
 	    .max_body_total = 64L << 20,
 	    .head_ms = 10000,
 	    .embedded_ttl_ms = 86400000,
-	    .embedded_stale_ms = 30000};
+	    .embedded_stale_ms = 30000,
+	    .acmedns = {.rate = 60, .bcrypt_cost = 10}};
 	struct d01_daemon *d;
 	struct d01_error err;
 	int rc;

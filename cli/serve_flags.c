@@ -25,6 +25,9 @@ enum opt_kind {
 	O_BOOL,
 	O_ZONE,
 	O_ENDPOINT,
+	O_LIST, /* repeatable: a struct d01_strlist */
+	O_KEYFILE,
+	O_POLICY,
 	O_HELP,
 	O_VERSION
 };
@@ -85,8 +88,15 @@ static const struct serve_flag {
     {"embedded-zone", O_ZONE, 0,
 	"zone served by the embedded DNS "
 	"(repeatable)"},
-    {"dns-listen", O_STR, OFF(dns_listen),
-	"embedded DNS address, ADDR:PORT (UDP and TCP)"},
+    {"dns-listen", O_LIST, OFF(dns_listen),
+	"embedded DNS address, ADDR:PORT (UDP and TCP; repeatable, e.g. "
+	"0.0.0.0:53 and [::]:53)"},
+    {"allow-transfer", O_LIST, OFF(allow_transfer),
+	"address or CIDR allowed AXFR/IXFR of the embedded zones "
+	"(repeatable; default: none)"},
+    {"notify", O_LIST, OFF(notify),
+	"secondary to send NOTIFY on every zone change, ADDR[:PORT] "
+	"(repeatable; port 53 by default)"},
     {"embedded-store", O_STR, OFF(embedded_store),
 	"memory|kubernetes|postgres://...|sqlite:PATH: where embedded "
 	"records live (default: kubernetes when a Kubernetes API is "
@@ -101,6 +111,12 @@ static const struct serve_flag {
     {"embedded-store-stale-after", O_DURATION, OFF(embedded_stale_ms),
 	"the kubernetes or postgres store counts as stale after this long "
 	"without a working list/watch or connection (30s)"},
+    {"tsig-keyfile", O_KEYFILE, 0,
+	"BIND-style TSIG key file (key \"name\" { algorithm ...; secret "
+	"\"...\"; };) for DNS UPDATE and signed queries (repeatable)"},
+    {"update-policy", O_POLICY, 0,
+	"KEY=zonesub|name:FQDN|subdomain:FQDN: TXT names KEY may change "
+	"by DNS UPDATE (repeatable; none: nothing)"},
     {"log-level", O_STR, OFF(log_level), "error|warn|info|debug"},
     {"request-timeout", O_DURATION, OFF(request_ms),
 	"time to receive a whole request (30s)"},
@@ -132,6 +148,32 @@ static const struct serve_flag {
     {"provider-ca-file", O_STR, OFF(provider_ca_file),
 	"CAs (PEM) trusted besides the system store for requests carrying "
 	"the pod's own credentials; a config's caBundle never is"},
+    /* The acme-dns API (server/acmedns_api.h). */
+    {"acmedns-listen", O_LIST, OFF(acmedns.listen),
+	"acme-dns API address, ADDR:PORT or [V6]:PORT (repeatable); with "
+	"it, --secure-port 0 turns the webhook off"},
+    {"acmedns-tls-cert-file", O_STR, OFF(acmedns.cert),
+	"acme-dns API certificate chain (PEM; reloaded when it changes)"},
+    {"acmedns-tls-private-key-file", O_STR, OFF(acmedns.key),
+	"acme-dns API key (PEM)"},
+    {"acmedns-insecure-http", O_BOOL, OFF(acmedns.insecure_http),
+	"serve the acme-dns API over plain HTTP (behind a TLS proxy)"},
+    {"acmedns-domain", O_STR, OFF(acmedns.domain),
+	"the name accounts get subdomains under: an --embedded-zone or a "
+	"name in one"},
+    {"acmedns-registration", O_STR, OFF(acmedns.registration),
+	"open|token|closed: who may POST /register (default: token with "
+	"--acmedns-registration-token-file, else closed)"},
+    {"acmedns-registration-token-file", O_STR, OFF(acmedns.token_file),
+	"file holding the token of 'Authorization: Bearer' for /register"},
+    {"acmedns-registration-allowfrom", O_LIST, OFF(acmedns.reg_allowfrom),
+	"CIDR that may register (repeatable; default: any)"},
+    {"acmedns-trusted-proxy", O_LIST, OFF(acmedns.trusted_proxies),
+	"CIDR of proxies whose X-Forwarded-For is believed (repeatable)"},
+    {"acmedns-rate", O_INT, OFF(acmedns.rate),
+	"updates a minute per account, as a burst too; 0: no limit (60)"},
+    {"acmedns-bcrypt-cost", O_INT, OFF(acmedns.bcrypt_cost),
+	"bcrypt cost of new passwords (10)"},
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
     {"help", O_HELP, 0, "this text"},
     {"version", O_VERSION, 0, "print the version"},
@@ -207,11 +249,30 @@ set_flag(struct d01_daemon_opts *o, const struct serve_flag *f, const char *v)
 			return -1;
 		o->zones[o->nzones++] = v;
 		return 0;
+	case O_LIST: {
+		struct d01_strlist *l = (void *)((char *)o + f->off);
+
+		if (l->n == D01_STRLIST_MAX || *v == '\0')
+			return -1;
+		l->v[l->n++] = v;
+		return 0;
+	}
 	case O_ENDPOINT: /* checked when the policy is built (server/daemon.c)
 			  */
 		if (o->nendpoints == D01_DAEMON_MAX_ENDPOINTS || *v == '\0')
 			return -1;
 		o->endpoints[o->nendpoints++] = v;
+		return 0;
+	case O_KEYFILE:
+		if (o->ntsig_keyfiles == D01_DAEMON_MAX_KEYFILES || *v == '\0')
+			return -1;
+		o->tsig_keyfiles[o->ntsig_keyfiles++] = v;
+		return 0;
+	case O_POLICY: /* checked against the keys at start-up */
+		if (o->nupdate_policies == D01_DAEMON_MAX_POLICIES ||
+		    strchr(v, '=') == NULL)
+			return -1;
+		o->update_policies[o->nupdate_policies++] = v;
 		return 0;
 	default:
 		return -1;
@@ -305,7 +366,7 @@ static const struct serve_range {
 	size_t off;
 	long min, max;
 } serve_ranges[] = {
-    {"secure-port", OFF(port), 1, 65535},
+    {"secure-port", OFF(port), 0, 65535}, /* 0: see check_together */
     {"max-requests-inflight", OFF(max_inflight), 1, 100000},
     {"max-connections", OFF(max_conns), 1, 1000000},
     {"max-upstream-connections", OFF(max_upstream), 1, 100000},
@@ -314,6 +375,8 @@ static const struct serve_range {
     {"head-timeout", OFF(head_ms), 1, LONG_MAX},
     {"embedded-record-ttl", OFF(embedded_ttl_ms), 1000, LONG_MAX},
     {"embedded-store-stale-after", OFF(embedded_stale_ms), 1000, 3600000},
+    {"acmedns-rate", OFF(acmedns.rate), 0, 1000000},
+    {"acmedns-bcrypt-cost", OFF(acmedns.bcrypt_cost), 4, 31},
 };
 
 static int
@@ -362,8 +425,8 @@ set_defaults(struct d01_daemon_opts *o)
 			o->group = "acme.dns01.demo";
 		if (o->bind == NULL)
 			o->bind = "127.0.0.1";
-		if (o->dns_listen == NULL)
-			o->dns_listen = "127.0.0.1:5353";
+		if (o->dns_listen.n == 0)
+			o->dns_listen.v[o->dns_listen.n++] = "127.0.0.1:5353";
 		if (o->nzones == 0)
 			o->zones[o->nzones++] = "demo.test";
 		if (!is_loopback(o->bind))
@@ -374,6 +437,33 @@ set_defaults(struct d01_daemon_opts *o)
 		o->bind = "0.0.0.0";
 	if (o->metrics_bind == NULL)
 		o->metrics_bind = "0.0.0.0";
+	/* Accounts need a store that keeps them; kubernetes has none. */
+	if (o->acmedns.listen.n > 0 && o->embedded_store == NULL)
+		o->embedded_store = "memory";
+	o->acmedns.reload_ms = o->reload_ms;
+	o->acmedns.op_ms = o->provider_ms;
+	o->acmedns.ttl_ms = o->embedded_ttl_ms;
+	return NULL;
+}
+
+/* The embedded DNS and its store (checked with or without the webhook). */
+static const char *
+check_store(const struct d01_daemon_opts *o)
+{
+	if (o->nzones > 0 && o->dns_listen.n == 0)
+		return "--embedded-zone needs --dns-listen ADDR:PORT";
+	if (o->nzones == 0 && (o->allow_transfer.n > 0 || o->notify.n > 0))
+		return "--allow-transfer and --notify need --embedded-zone";
+	if (o->ntsig_keyfiles > 0 && o->nzones == 0)
+		return "--tsig-keyfile needs --embedded-zone";
+	if (o->nupdate_policies > 0 && o->ntsig_keyfiles == 0)
+		return "--update-policy needs --tsig-keyfile";
+	if (o->embedded_store != NULL &&
+	    strcmp(o->embedded_store, "memory") != 0 &&
+	    strcmp(o->embedded_store, "kubernetes") != 0 &&
+	    !d01_dbstore_is_url(o->embedded_store))
+		return "--embedded-store must be memory, kubernetes, "
+		       "postgres://... or sqlite:PATH";
 	return NULL;
 }
 
@@ -381,6 +471,20 @@ set_defaults(struct d01_daemon_opts *o)
 static const char *
 check_together(const struct d01_daemon_opts *o)
 {
+	if (o->port == 0 && o->acmedns.listen.n == 0)
+		return "--secure-port 0 (no webhook) needs --acmedns-listen";
+	if (o->port == 0 && o->demo)
+		return "--demo needs the webhook (--secure-port)";
+	if (o->acmedns.listen.n > 0 && o->nzones == 0)
+		return "--acmedns-listen needs --embedded-zone and "
+		       "--acmedns-domain";
+	if (o->acmedns.listen.n > 0 && o->embedded_store != NULL &&
+	    strcmp(o->embedded_store, "kubernetes") == 0)
+		return "the acme-dns API (--acmedns-listen) keeps accounts, "
+		       "which --embedded-store kubernetes cannot: use memory, "
+		       "postgres://... or sqlite:PATH";
+	if (o->port == 0) /* no webhook: none of its flags are needed */
+		return check_store(o);
 	if (o->group == NULL || *o->group == '\0')
 		return "--group-name (or GROUP_NAME) is required";
 	if ((o->cert == NULL) != (o->key == NULL) ||
@@ -395,15 +499,7 @@ check_together(const struct d01_daemon_opts *o)
 	    (o->metrics_port != 0 && o->metrics_port == o->port))
 		return "--metrics-port must be 1-65535 and differ from "
 		       "--secure-port";
-	if (o->nzones > 0 && o->dns_listen == NULL)
-		return "--embedded-zone needs --dns-listen ADDR:PORT";
-	if (o->embedded_store != NULL &&
-	    strcmp(o->embedded_store, "memory") != 0 &&
-	    strcmp(o->embedded_store, "kubernetes") != 0 &&
-	    !d01_dbstore_is_url(o->embedded_store))
-		return "--embedded-store must be memory, kubernetes, "
-		       "postgres://... or sqlite:PATH";
-	return NULL;
+	return check_store(o);
 }
 
 /* Defaults, demo defaults and the checks that make start-up fail. */

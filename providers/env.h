@@ -32,6 +32,22 @@ struct d01_env_opts {
 	const char *const *zones;
 	size_t nzones;
 	const char *dns_listen; /* "ADDR:PORT" */
+	/* More listeners (`serve --dns-listen` repeated), zone transfers
+	 * to --allow-transfer and NOTIFY to --notify (providers/embedded/
+	 * xfr.h, notify.h). Arrays of n entries, borrowed for the call. */
+	const char *const *dns_listens;
+	size_t ndns_listens;
+	const char *const *allow_transfer;
+	size_t nallow_transfer;
+	const char *const *notify;
+	size_t nnotify;
+	/* DNS UPDATE and signed queries on dns_listen: the operator's
+	 * BIND-style key files and the grants ("KEY=zonesub", ...); no key
+	 * files: no UPDATE (providers/embedded/tsigkeys.h). */
+	const char *const *tsig_keyfiles;
+	size_t ntsig_keyfiles;
+	const char *const *update_policies;
+	size_t nupdate_policies;
 	/* NULL: the real clock; tests pass a d01_test_clock's, which must
 	 * outlive the env (core/clock.h). */
 	const struct d01_clock *clock;

@@ -6,12 +6,13 @@
 set -eu
 
 build="build-essential cmake pkg-config libevent-dev libssl-dev libjansson-dev \
-libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev openssl ca-certificates \
-curl libpq-dev libsqlite3-dev"
+libldns-dev libcurl4-openssl-dev libexpat1-dev libyaml-dev libcrypt-dev openssl \
+ca-certificates curl libpq-dev libsqlite3-dev"
 test="clang libclang-rt-14-dev python3 bind9 bind9-utils bind9-dnsutils \
 knot-dnsutils clang-format python3-botocore python3-dnspython python3-cryptography \
 python3-jwt hyperfine valgrind \
-pebble systemd groff-base postgresql"
+pebble systemd groff-base postgresql lego certbot \
+python3-certbot-dns-rfc2136 python3-bcrypt"
 # The Helm chart tests render charts/ with tests/chart/render.go (Debian 12
 # has no helm package): Go's text/template + sprig, built offline.
 test="$test golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"

@@ -30,6 +30,7 @@
 #include "kube/kube_store.h"
 #include "providers/embedded/embedded.h"
 #include "providers/env.h"
+#include "server/acmedns_api.h"
 #include "server/daemon.h"
 #include "server/server.h"
 #include "store/dbstore.h"
@@ -44,7 +45,7 @@ struct kube_set {
 /* Lists from comma-separated flags, split once for the whole run. */
 struct lists {
 	char *paths_csv, *groups_csv;
-	const char *paths[D01_DAEMON_MAX_LIST], *groups[D01_DAEMON_MAX_LIST];
+	const char *paths[D01_STRLIST_MAX], *groups[D01_STRLIST_MAX];
 	int npaths, ngroups; /* -1: flag not given */
 };
 
@@ -62,6 +63,8 @@ struct d01_daemon {
 	struct d01_server *srv;
 	struct d01_certwatch *watch;
 	struct d01_fp_source *trust;
+	struct d01_acmedns_api *adns; /* --acmedns-listen */
+	int draining;		      /* listeners still draining */
 	struct event *sigterm, *sigint;
 	int env_open;
 	int stopping;
@@ -74,6 +77,8 @@ drained(void *arg)
 {
 	struct d01_daemon *d = arg;
 
+	if (--d->draining > 0)
+		return;
 	d01_log(D01_LOG_INFO, "stopped", "reason=drained");
 	event_base_loopexit(d->env.base, NULL);
 }
@@ -91,7 +96,15 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	d01_log(D01_LOG_INFO, "stopping", "signal=%d deadline_ms=%d", (int)sig,
 	    DRAIN_DEADLINE_MS);
-	d01_server_shutdown(d->srv, DRAIN_DEADLINE_MS, drained, d);
+	/* The webhook and the acme-dns API drain side by side; +1 so that
+	 * neither can end the loop while the other is being started. */
+	d->draining = 1 + (d->srv != NULL) + (d->adns != NULL);
+	if (d->srv != NULL)
+		d01_server_shutdown(d->srv, DRAIN_DEADLINE_MS, drained, d);
+	if (d->adns != NULL)
+		d01_acmedns_api_shutdown(
+		    d->adns, DRAIN_DEADLINE_MS, drained, d);
+	drained(d);
 }
 
 static void
@@ -120,7 +133,7 @@ start_listening(struct d01_daemon *d, struct d01_error *err)
 	    D01_VERSION, o->bind, o->port,
 	    d01_log_quote(qgroup, sizeof(qgroup), o->group),
 	    o->demo ? "none" : "front-proxy", o->nzones,
-	    o->dns_listen ? o->dns_listen : "-", o->metrics_port);
+	    o->dns_listen.n > 0 ? o->dns_listen.v[0] : "-", o->metrics_port);
 	return 0;
 }
 
@@ -202,7 +215,8 @@ kube_setup(struct d01_daemon *d, struct d01_error *err)
 		    d01_log_quote(qs, sizeof(qs), d01_kube_server(ks->core)),
 		    d01_log_quote(
 			qn, sizeof(qn), d01_kube_namespace(ks->core)));
-	if (!o->demo && o->client_ca == NULL && ks->authn == NULL) {
+	if (!o->demo && o->port != 0 && o->client_ca == NULL &&
+	    ks->authn == NULL) {
 		d01_error_set(err, D01_E_CONFIG,
 		    "no --requestheader-client-ca-file, and no Kubernetes API "
 		    "to read kube-system/extension-apiserver-authentication "
@@ -365,7 +379,7 @@ trust_setup(struct d01_daemon *d, struct d01_error *err)
 	struct d01_fp_flags fl = {o->allowed_csv, o->user_hdrs, o->group_hdrs,
 	    o->extra_prefixes, o->uid_hdrs};
 
-	if (o->demo)
+	if (o->demo || o->port == 0)
 		return 0;
 	if (o->client_ca != NULL)
 		d->trust = d01_fp_source_file(d->env.base, o->client_ca, &fl,
@@ -382,7 +396,7 @@ authz_setup(struct d01_daemon *d, struct d01_error *err)
 	const struct d01_daemon_opts *o = d->o;
 	struct d01_authz_cfg acfg = {0};
 
-	if (o->demo)
+	if (o->demo || o->port == 0)
 		return 0;
 	if (d->ks.authz == NULL) {
 		d01_log(D01_LOG_WARN, "authz_off",
@@ -410,12 +424,12 @@ lists_setup(struct d01_daemon *d, struct d01_error *err)
 	if (o->allow_paths_csv != NULL &&
 	    ((l->paths_csv = strdup(o->allow_paths_csv)) == NULL ||
 		(l->npaths = d01_daemon_split(
-		     l->paths_csv, l->paths, D01_DAEMON_MAX_LIST)) < 0))
+		     l->paths_csv, l->paths, D01_STRLIST_MAX)) < 0))
 		goto fail;
 	if (o->allow_groups_csv != NULL &&
 	    ((l->groups_csv = strdup(o->allow_groups_csv)) == NULL ||
 		(l->ngroups = d01_daemon_split(
-		     l->groups_csv, l->groups, D01_DAEMON_MAX_LIST)) < 0))
+		     l->groups_csv, l->groups, D01_STRLIST_MAX)) < 0))
 		goto fail;
 	return 0;
 fail:
@@ -456,7 +470,16 @@ env_setup(struct d01_daemon *d, struct d01_error *err)
 	    .secrets_dir = o->secrets_dir,
 	    .zones = o->zones,
 	    .nzones = o->nzones,
-	    .dns_listen = o->dns_listen,
+	    .dns_listens = o->dns_listen.v,
+	    .ndns_listens = o->dns_listen.n,
+	    .allow_transfer = o->allow_transfer.v,
+	    .nallow_transfer = o->allow_transfer.n,
+	    .notify = o->notify.v,
+	    .nnotify = o->notify.n,
+	    .tsig_keyfiles = o->tsig_keyfiles,
+	    .ntsig_keyfiles = o->ntsig_keyfiles,
+	    .update_policies = o->update_policies,
+	    .nupdate_policies = o->nupdate_policies,
 	    .endpoints = d->endpoints};
 
 	if (d01_env_open(&d->env, &eo, err) != D01_OK)
@@ -473,6 +496,8 @@ server_setup(struct d01_daemon *d, struct d01_error *err)
 	const struct d01_daemon_opts *o = d->o;
 	struct d01_server_cfg cfg = {0};
 
+	if (o->port == 0) /* no webhook: the acme-dns API alone */
+		return 0;
 	d->ctx = o->cert != NULL
 	    ? d01_tls_server_ctx(o->cert, o->key, !o->demo, err)
 	    : d01_tls_demo_ctx(err);
@@ -504,6 +529,17 @@ server_setup(struct d01_daemon *d, struct d01_error *err)
 	return 0;
 }
 
+/* The acme-dns API, once the store's back end is plugged in (accounts
+ * go through it). */
+static int
+acmedns_setup(struct d01_daemon *d, struct d01_error *err)
+{
+	if (d->o->acmedns.listen.n == 0)
+		return 0;
+	d->adns = d01_acmedns_api_new(&d->env, &d->o->acmedns, err);
+	return d->adns != NULL ? 0 : -1;
+}
+
 static int
 signals_setup(struct d01_daemon *d, struct d01_error *err)
 {
@@ -532,10 +568,11 @@ d01_daemon_new(const struct d01_daemon_opts *o, struct d01_error *err)
 	    env_setup(d, err) != 0 || kube_setup(d, err) != 0 ||
 	    secrets_setup(d, err) != 0 || store_setup(d, err) != 0 ||
 	    authz_setup(d, err) != 0 || server_setup(d, err) != 0 ||
-	    signals_setup(d, err) != 0)
+	    acmedns_setup(d, err) != 0 || signals_setup(d, err) != 0)
 		goto fail;
 	/* After every start-up check, so a refusal stays one line. */
-	if (!o->demo && o->secrets_dir == NULL && d->ks.core == NULL)
+	if (!o->demo && o->port != 0 && o->secrets_dir == NULL &&
+	    d->ks.core == NULL)
 		/* --authentication/authorization-kubeconfig reach an API, but
 		 * only --kubeconfig (or the pod's) is used for Secrets. */
 		d01_log(D01_LOG_WARN, "secrets_off",
@@ -616,6 +653,7 @@ d01_daemon_free(struct d01_daemon *d)
 	d01_fp_source_free(d->trust);
 	d01_certwatch_free(d->watch);
 	d01_server_free(d->srv);
+	d01_acmedns_api_free(d->adns);
 	d01_authz_free(d->authz);
 	/* Every op and Secret lookup went with the server. The Secrets
 	 * cache keeps events on the env's loop, and the Kubernetes clients

@@ -15,11 +15,14 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "core/strlist.h"
 #include "providers/embedded/store.h"
+#include "server/acmedns_api.h"
 
 #define D01_DAEMON_MAX_ZONES	 D01_STORE_MAX_ZONES
-#define D01_DAEMON_MAX_LIST	 32
 #define D01_DAEMON_MAX_ENDPOINTS 64
+#define D01_DAEMON_MAX_KEYFILES	 16
+#define D01_DAEMON_MAX_POLICIES	 64
 
 struct d01_daemon_opts {
 	long port;
@@ -41,7 +44,10 @@ struct d01_daemon_opts {
 	const char *secrets_dir;
 	const char *zones[D01_DAEMON_MAX_ZONES];
 	size_t nzones;
-	const char *dns_listen;
+	/* The embedded DNS: its addresses (IPv4 and IPv6), who may
+	 * transfer its zones and whom it NOTIFYs (providers/embedded/
+	 * xfr.h, notify.h). */
+	struct d01_strlist dns_listen, allow_transfer, notify;
 	/* The embedded provider's store: "memory", "kubernetes", a
 	 * database URL (store/dbstore.h) or NULL (kubernetes when an API
 	 * is configured and zones are set). */
@@ -49,6 +55,11 @@ struct d01_daemon_opts {
 	const char *embedded_store_ns; /* NULL: the pod's namespace */
 	long embedded_ttl_ms;	       /* values older are deleted */
 	long embedded_stale_ms;	       /* store stale after; 0: 30 s */
+	/* DNS UPDATE (RFC 2136) with TSIG on --dns-listen. */
+	const char *tsig_keyfiles[D01_DAEMON_MAX_KEYFILES];
+	size_t ntsig_keyfiles;
+	const char *update_policies[D01_DAEMON_MAX_POLICIES];
+	size_t nupdate_policies;
 	const char *log_level;
 	long metrics_port;
 	const char *metrics_bind;
@@ -63,6 +74,9 @@ struct d01_daemon_opts {
 	const char *endpoints[D01_DAEMON_MAX_ENDPOINTS];
 	size_t nendpoints;
 	const char *provider_ca_file; /* trust for ambient credentials */
+	/* The acme-dns API (server/acmedns_api.h); on with acmedns.listen.
+	 * With it, port 0 turns the webhook off (a VM needs none). */
+	struct d01_acmedns_opts acmedns;
 };
 
 struct d01_daemon;

@@ -23,6 +23,8 @@
 
 #include "core/log.h"
 #include "providers/embedded/dnsd.h"
+#include "providers/embedded/xfr.h"
+#include "providers/embedded/dnsd_update.h"
 
 #define MAX_TCP_CLIENTS 256
 #define TCP_IDLE_SEC	10
@@ -35,16 +37,31 @@ struct tcp_client {
 	struct d01_dnsd *d;
 	struct bufferevent *bev;
 	struct sockaddr_storage peer; /* for the debug log */
-	int closing; /* the client sent EOF: flush the replies, then close */
+	int closing;  /* the client sent EOF: flush the replies, then close */
+	unsigned xfr; /* zone transfers queued (counted in d->xfr) */
+	unsigned pending; /* UPDATEs whose reply is still to come */
+};
+
+/* An UPDATE's reply to come (dnsd_updater.c), and where it goes. */
+struct pending {
+	TAILQ_ENTRY(pending) link;
+	struct d01_dnsd *d;
+	struct tcp_client *c; /* NULL: UDP to peer */
+	struct sockaddr_storage peer;
+	socklen_t sl;
+	struct d01_update_job *job;
 };
 
 struct d01_dnsd {
 	const struct d01_txtstore *store;
+	struct d01_xfr *xfr; /* NULL: transfers refused (dnsd_answer.c) */
 	evutil_socket_t udp;
 	struct event *udp_ev;
 	struct evconnlistener *tcp;
 	TAILQ_HEAD(, tcp_client) clients;
 	size_t nclients;
+	struct d01_updater *upd; /* NULL: no TSIG keys, UPDATE is NOTIMP */
+	TAILQ_HEAD(, pending) pending;
 	uint8_t in[MAX_MSG], out[MAX_MSG];
 };
 
@@ -107,6 +124,62 @@ log_query(const char *proto, const struct sockaddr *peer, const uint8_t *q,
 	ldns_rdf_deep_free(dn);
 }
 
+static void pending_free(struct pending *p);
+static void client_free(struct tcp_client *c);
+
+/* An UPDATE's deferred reply: to the UDP peer, or framed on its TCP
+ * connection (which then closes if the client half-closed meanwhile). */
+static void
+pending_done(void *arg, const uint8_t *r, size_t len)
+{
+	struct pending *p = arg;
+	struct d01_dnsd *d = p->d;
+	struct tcp_client *c = p->c;
+	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+
+	if (len > 0 && c == NULL)
+		(void)sendto(
+		    d->udp, r, len, 0, (struct sockaddr *)&p->peer, p->sl);
+	if (len > 0 && c != NULL) {
+		bufferevent_write(c->bev, hdr, 2);
+		bufferevent_write(c->bev, r, len);
+	}
+	pending_free(p);
+	if (c != NULL && c->closing && c->pending == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_free(c);
+}
+
+/* A message for the updater (UPDATE, signed query): the reply now, in
+ * out, or later through pending_done. */
+static size_t
+dispatch(struct d01_dnsd *d, struct tcp_client *c,
+    const struct sockaddr_storage *ss, socklen_t sl, size_t n, uint8_t *out,
+    size_t cap)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	size_t len = 0;
+
+	if (p == NULL)
+		return 0;
+	p->d = d;
+	p->c = c;
+	if (ss != NULL) {
+		p->peer = *ss;
+		p->sl = sl;
+	}
+	p->job = d01_updater_handle(
+	    d->upd, d->in, n, out, cap, &len, c != NULL, pending_done, p);
+	if (p->job == NULL) {
+		free(p);
+		return len;
+	}
+	TAILQ_INSERT_TAIL(&d->pending, p, link);
+	if (c != NULL)
+		c->pending++;
+	return 0;
+}
+
 /*
  * Drain up to UDP_BURST datagrams per wake-up, then yield so TCP clients
  * and the webhook get their turn even under a flood.
@@ -129,8 +202,19 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < 0)
 			return; /* EAGAIN: drained; anything else: next wake-up
 				 */
-		len = d01_dnsd_answer(
-		    d->store, d->in, (size_t)n, d->out, sizeof(d->out), 0);
+		len = 0;
+		/* UPDATEs and signed messages first: a signed transfer
+		 * request is not for the address-only transfer code. */
+		if (d->upd != NULL && d01_updater_wants(d->in, (size_t)n))
+			len = dispatch(d, NULL, &ss, sl, (size_t)n, d->out,
+			    sizeof(d->out));
+		else if (d->xfr != NULL && d01_xfr_is_request(d->in, (size_t)n))
+			len = d01_xfr_udp(d->xfr, d->store,
+			    (struct sockaddr *)&ss, d->in, (size_t)n, d->out,
+			    sizeof(d->out));
+		else
+			len = d01_dnsd_answer(d->store, d->in, (size_t)n,
+			    d->out, sizeof(d->out), 0);
 		/* A full send buffer drops the reply; the client retries. */
 		if (len > 0)
 			(void)sendto(
@@ -140,9 +224,37 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A transfer's output has gone (flushed, or its client closed). */
+static void
+xfr_end(struct tcp_client *c)
+{
+	for (; c->xfr > 0; c->xfr--)
+		d01_xfr_done(c->d->xfr);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	TAILQ_REMOVE(&p->d->pending, p, link);
+	if (p->c != NULL)
+		p->c->pending--;
+	free(p);
+}
+
 static void
 client_free(struct tcp_client *c)
 {
+	struct pending *p, *next;
+
+	/* Its UPDATEs' replies have nowhere to go: cancel them. */
+	for (p = TAILQ_FIRST(&c->d->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (p->c == c) {
+			d01_update_cancel(p->job);
+			pending_free(p);
+		}
+	}
+	xfr_end(c);
 	TAILQ_REMOVE(&c->d->clients, c, link);
 	c->d->nclients--;
 	bufferevent_free(c->bev);
@@ -169,8 +281,25 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, d->in, mlen);
-		len = d01_dnsd_answer(
-		    d->store, d->in, mlen, d->out + 2, sizeof(d->out) - 2, 1);
+		/* UPDATEs and signed messages first (see udp_cb); zone
+		 * transfers write many messages themselves (dnsd_xfr.c). */
+		if (d->upd != NULL && d01_updater_wants(d->in, mlen)) {
+			len = dispatch(d, c, NULL, 0, mlen, d->out + 2,
+			    sizeof(d->out) - 2);
+		} else if (d->xfr != NULL && d01_xfr_is_request(d->in, mlen)) {
+			int rc = d01_xfr_tcp(d->xfr, d->store,
+			    (struct sockaddr *)&c->peer, d->in, mlen,
+			    bufferevent_get_output(bev));
+
+			c->xfr += rc > 0;
+			if (rc >= 0)
+				goto sent;
+			len = d01_dnsd_answer(d->store, d->in, mlen, d->out + 2,
+			    sizeof(d->out) - 2, 1);
+		} else {
+			len = d01_dnsd_answer(d->store, d->in, mlen, d->out + 2,
+			    sizeof(d->out) - 2, 1);
+		}
 		if (len == 0)
 			continue;
 		log_query("tcp", (struct sockaddr *)&c->peer, d->in, mlen,
@@ -178,6 +307,7 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		d->out[0] = (uint8_t)(len >> 8);
 		d->out[1] = (uint8_t)len;
 		bufferevent_write(bev, d->out, len + 2);
+	sent:
 		/* A client that does not read its answers gets no more. */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    TCP_OUT_HIGH) {
@@ -193,8 +323,10 @@ tcp_write_cb(struct bufferevent *bev, void *arg)
 	struct tcp_client *c = arg;
 
 	/* Called once the output is flushed. */
+	xfr_end(c);
 	if (c->closing) {
-		client_free(c);
+		if (c->pending == 0) /* else the last reply closes it */
+			client_free(c);
 		return;
 	}
 	if (!(bufferevent_get_enabled(bev) & EV_READ)) {
@@ -212,7 +344,8 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	 * allows either side to close); its replies still go out, bounded
 	 * by the write timeout. Errors and idle timeouts end it at once. */
 	if ((what & BEV_EVENT_EOF) && !c->closing &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+	    (evbuffer_get_length(bufferevent_get_output(bev)) > 0 ||
+		c->pending > 0)) {
 		c->closing = 1;
 		bufferevent_disable(bev, EV_READ);
 		return;
@@ -317,6 +450,7 @@ d01_dnsd_new(struct event_base *base, const struct d01_txtstore *store,
 	d->store = store;
 	d->udp = -1;
 	TAILQ_INIT(&d->clients);
+	TAILQ_INIT(&d->pending);
 	if (udp_open(d, base, &ss, sl) != 0)
 		goto syserr;
 	/* evconnlistener makes accepted sockets non-blocking. */
@@ -336,10 +470,20 @@ syserr:
 }
 
 void
+d01_dnsd_set_xfr(struct d01_dnsd *d, struct d01_xfr *xfr)
+{
+	d->xfr = xfr;
+}
+
+void
 d01_dnsd_free(struct d01_dnsd *d)
 {
 	if (d == NULL)
 		return;
+	while (!TAILQ_EMPTY(&d->pending)) {
+		d01_update_cancel(TAILQ_FIRST(&d->pending)->job);
+		pending_free(TAILQ_FIRST(&d->pending));
+	}
 	while (!TAILQ_EMPTY(&d->clients))
 		client_free(TAILQ_FIRST(&d->clients));
 	if (d->tcp != NULL)
@@ -349,4 +493,10 @@ d01_dnsd_free(struct d01_dnsd *d)
 	if (d->udp >= 0)
 		evutil_closesocket(d->udp);
 	free(d);
+}
+
+void
+d01_dnsd_set_updater(struct d01_dnsd *d, struct d01_updater *up)
+{
+	d->upd = up;
 }

@@ -24,6 +24,18 @@ struct d01_dnsd;
 struct d01_dnsd *d01_dnsd_new(struct event_base *base,
     const struct d01_txtstore *store, const char *addr, struct d01_error *err);
 
+/* Zone transfers (xfr.h) through xfr, borrowed: it must outlive d.
+ * Without one AXFR and IXFR are REFUSED by d01_dnsd_answer. */
+struct d01_xfr;
+void d01_dnsd_set_xfr(struct d01_dnsd *d, struct d01_xfr *xfr);
+/*
+ * Hand UPDATEs and TSIG-signed queries to `up` (dnsd_update.h; borrowed,
+ * it must outlive the server). Without one, UPDATE is NOTIMP and a
+ * signed query gets BADKEY.
+ */
+struct d01_updater;
+void d01_dnsd_set_updater(struct d01_dnsd *d, struct d01_updater *up);
+
 /* Stop listening, close every TCP client, free. NULL is a no-op. */
 void d01_dnsd_free(struct d01_dnsd *d);
 

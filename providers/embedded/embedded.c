@@ -15,15 +15,28 @@
 #include "core/recstore.h"
 #include "providers/embedded/accounts.h"
 #include "providers/embedded/dnsd.h"
+#include "providers/embedded/dnsd_update.h"
 #include "providers/embedded/embedded.h"
+#include "providers/embedded/notify.h"
 #include "providers/embedded/store.h"
+#include "providers/embedded/tsigkeys.h"
+#include "providers/embedded/xfr.h"
 #include "providers/env.h"
+
+/* One listener per --dns-listen address: each has its own sockets and
+ * TCP clients; they share the store and the transfer bound. */
+#define MAX_LISTEN 16
 
 /* The provider's state in the env: the zones and their DNS server. */
 struct embedded_state {
-	struct d01_txtstore *store;	/* NULL: no --embedded-zone */
-	struct d01_acctab *accounts;	/* with store: acme-dns accounts */
-	struct d01_dnsd *dnsd;		/* NULL: no --dns-listen */
+	struct d01_txtstore *store;	   /* NULL: no --embedded-zone */
+	struct d01_acctab *accounts;	   /* with store: acme-dns accounts */
+	struct d01_dnsd *dnsd[MAX_LISTEN]; /* none: no --dns-listen */
+	size_t ndnsd;
+	struct d01_xfr *xfr;		/* with store: AXFR/IXFR ACL */
+	struct d01_notify *notify;	/* NULL: no --notify */
+	struct d01_keyring *keys;	/* NULL: no --tsig-keyfile */
+	struct d01_updater *updater;	/* with keys and a dnsd: UPDATE */
 	struct d01_recstore_backend be; /* be.start NULL: memory only */
 };
 
@@ -155,10 +168,87 @@ embedded_fini(struct d01_env *env, void *state)
 	(void)env;
 	if (st == NULL)
 		return;
-	d01_dnsd_free(st->dnsd); /* first: it answers from the store */
+	while (st->ndnsd > 0) /* first: they answer from the store */
+		d01_dnsd_free(st->dnsd[--st->ndnsd]);
+	d01_updater_free(st->updater);
+	d01_keyring_free(st->keys);
+	d01_xfr_free(st->xfr);
+	d01_notify_free(st->notify); /* d01_txtstore_free does not call it */
 	d01_txtstore_free(st->store);
 	d01_acctab_free(st->accounts);
 	free(st);
+}
+
+/* The listeners (dns_listen, then dns_listens), transfers and NOTIFY. */
+static int
+secondaries_init(struct d01_env *env, struct embedded_state *st,
+    const struct d01_env_opts *opts, struct d01_error *err)
+{
+	const char *addr;
+	size_t i;
+
+	if ((st->xfr = d01_xfr_new(
+		 opts->allow_transfer, opts->nallow_transfer, err)) == NULL)
+		return -1;
+	if (opts->nnotify > 0) {
+		if ((st->notify = d01_notify_new(env->base, env->clock,
+			 st->store, opts->notify, opts->nnotify, err)) == NULL)
+			return -1;
+		d01_txtstore_on_change(
+		    st->store, d01_notify_changed, st->notify);
+	}
+	for (i = 0; i < opts->ndns_listens + 1; i++) {
+		addr = i == 0 ? opts->dns_listen : opts->dns_listens[i - 1];
+		if (addr == NULL)
+			continue;
+		if (st->ndnsd == MAX_LISTEN)
+			return d01_error_set(err, D01_E_CONFIG,
+			    "more than %d --dns-listen addresses", MAX_LISTEN);
+		if ((st->dnsd[st->ndnsd] = d01_dnsd_new(
+			 env->base, st->store, addr, err)) == NULL)
+			return -1;
+		d01_dnsd_set_xfr(st->dnsd[st->ndnsd++], st->xfr);
+	}
+	return 0;
+}
+
+/* The TSIG keys and grants of opts (read now: the operator's files, at
+ * start-up) and the updater taking UPDATEs on the DNS server. */
+static enum d01_err
+keys_init(struct d01_env *env, struct embedded_state *st,
+    const struct d01_env_opts *opts, struct d01_error *err)
+{
+	size_t i;
+
+	if (opts->ntsig_keyfiles == 0) {
+		if (opts->nupdate_policies > 0)
+			return d01_error_set(err, D01_E_CONFIG,
+			    "--update-policy needs --tsig-keyfile");
+		return D01_OK;
+	}
+	if (st->store == NULL)
+		return d01_error_set(
+		    err, D01_E_CONFIG, "--tsig-keyfile needs --embedded-zone");
+	if ((st->keys = d01_keyring_new()) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	for (i = 0; i < opts->ntsig_keyfiles; i++)
+		if (d01_keyring_load(st->keys, opts->tsig_keyfiles[i], err) !=
+		    D01_OK)
+			return err->code;
+	for (i = 0; i < opts->nupdate_policies; i++)
+		if (d01_keyring_grant(
+			st->keys, opts->update_policies[i], err) != D01_OK)
+			return err->code;
+	if (st->ndnsd > 0) {
+		if ((st->updater = d01_updater_new(env, st->store, st->keys)) ==
+		    NULL)
+			return d01_error_set(err, D01_E_NOMEM, "out of memory");
+		for (i = 0; i < st->ndnsd; i++)
+			d01_dnsd_set_updater(st->dnsd[i], st->updater);
+	}
+	d01_log(D01_LOG_INFO, "dns_update_keys", "keys=%zu grants=%zu",
+	    d01_keyring_count(st->keys), opts->nupdate_policies);
+	return D01_OK;
 }
 
 /* The zones of opts and, when asked, the DNS server answering them. A
@@ -178,13 +268,15 @@ embedded_init(struct d01_env *env, const struct d01_env_opts *opts,
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		goto fail;
 	}
+	if (opts->nzones > 0)
+		d01_txtstore_set_clock(st->store, env->clock);
 	for (i = 0; i < opts->nzones; i++)
 		if (d01_txtstore_add_zone(
 			st->store, opts->zones[i], NULL, err) != D01_OK)
 			goto fail;
-	if (opts->nzones > 0 && opts->dns_listen != NULL &&
-	    (st->dnsd = d01_dnsd_new(
-		 env->base, st->store, opts->dns_listen, err)) == NULL)
+	if (opts->nzones > 0 && secondaries_init(env, st, opts, err) != 0)
+		goto fail;
+	if (keys_init(env, st, opts, err) != D01_OK)
 		goto fail;
 	*state = st;
 	return D01_OK;
@@ -324,4 +416,13 @@ d01_embedded_backend(const struct d01_env *env)
 	    d01_env_provider_state(env, &d01_provider_embedded);
 
 	return st != NULL && st->be.start != NULL ? &st->be : NULL;
+}
+
+const struct d01_keyring *
+d01_embedded_keyring(const struct d01_env *env)
+{
+	struct embedded_state *st =
+	    d01_env_provider_state(env, &d01_provider_embedded);
+
+	return st != NULL ? st->keys : NULL;
 }

@@ -46,4 +46,12 @@ struct d01_acctab *d01_embedded_accounts(const struct d01_env *env);
 const struct d01_recstore_backend *d01_embedded_backend(
     const struct d01_env *env);
 
+/*
+ * The TSIG keys of --tsig-keyfile (tsigkeys.h; owned by the provider,
+ * read-only after start-up), or NULL when none were given. Look a key up
+ * with d01_keyring_find().
+ */
+struct d01_keyring;
+const struct d01_keyring *d01_embedded_keyring(const struct d01_env *env);
+
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/dname.h"
 #include "providers/embedded/store.h"
 
@@ -53,7 +54,36 @@ struct d01_txtstore {
 	size_t nnames; /* nodes with values */
 	struct zone zones[D01_STORE_MAX_ZONES];
 	size_t nzones;
+	/* Serials and the change hook (d01_txtstore_set_clock/on_change). */
+	const struct d01_clock *clock;
+	int64_t tick0; /* serial time at mono 0, in hundredths of a second */
+	d01_txtstore_change_fn on_change;
+	void *on_change_arg;
 };
+
+/* 2020-01-01T00:00:00Z: serial time counts hundredths of a second from
+ * it (store.h says why). */
+#define SERIAL_EPOCH 1577836800
+
+/* The serial time now: wall clock at set_clock, then the monotonic
+ * clock, so a wall-clock step back during a run cannot lower it. */
+static uint32_t
+serial_now(const struct d01_txtstore *s)
+{
+	return (uint32_t)(s->tick0 + d01_clock_mono_ms(s->clock) / 10);
+}
+
+static void
+changed(struct d01_txtstore *s, struct zone *z)
+{
+	uint32_t next = z->pub.serial + 1, t;
+
+	if (s->clock != NULL && d01_serial_gt(t = serial_now(s), next))
+		next = t;
+	z->pub.serial = next;
+	if (s->on_change != NULL)
+		s->on_change(s->on_change_arg, &z->pub);
+}
 
 static uint32_t
 hash_name(const char *s)
@@ -108,6 +138,8 @@ d01_txtstore_clear(struct d01_txtstore *s)
 		s->buckets[i] = NULL;
 	}
 	s->nnodes = s->nnames = 0;
+	for (i = 0; i < s->nzones; i++)
+		changed(s, &s->zones[i]);
 }
 
 void
@@ -117,6 +149,7 @@ d01_txtstore_free(struct d01_txtstore *s)
 
 	if (s == NULL)
 		return;
+	s->on_change = NULL; /* going away is no change to announce */
 	d01_txtstore_clear(s);
 	for (i = 0; i < s->nzones; i++) {
 		free(s->zones[i].name);
@@ -169,7 +202,7 @@ d01_txtstore_add_zone(struct d01_txtstore *s, const char *zone, const char *ns,
 	z->pub.name = z->name;
 	z->pub.ns = z->ns;
 	z->pub.hostmaster = z->hostmaster;
-	z->pub.serial = 1;
+	z->pub.serial = s->clock != NULL ? serial_now(s) : 1;
 	s->nzones++;
 	return D01_OK;
 }
@@ -391,7 +424,7 @@ d01_txtstore_add_ref(struct d01_txtstore *s, const char *fqdn,
 	node_values(n)[n->nvalues] = copy;
 	if (n->nvalues++ == 0)
 		s->nnames++;
-	z->pub.serial++;
+	changed(s, z);
 held:
 	if (fqdn_ref != NULL)
 		*fqdn_ref = n->name;
@@ -432,13 +465,14 @@ d01_txtstore_remove(struct d01_txtstore *s, const char *fqdn, const char *value,
 	free(v[i]);
 	/* Keep the order of the remaining values: answers stay stable. */
 	memmove(&v[i], &v[i + 1], (n->nvalues - i - 1) * sizeof(v[0]));
-	z->pub.serial++;
-	if (--n->nvalues > 0)
-		return D01_OK;
-	s->nnames--;
-	ancestors_adjust(s, fqdn, z->name, -1);
-	if (n->below == 0)
-		node_unlink(s, n);
+	if (--n->nvalues == 0) {
+		s->nnames--;
+		ancestors_adjust(s, fqdn, z->name, -1);
+		if (n->below == 0)
+			node_unlink(s, n);
+	}
+	/* After the change is complete: the hook may read the store. */
+	changed(s, z);
 	return D01_OK;
 }
 
@@ -459,4 +493,47 @@ int
 d01_txtstore_name_exists(const struct d01_txtstore *s, const char *name)
 {
 	return node_get(s, name) != NULL;
+}
+
+void
+d01_txtstore_set_clock(struct d01_txtstore *s, const struct d01_clock *c)
+{
+	s->clock = c;
+	if (c != NULL)
+		s->tick0 = (d01_clock_wall_ms(c) - SERIAL_EPOCH * 1000LL) / 10 -
+		    d01_clock_mono_ms(c) / 10;
+}
+
+void
+d01_txtstore_on_change(
+    struct d01_txtstore *s, d01_txtstore_change_fn fn, void *arg)
+{
+	s->on_change = fn;
+	s->on_change_arg = arg;
+}
+
+int
+d01_txtstore_walk(const struct d01_txtstore *s, const struct d01_txtzone *z,
+    d01_txtstore_walk_fn fn, void *arg)
+{
+	const struct zone *owner;
+	struct node *n;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->nbuckets; i++)
+		for (n = s->buckets[i]; n != NULL; n = n->next) {
+			if (n->nvalues == 0)
+				continue;
+			/* A name in a sub-zone we also serve is the
+			 * sub-zone's, not z's. */
+			owner = find_zone(s, n->name);
+			if (owner == NULL || &owner->pub != z)
+				continue;
+			if ((rc = fn(arg, n->name,
+				 (const char *const *)node_values(n),
+				 n->nvalues)) != 0)
+				return rc;
+		}
+	return 0;
 }

@@ -94,4 +94,46 @@ const char *const *d01_txtstore_values(
  */
 int d01_txtstore_name_exists(const struct d01_txtstore *s, const char *name);
 
+/*
+ * Zone transfers and NOTIFY (dnsd_xfr.c, notify.c).
+ *
+ * set_clock: serials follow time from now on. Without a clock a zone's
+ * serial starts at 1 and counts changes (tests, the fuzz target). With
+ * one it starts at the time in hundredths of a second since 2020-01-01
+ * and every change sets it to max(serial + 1, that time) in RFC 1982
+ * arithmetic, so a restarted instance starts above every serial it
+ * served unless it restarts before the clock has caught up with a burst
+ * of more than 100 changes a second (each change past that rate puts
+ * the serial 10 ms ahead). Why not seconds: a burst of 1000 Presents
+ * would then need a 17-minute pause. The cost: the uint32 wraps every
+ * 497 days, which RFC 1982 allows as long as a secondary's copy is less
+ * than 248 days old (the SOA expire is one day). `c` is borrowed and
+ * must outlive the store. Call it before adding zones.
+ *
+ * on_change: fn(arg, zone) after every change of a zone's data, its
+ * serial already bumped: add, remove, and clear (every zone). One slot;
+ * NULL removes it. fn must not change the store.
+ *
+ * walk: fn for every name holding values whose zone (longest match) is
+ * z, with its values, in no particular order; stops at the first
+ * non-zero return and returns it, else 0. The store must not change
+ * during the walk.
+ */
+struct d01_clock;
+void d01_txtstore_set_clock(struct d01_txtstore *s, const struct d01_clock *c);
+typedef void (*d01_txtstore_change_fn)(void *arg, const struct d01_txtzone *z);
+void d01_txtstore_on_change(
+    struct d01_txtstore *s, d01_txtstore_change_fn fn, void *arg);
+typedef int (*d01_txtstore_walk_fn)(
+    void *arg, const char *name, const char *const *values, size_t n);
+int d01_txtstore_walk(const struct d01_txtstore *s, const struct d01_txtzone *z,
+    d01_txtstore_walk_fn fn, void *arg);
+
+/* RFC 1982: 1 when serial a is later than b. */
+static inline int
+d01_serial_gt(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(a - b) < 0x80000000u;
+}
+
 #endif

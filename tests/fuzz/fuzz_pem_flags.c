@@ -225,7 +225,7 @@ serve_args(char *s)
 	    .request_ms = 30000,
 	    .idle_ms = 60000,
 	    .max_inflight = 512};
-	const char *list[D01_DAEMON_MAX_LIST];
+	const char *list[D01_STRLIST_MAX];
 	char *argv[33] = {"serve"}, *csv;
 	int argc = 1;
 
@@ -239,8 +239,8 @@ serve_args(char *s)
 			__builtin_trap();
 		if (o.allow_paths_csv != NULL &&
 		    (csv = strdup(o.allow_paths_csv)) != NULL) {
-			if (d01_daemon_split(csv, list, D01_DAEMON_MAX_LIST) >
-			    D01_DAEMON_MAX_LIST)
+			if (d01_daemon_split(csv, list, D01_STRLIST_MAX) >
+			    D01_STRLIST_MAX)
 				__builtin_trap();
 			free(csv);
 		}
