@@ -30,6 +30,7 @@
 #define BACKOFF_MIN_MS	   250
 #define BACKOFF_MAX_MS	   5000
 #define CONNECT_TIMEOUT_MS 10000 /* connect, setup and load, each */
+#define WIRE_TIMEOUT_MS	   30000 /* one write's statement */
 
 /* Two instances starting at once would race on CREATE TABLE IF NOT
  * EXISTS (a unique violation in the catalog): an advisory lock, the same
@@ -181,6 +182,7 @@ pg_send(struct dbs_pg *p, const char *sql, int n, const char *const *params)
 		return -1;
 	}
 	p->onwire = 1;
+	p->wire_since_ms = dbs_mono_ms();
 	p->qerr = 0;
 	r = PQflush(p->c);
 	if (r < 0 || watch(p, r == 1 ? EV_READ | EV_WRITE : EV_READ, 0)) {
@@ -410,8 +412,13 @@ on_notice(void *arg, const char *msg)
 static void
 connect_start(struct dbs_pg *p)
 {
-	const char *kw[] = {"dbname", "fallback_application_name", NULL};
-	const char *val[] = {p->url, p->appname, NULL};
+	/* TCP keepalives first, so that the URL may set its own: a peer
+	 * gone without a FIN (a partition) is noticed within ~30 s even
+	 * when nothing is on the wire, and NOTIFYs are not silently lost. */
+	const char *kw[] = {"keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "dbname",
+	    "fallback_application_name", NULL};
+	const char *val[] = {"1", "10", "5", "3", p->url, p->appname, NULL};
 
 	set_state(p, PG_CONNECTING);
 	/* The URL is the dbname to expand; the application name (seen in
@@ -455,6 +462,14 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	    now - p->state_since_ms >= CONNECT_TIMEOUT_MS) {
 		snprintf(why, sizeof(why), "no progress for %d s",
 		    CONNECT_TIMEOUT_MS / 1000);
+		pg_drop(p, why);
+	}
+	/* A statement is one row or 256: this long without its reply, the
+	 * connection is broken in a way TCP has not noticed yet. */
+	if (p->state == PG_READY && p->onwire &&
+	    now - p->wire_since_ms >= WIRE_TIMEOUT_MS) {
+		snprintf(why, sizeof(why), "no reply for %d s",
+		    WIRE_TIMEOUT_MS / 1000);
 		pg_drop(p, why);
 	}
 	if (!p->stale && p->state != PG_READY &&

@@ -51,6 +51,7 @@ struct dbs_pg {
 	int64_t state_since_ms; /* mono, when state last changed */
 	int64_t last_ok_ms;	/* mono, last moment READY */
 	int64_t next_expiry_ms;
+	int64_t wire_since_ms; /* mono, the query on the wire was sent */
 	int ever_ready, stale, down_logged;
 	int onwire;	  /* a query is on the wire */
 	int expiring;	  /* an expiry job is queued or on the wire */
