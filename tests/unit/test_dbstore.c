@@ -21,7 +21,7 @@
 
 /* --- a sink that records ---------------------------------------------- */
 
-#define NV 64
+#define NV 600
 struct fsink {
 	char v[NV][2][300];
 	int nv;
@@ -215,6 +215,46 @@ acct1(struct event_base *b, struct d01_recstore_backend *be, const char *u,
 	return d.code;
 }
 
+/* n Presents at once through be, then n CleanUps: the writes/s of the
+ * store itself (no HTTP), printed as a figure; -1 when one failed. */
+static int
+burst(struct event_base *b, struct d01_recstore_backend *be, const char *what,
+    int n)
+{
+	static struct done d[500];
+	struct timespec t0, t1;
+	struct d01_error err;
+	char fq[64];
+	int i, k, ok = 0, all;
+	double secs[2];
+
+	for (k = 0; k < 2; k++) {
+		memset(d, 0, sizeof(d));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < n; i++) {
+			snprintf(fq, sizeof(fq),
+			    "_acme-challenge.b%d.unit.test.", i);
+			if (be->start(be->ctx, k == 0, "unit.test.", fq,
+				"burst", 30000, done_cb, &d[i], &err) == NULL)
+				return -1;
+		}
+		do {
+			event_base_loop(b, EVLOOP_ONCE);
+			for (all = 1, i = 0; i < n && all; i++)
+				all = d[i].n > 0;
+		} while (!all);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs[k] = (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		for (i = 0; i < n; i++)
+			ok += d[i].code == D01_OK;
+	}
+	fprintf(stderr,
+	    "  %s: %d Presents at once %.0f/s, %d CleanUps %.0f/s\n", what, n,
+	    n / secs[0], n, n / secs[1]);
+	return ok == 2 * n ? 0 : -1;
+}
+
 /* --- payload and URLs ----------------------------------------------- */
 
 static void
@@ -341,6 +381,7 @@ t_sqlite(void)
 	CHECK_INT(f.na, ==, 1);
 	CHECK_INT(acct1(b, &be, "user2", "sub1"), ==, D01_E_CONFLICT);
 	CHECK_INT(acct1(b, &be, "user1", "sub2"), ==, D01_E_CONFLICT);
+	CHECK_INT(burst(b, &be, "sqlite", 500), ==, 0);
 	d01_dbstore_free(s);
 	/* A new process: everything answered success is in the file. */
 	fs_sink(&f, &sink);
@@ -458,6 +499,7 @@ t_pg_two_stores(void)
 	CHECK(got);
 	CHECK_INT(write1(b, &bb, 0, fq, "pv"), ==, D01_OK);
 	CHECK(!fs_has(&fb, fq, "pv"));
+	CHECK_INT(burst(b, &ba, "postgres", 500), ==, 0);
 end:
 	d01_dbstore_free(a);
 	d01_dbstore_free(c);
