@@ -11,7 +11,10 @@
  * an advisory lock, LISTEN dns01) -> LOADING (every value and account in
  * one REPEATABLE READ transaction, applied to the local copy in one loop
  * callback: clear, then adds) -> READY (jobs one at a time, notifications
- * applied as they come). Notifications are left in libpq's queue until
+ * applied as they come). Every instance applies every change from the
+ * notifications alone, the writer too: its own write is applied when its
+ * notification comes, in the one order PostgreSQL delivers them (commit
+ * order), and only then answered. Notifications are left in libpq's queue until
  * the load is applied, so a change committed after the load's snapshot
  * is applied after it; one committed before is in both, and applying it
  * twice changes nothing. A NOTIFY lost while disconnected is covered by
@@ -157,7 +160,7 @@ pg_drop(struct dbs_pg *p, const char *why)
 	p->res[0] = p->res[1] = NULL;
 	p->qerr = 0;
 	p->onwire = 0;
-	if (p->cur_wire)
+	if (p->cur_wire || p->await != NULL)
 		pg_job_lost(p);
 	if (p->c != NULL)
 		PQfinish(p->c);
@@ -343,7 +346,7 @@ drain(struct dbs_pg *p)
 	}
 	while (p->c != NULL && p->state == PG_READY &&
 	    (n = PQnotifies(p->c)) != NULL) {
-		pg_apply_notify(p, n->extra);
+		pg_apply_notify(p, n->extra, n->be_pid);
 		PQfreemem(n);
 	}
 }
@@ -466,7 +469,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* A statement is one row or 256: this long without its reply, the
 	 * connection is broken in a way TCP has not noticed yet. */
-	if (p->state == PG_READY && p->onwire &&
+	if (p->state == PG_READY && (p->onwire || p->await != NULL) &&
 	    now - p->wire_since_ms >= WIRE_TIMEOUT_MS) {
 		snprintf(why, sizeof(why), "no reply for %d s",
 		    WIRE_TIMEOUT_MS / 1000);
@@ -543,7 +546,7 @@ void
 dbs_pg_stats(const struct dbs_pg *p, struct d01_dbstore_stats *st)
 {
 	st->stale = p->stale;
-	st->queued = p->nq + (p->cur_wire ? 1 : 0);
+	st->queued = p->nq + (p->cur_wire ? 1 : 0) + (p->await != NULL);
 	st->since_sync_s = p->state == PG_READY
 	    ? 0
 	    : (double)(dbs_mono_ms() - p->last_ok_ms) / 1000.0;

@@ -278,6 +278,13 @@ t_payload_roundtrip(void)
 	strcat(out, "@1765100000123");
 	CHECK_INT(d01_dbp_decode(out, &p), ==, 0);
 	CHECK(p.created_ms == 1765100000123LL);
+	CHECK(p.job == -1);
+	strcat(out, "#42");
+	CHECK_INT(d01_dbp_decode(out, &p), ==, 0);
+	CHECK(p.created_ms == 1765100000123LL);
+	CHECK(p.job == 42);
+	CHECK_INT(d01_dbp_decode("R1:a1:b#7", &p), ==, 0);
+	CHECK(p.job == 7 && p.created_ms == -1);
 	CHECK_INT(d01_dbp_decode("R0:0:", &p), ==, 0);
 	CHECK_STR(p.f[0], "");
 	/* What SQL builds for an expiry: the same bytes. */
@@ -297,7 +304,8 @@ static void
 t_payload_malformed(void)
 {
 	static const char *bad[] = {"", "Q1:a", "R1:a", "R2:a1:b", "R01:a1:b",
-	    "R1:a1:bX", "R1:a1:b@", "R1:a1:b@12x", "R1:a1:b@-1",
+	    "R1:a1:bX", "R1:a1:b@", "R1:a1:b@12x", "R1:a1:b@-1", "R1:a1:b#",
+	    "R1:a1:b#1@2", "R1:a1:b#1#2", "R1:a1:b#x",
 	    "R99999999999999999999:a1:b", "R1a1:b", "V1:a1:b", "R:a1:b",
 	    "A1:a1:b1:c", "R1:a1:b@1234567890123456789012"};
 	static struct d01_dbp p;
