@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The PostgreSQL store (dbstore.h): one connection, driven by libpq's
- * asynchronous API on the loop (PQconnectStart/PQconnectPoll, then
+ * asynchronous API on the loop (PQconnectStartParams/PQconnectPoll, then
  * PQsendQuery*, PQflush in non-blocking mode, PQconsumeInput/PQisBusy/
  * PQgetResult when PQsocket is readable). One connection both LISTENs
  * and writes: the notifications and the results then come in one
@@ -14,11 +14,11 @@
  * applied as they come). Every instance applies every change from the
  * notifications alone, the writer too: its own write is applied when its
  * notification comes, in the one order PostgreSQL delivers them (commit
- * order), and only then answered. Notifications are left in libpq's queue until
- * the load is applied, so a change committed after the load's snapshot
- * is applied after it; one committed before is in both, and applying it
- * twice changes nothing. A NOTIFY lost while disconnected is covered by
- * the load that follows every reconnect. Writes are pg_write.c.
+ * order), and only then answered. Notifications are left in libpq's
+ * queue until the load is applied, so a change committed after the
+ * load's snapshot is applied after it; one committed before is in both, and
+ * applying it twice changes nothing. A NOTIFY lost while disconnected is
+ * covered by the load that follows every reconnect. Writes are pg_write.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
