@@ -150,13 +150,21 @@ struct done {
 	int n;
 	enum d01_err code;
 	char msg[512];
+	/* When f is set: whether f held fqdn/value as the callback ran. */
+	struct fsink *f;
+	const char *fq, *v;
+	int held;
 };
+
+static int fs_find(struct fsink *f, const char *fqdn, const char *value);
 
 static void
 done_cb(void *arg, const struct d01_error *err)
 {
 	struct done *d = arg;
 
+	if (d->f != NULL)
+		d->held = fs_find(d->f, d->fq, d->v) >= 0;
 	d->n++;
 	d->code = err->code;
 	snprintf(d->msg, sizeof(d->msg), "%s", err->msg);
@@ -491,6 +499,24 @@ t_pg_two_stores(void)
 	}
 	CHECK(got); /* the other instance's sink has the account */
 	CHECK_INT(acct1(b, &bb, "unit-other", "unit-sub"), ==, D01_E_CONFLICT);
+	/* Held by the writer when it answers (in the callback itself): 20
+	 * writes. */
+	for (got = 0; got < 20; got++) {
+		char v[16];
+		struct done d = {0};
+
+		snprintf(v, sizeof(v), "held%d", got);
+		d.f = &fa;
+		d.fq = fq;
+		d.v = v;
+		CHECK(ba.start(ba.ctx, 1, "unit.test.", fq, v, 10000, done_cb,
+			  &d, &err) != NULL);
+		CHECK_INT(run_until(b, &d.n, 15000), ==, 0);
+		CHECK_INT(d.code, ==, D01_OK);
+		CHECK(d.held); /* as the callback ran */
+		CHECK_INT(write1(b, &ba, 0, fq, v), ==, D01_OK);
+		CHECK(!fs_has(&fa, fq, v));
+	}
 	CHECK_INT(write1(b, &ba, 1, fq, "pv"), ==, D01_OK);
 	got = 0;
 	{
