@@ -26,6 +26,7 @@ struct d01_dbstore {
 	struct dbs_pg *pg; /* one of the two */
 	struct dbs_lite *lite;
 	struct d01_dbstore_stats st;
+	unsigned long hold_failed; /* values the local store refused */
 };
 
 int64_t dbs_wall_ms(void);

@@ -76,6 +76,7 @@ d01_dbp_decode(const char *in, struct d01_dbp *p)
 		return -1;
 	p->op = in[0];
 	p->created_ms = -1;
+	p->job = -1;
 	for (i = 0; i < p->nf; i++) {
 		if ((fl = digits(&s)) < 0 || *s != ':')
 			return -1;
@@ -91,6 +92,11 @@ d01_dbp_decode(const char *in, struct d01_dbp *p)
 	if (*s == '@') {
 		s++;
 		if ((p->created_ms = digits(&s)) < 0)
+			return -1;
+	}
+	if (*s == '#') {
+		s++;
+		if ((p->job = digits(&s)) < 0)
 			return -1;
 	}
 	return *s == '\0' ? 0 : -1;

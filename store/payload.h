@@ -4,13 +4,14 @@
  * built by the writer in C (or in SQL, for expiry) and decoded by every
  * instance. An operation letter, then each field as its byte length in
  * decimal, ':', and its bytes; optionally '@' and the row's creation time
- * in ms since the epoch:
+ * in ms since the epoch; optionally '#' and the writer's job number (its
+ * own connection's notification tells the writer its write is applied):
  *
- *   V<zone><fqdn><value>[@ms]            a value was added
- *   R<fqdn><value>                       a value was removed
- *   A<user><hash><subdomain><allowfrom>  an account was created
+ *   V<zone><fqdn><value>[@ms][#job]            a value is there
+ *   R<fqdn><value>[#job]                       a value is gone
+ *   A<user><hash><subdomain><allowfrom>[#job]  an account was created
  *
- * e.g. "R19:_acme-challenge.a.b.3:xyz". Length-prefixed so that no byte
+ * e.g. "R19:_acme-challenge.a.b.3:xyz#12". Length-prefixed so that no byte
  * of a value needs escaping; PostgreSQL bounds a payload at 8000 bytes
  * and the fields' own bounds keep every payload well below.
  */
@@ -28,6 +29,7 @@ struct d01_dbp {
 	int nf;				   /* fields, as op says */
 	const char *f[D01_DBP_MAX_FIELDS]; /* NUL-terminated, in buf */
 	int64_t created_ms;		   /* -1 when absent */
+	int64_t job;			   /* -1 when absent */
 	char buf[D01_DBP_MAX + D01_DBP_MAX_FIELDS];
 };
 
@@ -40,8 +42,8 @@ int d01_dbp_nfields(char op);
 size_t d01_dbp_encode(char *out, size_t n, char op, const char *const *fields);
 
 /* Decode a payload: 0, or -1 when malformed (unknown op, a length
- * that runs past the end or has leading zeros, a NUL byte in a field,
- * wrong field count, trailing bytes, a bad time). */
+ * that runs past the end or has leading zeros, wrong field count,
+ * trailing bytes, a bad time or job number). */
 int d01_dbp_decode(const char *in, struct d01_dbp *p);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The PostgreSQL store (dbstore.h): one connection, driven by libpq's
- * asynchronous API on the loop (PQconnectStart/PQconnectPoll, then
+ * asynchronous API on the loop (PQconnectStartParams/PQconnectPoll, then
  * PQsendQuery*, PQflush in non-blocking mode, PQconsumeInput/PQisBusy/
  * PQgetResult when PQsocket is readable). One connection both LISTENs
  * and writes: the notifications and the results then come in one
@@ -11,11 +11,14 @@
  * an advisory lock, LISTEN dns01) -> LOADING (every value and account in
  * one REPEATABLE READ transaction, applied to the local copy in one loop
  * callback: clear, then adds) -> READY (jobs one at a time, notifications
- * applied as they come). Notifications are left in libpq's queue until
- * the load is applied, so a change committed after the load's snapshot
- * is applied after it; one committed before is in both, and applying it
- * twice changes nothing. A NOTIFY lost while disconnected is covered by
- * the load that follows every reconnect. Writes are pg_write.c.
+ * applied as they come). Every instance applies every change from the
+ * notifications alone, the writer too: its own write is applied when its
+ * notification comes, in the one order PostgreSQL delivers them (commit
+ * order), and only then answered. Notifications are left in libpq's
+ * queue until the load is applied, so a change committed after the
+ * load's snapshot is applied after it; one committed before is in both, and
+ * applying it twice changes nothing. A NOTIFY lost while disconnected is
+ * covered by the load that follows every reconnect. Writes are pg_write.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 #define BACKOFF_MIN_MS	   250
 #define BACKOFF_MAX_MS	   5000
 #define CONNECT_TIMEOUT_MS 10000 /* connect, setup and load, each */
+#define WIRE_TIMEOUT_MS	   30000 /* one write's statement */
 
 /* Two instances starting at once would race on CREATE TABLE IF NOT
  * EXISTS (a unique violation in the catalog): an advisory lock, the same
@@ -156,7 +160,7 @@ pg_drop(struct dbs_pg *p, const char *why)
 	p->res[0] = p->res[1] = NULL;
 	p->qerr = 0;
 	p->onwire = 0;
-	if (p->cur_wire)
+	if (p->cur_wire || p->await != NULL)
 		pg_job_lost(p);
 	if (p->c != NULL)
 		PQfinish(p->c);
@@ -181,6 +185,7 @@ pg_send(struct dbs_pg *p, const char *sql, int n, const char *const *params)
 		return -1;
 	}
 	p->onwire = 1;
+	p->wire_since_ms = dbs_mono_ms();
 	p->qerr = 0;
 	r = PQflush(p->c);
 	if (r < 0 || watch(p, r == 1 ? EV_READ | EV_WRITE : EV_READ, 0)) {
@@ -341,7 +346,7 @@ drain(struct dbs_pg *p)
 	}
 	while (p->c != NULL && p->state == PG_READY &&
 	    (n = PQnotifies(p->c)) != NULL) {
-		pg_apply_notify(p, n->extra);
+		pg_apply_notify(p, n->extra, n->be_pid);
 		PQfreemem(n);
 	}
 }
@@ -410,8 +415,13 @@ on_notice(void *arg, const char *msg)
 static void
 connect_start(struct dbs_pg *p)
 {
-	const char *kw[] = {"dbname", "fallback_application_name", NULL};
-	const char *val[] = {p->url, p->appname, NULL};
+	/* TCP keepalives first, so that the URL may set its own: a peer
+	 * gone without a FIN (a partition) is noticed within ~30 s even
+	 * when nothing is on the wire, and NOTIFYs are not silently lost. */
+	const char *kw[] = {"keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "dbname",
+	    "fallback_application_name", NULL};
+	const char *val[] = {"1", "10", "5", "3", p->url, p->appname, NULL};
 
 	set_state(p, PG_CONNECTING);
 	/* The URL is the dbname to expand; the application name (seen in
@@ -455,6 +465,14 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	    now - p->state_since_ms >= CONNECT_TIMEOUT_MS) {
 		snprintf(why, sizeof(why), "no progress for %d s",
 		    CONNECT_TIMEOUT_MS / 1000);
+		pg_drop(p, why);
+	}
+	/* A statement is one row or 256: this long without its reply, the
+	 * connection is broken in a way TCP has not noticed yet. */
+	if (p->state == PG_READY && (p->onwire || p->await != NULL) &&
+	    now - p->wire_since_ms >= WIRE_TIMEOUT_MS) {
+		snprintf(why, sizeof(why), "no reply for %d s",
+		    WIRE_TIMEOUT_MS / 1000);
 		pg_drop(p, why);
 	}
 	if (!p->stale && p->state != PG_READY &&
@@ -528,7 +546,7 @@ void
 dbs_pg_stats(const struct dbs_pg *p, struct d01_dbstore_stats *st)
 {
 	st->stale = p->stale;
-	st->queued = p->nq + (p->cur_wire ? 1 : 0);
+	st->queued = p->nq + (p->cur_wire ? 1 : 0) + (p->await != NULL);
 	st->since_sync_s = p->state == PG_READY
 	    ? 0
 	    : (double)(dbs_mono_ms() - p->last_ok_ms) / 1000.0;

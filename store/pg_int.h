@@ -29,6 +29,7 @@ struct pg_job {
 	/* value: zone, fqdn, value; account: username, hash, subdomain,
 	 * allowfrom. One allocation each. */
 	char *f[4];
+	int64_t seq;	    /* its number in its notification ('#') */
 	d01_recstore_fn cb; /* NULL: answered (deadline), cancelled, expiry */
 	void *arg;
 	struct event *deadline;
@@ -51,16 +52,21 @@ struct dbs_pg {
 	int64_t state_since_ms; /* mono, when state last changed */
 	int64_t last_ok_ms;	/* mono, last moment READY */
 	int64_t next_expiry_ms;
+	int64_t wire_since_ms; /* mono, the query on the wire was sent */
 	int ever_ready, stale, down_logged;
 	int onwire;	  /* a query is on the wire */
 	int expiring;	  /* an expiry job is queued or on the wire */
 	struct pg_jobq q; /* waiting, oldest first */
 	size_t nq;
 	struct pg_job *cur; /* the job on the wire, or NULL */
-	int cur_wire;	    /* a job's query is on the wire (cur may be
-			     * NULL once cancelled) */
-	PGresult *res[2];   /* a load's values and accounts */
-	int qerr;	    /* the query on the wire failed */
+	/* Committed, waiting for its own notification: applied in the
+	 * order of the notification stream, then answered. */
+	struct pg_job *await;
+	int64_t seq_next;
+	int cur_wire;	  /* a job's query is on the wire (cur may be
+			   * NULL once cancelled) */
+	PGresult *res[2]; /* a load's values and accounts */
+	int qerr;	  /* the query on the wire failed */
 	char lasterr[300];
 };
 
@@ -81,6 +87,6 @@ void pg_job_done(struct dbs_pg *p);
 void pg_job_lost(struct dbs_pg *p);
 void pg_jobs_free(struct dbs_pg *p);
 void pg_expire(struct dbs_pg *p);
-void pg_apply_notify(struct dbs_pg *p, const char *payload);
+void pg_apply_notify(struct dbs_pg *p, const char *payload, int be_pid);
 
 #endif

@@ -2,16 +2,20 @@
 /*
  * Writes to the PostgreSQL store (pg.c): one statement each, so each is
  * its own transaction, and the row change and its pg_notify commit
- * together. Create is idempotent (ON CONFLICT DO NOTHING: success, and
- * no notification, since every instance holds the row already); delete
- * removes exactly one (fqdn, value), and a missing row is success. A
- * write answers once the database committed it and the local copy holds
- * the change, so the instance that answered already serves it; the
- * notification reaches every instance, this one included (a no-op here).
- * Jobs wait in a bounded queue (one on the wire at a time) with their own
- * deadline; a job answered by its deadline while on the wire still
- * applies its result when it comes, so the local copy follows the
- * database either way.
+ * together. Create is idempotent (ON CONFLICT DO NOTHING), delete removes
+ * exactly one (fqdn, value) and a missing row is success; both notify
+ * even when nothing changed, so that the writer always gets its own
+ * notification (numbered '#job'). The writer applies its write to the
+ * local copy from that notification, not from the statement's result: a
+ * notification of another instance's change that committed just before
+ * is then applied before it, never after (results and notifications of
+ * one connection come in one stream, but a result is read before the
+ * notifications the backend sends when it goes idle). The write answers
+ * once its notification is applied, so the instance that answered
+ * already serves it. Jobs wait in a bounded queue (one at a time from
+ * send to notification) with their own deadline; a job answered by its
+ * deadline is still applied when its notification comes, like any other
+ * instance's change.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +31,18 @@ static const char SQL_ADD[] =
     "WITH ins AS (INSERT INTO dns01_values (zone, fqdn, value, writer)"
     " VALUES ($1, $2, $3, $4) ON CONFLICT (fqdn, value) DO NOTHING"
     " RETURNING created)"
-    " SELECT pg_notify('dns01', $5::text || '@' ||"
-    " (extract(epoch FROM created) * 1000)::bigint) FROM ins";
+    " SELECT pg_notify('dns01', $5::text || coalesce((SELECT '@' ||"
+    " (extract(epoch FROM created) * 1000)::bigint FROM ins), '') ||"
+    " $6::text)";
 static const char SQL_DEL[] =
     "WITH del AS (DELETE FROM dns01_values WHERE fqdn = $1 AND value = $2"
-    " RETURNING 1) SELECT pg_notify('dns01', $3::text) FROM del";
+    " RETURNING 1) SELECT pg_notify('dns01', $3::text || $4::text),"
+    " (SELECT count(*) FROM del)";
 static const char SQL_ACCT[] =
     "WITH ins AS (INSERT INTO dns01_accounts"
     " (username, hash, subdomain, allowfrom) VALUES ($1, $2, $3, $4)"
     " ON CONFLICT DO NOTHING RETURNING 1)"
-    " SELECT pg_notify('dns01', $5::text) FROM ins";
+    " SELECT pg_notify('dns01', $5::text || $6::text) FROM ins";
 /* Any instance may expire; 256 rows a scan bound one statement. The
  * payload is built here the way payload.c builds an 'R'. */
 static const char SQL_EXPIRE[] =
@@ -119,16 +125,18 @@ void
 pg_jobs_next(struct dbs_pg *p)
 {
 	struct pg_job *j;
-	char pay[D01_DBP_MAX + 1], ttl[32];
-	const char *prm[5];
+	char pay[D01_DBP_MAX + 1], ttl[32], tok[32];
+	const char *prm[6];
 	struct d01_error err;
 
 	if (p->state != PG_READY || p->cur_wire || p->onwire ||
-	    (j = TAILQ_FIRST(&p->q)) == NULL)
+	    p->await != NULL || (j = TAILQ_FIRST(&p->q)) == NULL)
 		return;
 	job_unqueue(p, j);
 	p->cur = j;
 	p->cur_wire = 1;
+	j->seq = p->seq_next++;
+	snprintf(tok, sizeof(tok), "#%lld", (long long)j->seq);
 	switch (j->kind) {
 	case JOB_VALUE:
 		if (j->present) {
@@ -140,7 +148,8 @@ pg_jobs_next(struct dbs_pg *p)
 			prm[2] = j->f[2];
 			prm[3] = p->s->writer;
 			prm[4] = pay;
-			pg_send(p, SQL_ADD, 5, prm);
+			prm[5] = tok;
+			pg_send(p, SQL_ADD, 6, prm);
 		} else {
 			if (d01_dbp_encode(pay, sizeof(pay), 'R',
 				(const char *const *)j->f + 1) == 0)
@@ -148,7 +157,8 @@ pg_jobs_next(struct dbs_pg *p)
 			prm[0] = j->f[1];
 			prm[1] = j->f[2];
 			prm[2] = pay;
-			pg_send(p, SQL_DEL, 3, prm);
+			prm[3] = tok;
+			pg_send(p, SQL_DEL, 4, prm);
 		}
 		return;
 	case JOB_ACCT:
@@ -160,7 +170,8 @@ pg_jobs_next(struct dbs_pg *p)
 		prm[2] = j->f[2];
 		prm[3] = j->f[3];
 		prm[4] = pay;
-		pg_send(p, SQL_ACCT, 5, prm);
+		prm[5] = tok;
+		pg_send(p, SQL_ACCT, 6, prm);
 		return;
 	case JOB_EXPIRE:
 		snprintf(ttl, sizeof(ttl), "%ld", p->s->ttl_s);
@@ -181,30 +192,12 @@ toolong:
 	pg_jobs_next(p);
 }
 
-static void
-result_value(struct dbs_pg *p, struct pg_job *j, struct d01_error *err)
-{
-	struct d01_dbstore *s = p->s;
-
-	if (!j->present) {
-		dbs_remove(s, j->f[1], j->f[2]);
-		return;
-	}
-	dbs_add(s, j->f[0], j->f[1], j->f[2], -1, 0);
-	if (!s->sink.has(s->sink.ctx, j->f[1], j->f[2]))
-		d01_error_set(err, D01_E_LIMIT,
-		    "postgres store (%s): %s was written but the local store "
-		    "cannot hold it",
-		    s->safe, j->f[1]);
-}
-
+/* The rows go from the local copy by their notifications, in order. */
 static void
 result_expire(struct dbs_pg *p, PGresult *res)
 {
-	int i, n = PQntuples(res);
+	int n = PQntuples(res);
 
-	for (i = 0; i < n; i++)
-		dbs_remove(p->s, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
 	p->s->st.expired += (unsigned long)n;
 	if (n > 0)
 		d01_log(D01_LOG_INFO, "dbstore_expire",
@@ -217,7 +210,6 @@ pg_job_result(struct dbs_pg *p, PGresult *res)
 {
 	struct pg_job *j = p->cur;
 	ExecStatusType st = PQresultStatus(res);
-	struct d01_recstore_acct a;
 	struct d01_error err;
 
 	d01_error_clear(&err);
@@ -232,20 +224,16 @@ pg_job_result(struct dbs_pg *p, PGresult *res)
 		if (j->kind == JOB_EXPIRE)
 			d01_log(D01_LOG_WARN, "dbstore_expire",
 			    "store=%s msg=\"%s\"", p->s->safe, err.msg);
-	} else if (j->kind == JOB_VALUE) {
-		result_value(p, j, &err);
+	} else if (j->kind == JOB_VALUE ||
+	    (j->kind == JOB_ACCT && PQntuples(res) > 0)) {
+		/* Committed: answered when its notification is applied. */
+		p->await = j;
+		PQclear(res);
+		return;
 	} else if (j->kind == JOB_ACCT) {
-		a.username = j->f[0];
-		a.hash = j->f[1];
-		a.subdomain = j->f[2];
-		a.allowfrom = j->f[3];
-		if (PQntuples(res) == 0)
-			d01_error_set(&err, D01_E_CONFLICT,
-			    "postgres store (%s): the username or subdomain "
-			    "exists",
-			    p->s->safe);
-		else
-			dbs_acct(p->s, &a);
+		d01_error_set(&err, D01_E_CONFLICT,
+		    "postgres store (%s): the username or subdomain exists",
+		    p->s->safe);
 	} else {
 		result_expire(p, res);
 	}
@@ -277,11 +265,12 @@ pg_job_done(struct dbs_pg *p)
 void
 pg_job_lost(struct dbs_pg *p)
 {
-	struct pg_job *j = p->cur;
+	struct pg_job *j = p->cur != NULL ? p->cur : p->await;
 	struct d01_error err;
 
 	p->cur_wire = 0;
 	p->cur = NULL;
+	p->await = NULL;
 	if (j == NULL)
 		return;
 	if (j->kind == JOB_EXPIRE)
@@ -305,7 +294,9 @@ pg_jobs_free(struct dbs_pg *p)
 	}
 	if (p->cur != NULL)
 		job_free(p->cur);
-	p->cur = NULL;
+	if (p->await != NULL)
+		job_free(p->await);
+	p->cur = p->await = NULL;
 	p->cur_wire = 0;
 }
 
@@ -345,7 +336,7 @@ job_new(struct dbs_pg *p, enum pg_kind kind, const char *const *f, int nf,
 	p->nq++;
 	/* Sent from the loop, never from here: a send that fails drops
 	 * the connection, and its callbacks must not run inside start. */
-	if (!p->cur_wire && p->state == PG_READY) {
+	if (!p->cur_wire && p->await == NULL && p->state == PG_READY) {
 		static const struct timeval now = {0, 0};
 
 		evtimer_add(p->kick, &now);
@@ -426,11 +417,37 @@ pg_expire(struct dbs_pg *p)
 		p->expiring = 1;
 }
 
+/* The writer's own notification of the job awaiting it: applied (by
+ * the caller), now answered. */
+static void
+own_applied(struct dbs_pg *p, int64_t seq)
+{
+	static const struct timeval now = {0, 0};
+	struct pg_job *j = p->await;
+	struct d01_dbstore *s = p->s;
+	struct d01_error err;
+
+	if (j == NULL || j->seq != seq)
+		return;
+	p->await = NULL;
+	d01_error_clear(&err);
+	if (j->kind == JOB_VALUE && j->present &&
+	    !s->sink.has(s->sink.ctx, j->f[1], j->f[2]))
+		d01_error_set(&err, D01_E_LIMIT,
+		    "postgres store (%s): %s was written but the local store "
+		    "cannot hold it",
+		    s->safe, j->f[1]);
+	job_answer(j, &err);
+	job_free(j);
+	evtimer_add(p->kick, &now); /* the next job, from the loop */
+}
+
 void
-pg_apply_notify(struct dbs_pg *p, const char *payload)
+pg_apply_notify(struct dbs_pg *p, const char *payload, int be_pid)
 {
 	struct d01_dbp *d = malloc(sizeof(*d));
 	struct d01_recstore_acct a;
+	int own = p->c != NULL && be_pid == PQbackendPID(p->c);
 
 	if (d == NULL)
 		return; /* the next load mends it */
@@ -443,7 +460,8 @@ pg_apply_notify(struct dbs_pg *p, const char *payload)
 	}
 	switch (d->op) {
 	case 'V':
-		dbs_add(p->s, d->f[0], d->f[1], d->f[2], d->created_ms, 1);
+		/* Convergence counts other instances' values only. */
+		dbs_add(p->s, d->f[0], d->f[1], d->f[2], d->created_ms, !own);
 		break;
 	case 'R':
 		dbs_remove(p->s, d->f[0], d->f[1]);
@@ -456,5 +474,7 @@ pg_apply_notify(struct dbs_pg *p, const char *payload)
 		dbs_acct(p->s, &a);
 		break;
 	}
+	if (own && d->job >= 0)
+		own_applied(p, d->job);
 	free(d);
 }

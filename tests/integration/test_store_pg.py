@@ -108,6 +108,14 @@ class StorePG(unittest.TestCase):
                 self.fail(f"{name} on :{srv.dns_port}: want {sorted(want)}, have {vals}")
             time.sleep(0.01)
 
+    def first_reply(self, srv, name):
+        """The values of the first reply (a lost UDP reply, slow under
+        valgrind, is asked again; a wrong one is not)."""
+        t0 = time.time()
+        while (vals := txt_values(srv.dns_port, name)) is None:
+            self.assertLess(time.time() - t0, WAIT, f"no reply from :{srv.dns_port}")
+        return vals
+
     def wait_metric(self, srv, name, pred, timeout=WAIT):
         t0 = time.time()
         while True:
@@ -121,7 +129,7 @@ class StorePG(unittest.TestCase):
         a, b = self.srvs
         n = fqdn("x1")
         self.ok(a, "Present", "v-one", n)
-        self.assertEqual(answers(a.dns_port, n), 1)  # A serves it when it answers
+        self.assertEqual(self.first_reply(a, n), ["v-one"])  # A serves it when it answers
         self.wait_served(b, n, ["v-one"])
         self.assertEqual(b.dig(n)[1], ["v-one"])  # and a real resolver agrees
         rows = self.pg.sql(f"SELECT zone, writer FROM dns01_values WHERE fqdn = '{n}'")
@@ -130,7 +138,7 @@ class StorePG(unittest.TestCase):
         self.ok(a, "Present", "v-two", n)
         self.wait_served(b, n, ["v-one", "v-two"])
         self.ok(b, "CleanUp", "v-one", n)
-        self.assertEqual(txt_values(b.dns_port, n), ["v-two"])
+        self.assertEqual(self.first_reply(b, n), ["v-two"])
         self.wait_served(a, n, ["v-two"])
         self.ok(b, "CleanUp", "v-one", n)  # nothing to delete: success
         m = metrics(b.mport)

@@ -21,7 +21,7 @@
 
 /* --- a sink that records ---------------------------------------------- */
 
-#define NV 64
+#define NV 600
 struct fsink {
 	char v[NV][2][300];
 	int nv;
@@ -150,13 +150,21 @@ struct done {
 	int n;
 	enum d01_err code;
 	char msg[512];
+	/* When f is set: whether f held fqdn/value as the callback ran. */
+	struct fsink *f;
+	const char *fq, *v;
+	int held;
 };
+
+static int fs_find(struct fsink *f, const char *fqdn, const char *value);
 
 static void
 done_cb(void *arg, const struct d01_error *err)
 {
 	struct done *d = arg;
 
+	if (d->f != NULL)
+		d->held = fs_find(d->f, d->fq, d->v) >= 0;
 	d->n++;
 	d->code = err->code;
 	snprintf(d->msg, sizeof(d->msg), "%s", err->msg);
@@ -215,6 +223,46 @@ acct1(struct event_base *b, struct d01_recstore_backend *be, const char *u,
 	return d.code;
 }
 
+/* n Presents at once through be, then n CleanUps: the writes/s of the
+ * store itself (no HTTP), printed as a figure; -1 when one failed. */
+static int
+burst(struct event_base *b, struct d01_recstore_backend *be, const char *what,
+    int n)
+{
+	static struct done d[500];
+	struct timespec t0, t1;
+	struct d01_error err;
+	char fq[64];
+	int i, k, ok = 0, all;
+	double secs[2];
+
+	for (k = 0; k < 2; k++) {
+		memset(d, 0, sizeof(d));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < n; i++) {
+			snprintf(fq, sizeof(fq),
+			    "_acme-challenge.b%d.unit.test.", i);
+			if (be->start(be->ctx, k == 0, "unit.test.", fq,
+				"burst", 30000, done_cb, &d[i], &err) == NULL)
+				return -1;
+		}
+		do {
+			event_base_loop(b, EVLOOP_ONCE);
+			for (all = 1, i = 0; i < n && all; i++)
+				all = d[i].n > 0;
+		} while (!all);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		secs[k] = (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		for (i = 0; i < n; i++)
+			ok += d[i].code == D01_OK;
+	}
+	fprintf(stderr,
+	    "  %s: %d Presents at once %.0f/s, %d CleanUps %.0f/s\n", what, n,
+	    n / secs[0], n, n / secs[1]);
+	return ok == 2 * n ? 0 : -1;
+}
+
 /* --- payload and URLs ----------------------------------------------- */
 
 static void
@@ -238,6 +286,13 @@ t_payload_roundtrip(void)
 	strcat(out, "@1765100000123");
 	CHECK_INT(d01_dbp_decode(out, &p), ==, 0);
 	CHECK(p.created_ms == 1765100000123LL);
+	CHECK(p.job == -1);
+	strcat(out, "#42");
+	CHECK_INT(d01_dbp_decode(out, &p), ==, 0);
+	CHECK(p.created_ms == 1765100000123LL);
+	CHECK(p.job == 42);
+	CHECK_INT(d01_dbp_decode("R1:a1:b#7", &p), ==, 0);
+	CHECK(p.job == 7 && p.created_ms == -1);
 	CHECK_INT(d01_dbp_decode("R0:0:", &p), ==, 0);
 	CHECK_STR(p.f[0], "");
 	/* What SQL builds for an expiry: the same bytes. */
@@ -257,7 +312,8 @@ static void
 t_payload_malformed(void)
 {
 	static const char *bad[] = {"", "Q1:a", "R1:a", "R2:a1:b", "R01:a1:b",
-	    "R1:a1:bX", "R1:a1:b@", "R1:a1:b@12x", "R1:a1:b@-1",
+	    "R1:a1:bX", "R1:a1:b@", "R1:a1:b@12x", "R1:a1:b@-1", "R1:a1:b#",
+	    "R1:a1:b#1@2", "R1:a1:b#1#2", "R1:a1:b#x",
 	    "R99999999999999999999:a1:b", "R1a1:b", "V1:a1:b", "R:a1:b",
 	    "A1:a1:b1:c", "R1:a1:b@1234567890123456789012"};
 	static struct d01_dbp p;
@@ -341,6 +397,7 @@ t_sqlite(void)
 	CHECK_INT(f.na, ==, 1);
 	CHECK_INT(acct1(b, &be, "user2", "sub1"), ==, D01_E_CONFLICT);
 	CHECK_INT(acct1(b, &be, "user1", "sub2"), ==, D01_E_CONFLICT);
+	CHECK_INT(burst(b, &be, "sqlite", 500), ==, 0);
 	d01_dbstore_free(s);
 	/* A new process: everything answered success is in the file. */
 	fs_sink(&f, &sink);
@@ -442,6 +499,24 @@ t_pg_two_stores(void)
 	}
 	CHECK(got); /* the other instance's sink has the account */
 	CHECK_INT(acct1(b, &bb, "unit-other", "unit-sub"), ==, D01_E_CONFLICT);
+	/* Held by the writer when it answers (in the callback itself): 20
+	 * writes. */
+	for (got = 0; got < 20; got++) {
+		char v[16];
+		struct done d = {0};
+
+		snprintf(v, sizeof(v), "held%d", got);
+		d.f = &fa;
+		d.fq = fq;
+		d.v = v;
+		CHECK(ba.start(ba.ctx, 1, "unit.test.", fq, v, 10000, done_cb,
+			  &d, &err) != NULL);
+		CHECK_INT(run_until(b, &d.n, 15000), ==, 0);
+		CHECK_INT(d.code, ==, D01_OK);
+		CHECK(d.held); /* as the callback ran */
+		CHECK_INT(write1(b, &ba, 0, fq, v), ==, D01_OK);
+		CHECK(!fs_has(&fa, fq, v));
+	}
 	CHECK_INT(write1(b, &ba, 1, fq, "pv"), ==, D01_OK);
 	got = 0;
 	{
@@ -458,6 +533,7 @@ t_pg_two_stores(void)
 	CHECK(got);
 	CHECK_INT(write1(b, &bb, 0, fq, "pv"), ==, D01_OK);
 	CHECK(!fs_has(&fb, fq, "pv"));
+	CHECK_INT(burst(b, &ba, "postgres", 500), ==, 0);
 end:
 	d01_dbstore_free(a);
 	d01_dbstore_free(c);
