@@ -24,6 +24,7 @@ int d01_cmd_check(int argc, char **argv);
 int d01_cmd_issue(int argc, char **argv);
 int d01_cmd_renew(int argc, char **argv);
 int d01_cmd_revoke(int argc, char **argv);
+int d01_cmd_acmedns(int argc, char **argv);
 
 /* issue.c: the issue options, shared with `renew` and its files. */
 struct d01_issue_opts;

@@ -22,6 +22,8 @@ static const struct {
 	"renew every due certificate of a config directory "
 	"(certs.d/NAME.conf)"},
     {"revoke", d01_cmd_revoke, "revoke the certificate of an --out directory"},
+    {"acmedns", d01_cmd_acmedns,
+	"acmedns import: carry an acme-dns database over into dns01's store"},
 };
 
 static void
