@@ -6,8 +6,8 @@ rfc2136), copied to latest-latency.png beside it.
 
 Usage: python3 bench/report.py WORKDIR OUT_BASENAME
 WORKDIR holds what bench/run leaves there: machine, parts, and any of
-webhook.json, rfc2136.json, cloudflare.json, issue.json, renew.json (a
-missing part is reported as not measured)."""
+webhook.json, rfc2136.json, cloudflare.json, issue.json, renew.json,
+replicas.json, authdns.json (a missing part is reported as not measured)."""
 import json
 import os
 import shutil
@@ -79,7 +79,8 @@ def machine(work):
             "linked_libraries": len([ln for ln in first_lines(["ldd", BIN]) if "=>" in ln]),
             "tools": {"wrk": deb("wrk"), "hyperfine": deb("hyperfine"), "bind9": deb("bind9"),
                       "pebble": deb("pebble"), "lego": deb("lego"), "certbot": deb("certbot"),
-                      "gnuplot": deb("gnuplot-nox"), "python3": deb("python3")}}
+                      "gnuplot": deb("gnuplot-nox"), "python3": deb("python3"),
+                      "dnsperf": deb("dnsperf"), "knot": deb("knot"), "nsd": deb("nsd")}}
 
 
 def first_lines(args):
@@ -132,7 +133,7 @@ def cpu_limit(p, mach, part):
             f"{n} CPUs shared with everything else running ({part_load(mach, part)}).")
 
 
-def goals(mach, wh, rf, cf, iss, ren=None, rp=None):
+def goals(mach, wh, rf, cf, iss, ren=None, rp=None, ad=None):
     out = []
 
     def add(name, measured, met, limit=None):
@@ -258,7 +259,89 @@ def goals(mach, wh, rf, cf, iss, ren=None, rp=None):
     else:
         add(name, "-", None)
         add("replicas: RSS with 10,000 stored values < 4 MiB above idle", "-", None)
+    name = ("authoritative DNS: dns01 within 2x of the fastest of BIND, Knot and NSD "
+            "(UDP TXT queries/s, one core each)")
+    g = (ad or {}).get("goal")
+    if g:
+        q, c = g["qps"], g["queries_per_cpu_s"]
+        add(name, f"{q['fastest']} / dns01 = {q['ratio']:.2f}x in queries/s, "
+            f"{c['fastest']} / dns01 = {c['ratio']:.2f}x in queries per server CPU-second",
+            g["met"], authdns_limit(ad, mach))
+    else:
+        add(name, "-", None)
     return out
+
+
+def authdns_limit(ad, mach):
+    """Why dns01's embedded DNS answers no faster."""
+    u = ad["summary"]["udp"]["dns01"]
+    return (f"dns01 used {u['server_cpu_pct']['median']:.0f}% of its CPU, "
+            f"{1e6 / u['queries_per_cpu_s']['median']:.1f} us of CPU per query: every query "
+            "is parsed into an ldns packet, its name turned into text for the store lookup, "
+            "and every reply built as ldns objects (an allocation per RR and per rdata) "
+            "before it is written to wire form, where the others answer from wire-format "
+            f"data prepared at load; {part_load(mach, 'authdns')}.")
+
+
+def authdns_section(ad):
+    """bench/authdns.py: dns01 vs BIND vs Knot vs NSD under dnsperf."""
+    st, v, mix = ad["settings"], ad["versions"], ad["mix"]
+    cc = ad["crosscheck"]
+    L = ["", "## Authoritative TXT queries/s: dns01 vs BIND 9, Knot, NSD (bench/authdns.py)", "",
+         f"Zone bench.test. with SOA, NS and {st['names']:,} TXT names ({st['values']:,} values "
+         "of 43 characters, one or two per name); dns01 filled through webhook Presents "
+         f"({ad['fill']['presents']:,} in {ad['fill']['seconds']:.1f} s), the others load a zone "
+         f"file with the same records and dns01's SOA serial ({ad['fill']['serial']}). "
+         f"All four run at once, each pinned to CPU {st['server_cpu']} and single-threaded "
+         "(named -n 1; knotd udp/tcp/background-workers 1; nsd server-count 1; dns01's one "
+         "event loop), no query logging, minimal responses, NSD's rate limiting off. "
+         f"dnsperf on CPU {st['dnsperf_cpu']}: -c {st['clients']} -T 1 -l {st['secs']} -e, "
+         f"no -Q limit; queries {mix['txt']:.0%} TXT of existing names, {mix['nxdomain']:.0%} "
+         f"NXDOMAIN, {mix['nodata']:.0%} NODATA (A of a TXT name), {mix['lines']:,} lines "
+         f"shuffled. {st['repeat']} rounds per transport, the servers measured in turns "
+         "(order rotated each round). Before timing, "
+         f"{cc['questions']} questions (TXT with one and two values, NXDOMAIN, NODATA, apex "
+         "SOA/NS/TXT, an empty non-terminal, out of zone, upper case) asked of each: rcode, AA, "
+         f"TC, answer and authority sections and OPT equal dns01's: {len(cc['mismatches'])} "
+         "mismatches; a positive reply is "
+         + ", ".join(f"{k} {b} bytes" for k, b in cc["positive_reply_bytes"].items()) + ".", "",
+         f"Versions: {v['named']}; {v['knotd']}; {v['nsd']}; {v['dns01']} at "
+         f"{v.get('dns01_commit', '?')}; {v['dnsperf']}."
+         + (f" dns01-base: the same dns01 built at {v['dns01_base_commit']} (before the "
+            "change being measured), filled and measured the same way, not counted for the "
+            "goal." if v.get("dns01_base") else ""), ""]
+    mem = ad.get("memory", {})
+    for mode, rows in ad["summary"].items():
+        L += [f"{mode.upper()}:", "",
+              "| server | queries/s | queries per CPU-s | server CPU % | other on its CPU % | "
+              "dnsperf CPU % | mean latency ms | lost |", "|---|---|---|---|---|---|---|---|"]
+        for k, r in rows.items():
+            L.append(f"| {k} | {f(r['qps'], 1, 0)} | {f(r['queries_per_cpu_s'], 1, 0)} | "
+                     f"{f(r['server_cpu_pct'], 1, 0)} | {f(r['cpu0_other_pct'], 1, 0)} | "
+                     f"{f(r['dnsperf_cpu_pct'], 1, 0)} | {f(r['mean_latency_ms'], 1, 3)} | "
+                     f"{f(r['lost'], 1, 0)} |")
+        d = rows.get("dns01")
+        if d and d["qps"]:
+            L += ["", "Ratios of medians to dns01: " + "; ".join(
+                f"{k} {r['qps']['median'] / d['qps']['median']:.2f}x q/s, "
+                f"{r['queries_per_cpu_s']['median'] / d['queries_per_cpu_s']['median']:.2f}x "
+                "q per CPU-s" for k, r in rows.items() if k != "dns01" and r["qps"]) + ".", ""]
+    L += ["Load average (1 min) at the start and end of each run: " + "; ".join(
+        f"{m} {k} " + ", ".join(f"{x['load1'][0]:.2f}-{x['load1'][1]:.2f}" for x in runs)
+        for m, rs in ad["runs"].items() for k, runs in rs.items()) + ".", ""]
+    if mem:
+        L += ["Memory with the names loaded (the process tree; NSD: parent, server, xfrd), "
+              "MiB RSS / PSS: " + ", ".join(
+                  f"{k} {m['rss_kib'] / 1024:.1f} / {m['pss_kib'] / 1024:.1f}"
+                  + (f" ({m['processes']} processes)" if m["processes"] > 1 else "")
+                  for k, m in mem.items()) + "; after the runs: " + ", ".join(
+                  f"{k} {m['rss_kib'] / 1024:.1f} / {m['pss_kib'] / 1024:.1f}"
+                  for k, m in ad.get("memory_after", {}).items()) + ".",
+              "", "Queries/s is what dnsperf saw; when dnsperf itself is at ~100% of its CPU "
+              "the server had room left, and queries per server CPU-second (completed queries "
+              "over the server's CPU time) compares the servers' cost per query, the figure "
+              "least moved by dnsperf's ceiling and by other load on the machine."]
+    return L
 
 
 def renew_section(ren):
@@ -365,7 +448,8 @@ def main():
     cf, iss = load(work, "cloudflare.json"), load(work, "issue.json")
     ren = load(work, "renew.json")
     rp = load(work, "replicas.json")
-    gl = goals(mach, wh, rf, cf, iss, ren, rp)
+    ad = load(work, "authdns.json")
+    gl = goals(mach, wh, rf, cf, iss, ren, rp, ad)
     png = plot(wh, rf, out, mach, day)
     settings = (wh or rf or {}).get("settings", {})
 
@@ -489,13 +573,15 @@ def main():
               f"RSS: {mem['records']:,} TXTRecords listed in {mem['listed_after_s']:.1f} s; "
               f"{mem['full_rss_kib'] / 1024:.1f} MiB against {mem['idle_rss_kib'] / 1024:.1f} MiB "
               f"for a replica of an empty namespace: {mem['delta_mib']:.2f} MiB above idle."]
+    if (ad or {}).get("summary"):
+        L += authdns_section(ad)
     text = "\n".join(L) + "\n"
     with open(out + ".md", "w") as fh:
         fh.write(text)
     with open(out + ".json", "w") as fh:
         json.dump({"date": day, "machine": mach, "goals": gl, "plot": png, "webhook": wh,
                    "rfc2136": rf, "cloudflare": cf, "issue": iss, "renew": ren,
-                   "replicas": rp}, fh, indent=1)
+                   "replicas": rp, "authdns": ad}, fh, indent=1)
     print(text)
 
 

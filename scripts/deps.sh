@@ -20,7 +20,7 @@ test="$test golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-d
 want=$build
 [ "${1:-}" = test ] && want="$build $test"
 [ "${1:-}" = bench ] && want="$build $test wrk hyperfine gnuplot-nox \
-lego certbot python3-certbot-dns-rfc2136"
+lego certbot python3-certbot-dns-rfc2136 dnsperf knot nsd"
 
 missing=""
 for p in $want; do

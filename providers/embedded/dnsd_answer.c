@@ -71,11 +71,45 @@ rr_from_str(const char *fmt, ...)
 	return rr;
 }
 
+/*
+ * The zone's SOA, built from its fields rather than parsed from text: it
+ * goes into every negative answer, and ldns_rr_new_frm_str takes 64 KiB
+ * buffers per call, which glibc got from and gave back to the kernel (two
+ * brk calls and page faults) each time: under a query mix with 10%
+ * negative answers, a fifth of the UDP path's CPU (bench/authdns.py).
+ */
 static ldns_rr *
 soa_rr(const struct d01_txtzone *z)
 {
-	return rr_from_str("%s %d IN SOA %s %s %u 3600 600 86400 %d", z->name,
-	    SOA_MINIMUM, z->ns, z->hostmaster, z->serial, SOA_MINIMUM);
+	const uint32_t times[] = {z->serial, 3600, 600, 86400, SOA_MINIMUM};
+	ldns_rr *rr = ldns_rr_new();
+	ldns_rdf *owner = NULL, *rd;
+	size_t i;
+
+	if (rr == NULL || (owner = ldns_dname_new_frm_str(z->name)) == NULL)
+		goto fail;
+	ldns_rr_set_owner(rr, owner);
+	ldns_rr_set_type(rr, LDNS_RR_TYPE_SOA);
+	ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+	ldns_rr_set_ttl(rr, SOA_MINIMUM);
+	if ((rd = ldns_dname_new_frm_str(z->ns)) == NULL ||
+	    !ldns_rr_push_rdf(rr, rd))
+		goto fail_rd;
+	if ((rd = ldns_dname_new_frm_str(z->hostmaster)) == NULL ||
+	    !ldns_rr_push_rdf(rr, rd))
+		goto fail_rd;
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		if ((rd = ldns_native2rdf_int32(
+			 i == 0 ? LDNS_RDF_TYPE_INT32 : LDNS_RDF_TYPE_PERIOD,
+			 times[i])) == NULL ||
+		    !ldns_rr_push_rdf(rr, rd))
+			goto fail_rd;
+	return rr;
+fail_rd:
+	ldns_rdf_deep_free(rd);
+fail:
+	ldns_rr_free(rr);
+	return NULL;
 }
 
 /* One TXT RR holding `value` as a single character-string. */
