@@ -92,7 +92,8 @@ static const struct serve_flag {
 	"embedded DNS address, ADDR:PORT (UDP and TCP; repeatable, e.g. "
 	"0.0.0.0:53 and [::]:53)"},
     {"allow-transfer", O_LIST, OFF(allow_transfer),
-	"address or CIDR allowed AXFR/IXFR of the embedded zones "
+	"address, CIDR or key:NAME (a --tsig-keyfile key) allowed "
+	"AXFR/IXFR of the embedded zones "
 	"(repeatable; default: none)"},
     {"notify", O_LIST, OFF(notify),
 	"secondary to send NOTIFY on every zone change, ADDR[:PORT] "

@@ -203,14 +203,14 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 			return; /* EAGAIN: drained; anything else: next wake-up
 				 */
 		len = 0;
-		/* UPDATEs and signed messages first: a signed transfer
-		 * request is not for the address-only transfer code. */
-		if (d->upd != NULL && d01_updater_wants(d->in, (size_t)n))
-			len = dispatch(d, NULL, &ss, sl, (size_t)n, d->out,
-			    sizeof(d->out));
-		else if (d->xfr != NULL && d01_xfr_is_request(d->in, (size_t)n))
+		/* Transfer requests first, signed or not: dnsd_xfr.c checks
+		 * their TSIG itself; then UPDATEs and other signed messages. */
+		if (d->xfr != NULL && d01_xfr_is_request(d->in, (size_t)n))
 			len = d01_xfr_udp(d->xfr, d->store,
 			    (struct sockaddr *)&ss, d->in, (size_t)n, d->out,
+			    sizeof(d->out));
+		else if (d->upd != NULL && d01_updater_wants(d->in, (size_t)n))
+			len = dispatch(d, NULL, &ss, sl, (size_t)n, d->out,
 			    sizeof(d->out));
 		else
 			len = d01_dnsd_answer(d->store, d->in, (size_t)n,
@@ -281,12 +281,9 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, d->in, mlen);
-		/* UPDATEs and signed messages first (see udp_cb); zone
-		 * transfers write many messages themselves (dnsd_xfr.c). */
-		if (d->upd != NULL && d01_updater_wants(d->in, mlen)) {
-			len = dispatch(d, c, NULL, 0, mlen, d->out + 2,
-			    sizeof(d->out) - 2);
-		} else if (d->xfr != NULL && d01_xfr_is_request(d->in, mlen)) {
+		/* Transfers first (see udp_cb): they write many messages
+		 * themselves (dnsd_xfr.c). */
+		if (d->xfr != NULL && d01_xfr_is_request(d->in, mlen)) {
 			int rc = d01_xfr_tcp(d->xfr, d->store,
 			    (struct sockaddr *)&c->peer, d->in, mlen,
 			    bufferevent_get_output(bev));
@@ -296,6 +293,9 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 				goto sent;
 			len = d01_dnsd_answer(d->store, d->in, mlen, d->out + 2,
 			    sizeof(d->out) - 2, 1);
+		} else if (d->upd != NULL && d01_updater_wants(d->in, mlen)) {
+			len = dispatch(d, c, NULL, 0, mlen, d->out + 2,
+			    sizeof(d->out) - 2);
 		} else {
 			len = d01_dnsd_answer(d->store, d->in, mlen, d->out + 2,
 			    sizeof(d->out) - 2, 1);

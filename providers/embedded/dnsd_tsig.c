@@ -166,6 +166,9 @@ struct vars {
 	unsigned fudge, error;
 	const uint8_t *other;
 	size_t otherlen;
+	/* RFC 8945 §5.3.1: a message after the first of a multi-message
+	 * reply covers the prior MAC, itself and the timers only. */
+	int timers_only;
 };
 
 /*
@@ -209,6 +212,14 @@ compute(const struct d01_tsig_key *k, const uint8_t *prior, size_t priorlen,
 	put16(tail + 6, v->fudge);
 	put16(tail + 8, v->error);
 	put16(tail + 10, (unsigned)v->otherlen);
+	if (v->timers_only) {
+		if (!EVP_MAC_update(c, msg, msglen) ||
+		    !EVP_MAC_update(c, tail, 8) ||
+		    !EVP_MAC_final(c, mac, maclen, D01_TSIG_MAC_MAX))
+			goto out;
+		rc = 0;
+		goto out;
+	}
 	if (!EVP_MAC_update(c, msg, msglen) ||
 	    !EVP_MAC_update(c, v->req->name, v->req->namelen) ||
 	    !EVP_MAC_update(c, fixed, sizeof(fixed)) ||
@@ -344,13 +355,20 @@ d01_tsig_reply_size(const struct d01_tsig_req *req)
 	return req->namelen + 10 + req->alglen + 10 + mac + 6 + other;
 }
 
-size_t
-d01_tsig_sign_reply(const struct d01_tsig_req *req, uint8_t *out, size_t len,
-    size_t cap, int64_t now)
+/*
+ * Append the TSIG RR answering req to the message (out, len): MAC over
+ * prior (the request's MAC for a first message) and the variables, or
+ * the timers only; the MAC in mac (*maclen). 0 when it does not fit.
+ */
+static size_t
+sign_msg(const struct d01_tsig_req *req, const uint8_t *prior, size_t priorlen,
+    int timers_only, uint8_t *out, size_t len, size_t cap, int64_t now,
+    uint8_t *mac, size_t *maclenp)
 {
-	uint8_t mac[D01_TSIG_MAC_MAX], other[6];
+	uint8_t other[6];
 	size_t maclen = 0, need, pos, rdlen;
-	struct vars v = {.req = req, .fudge = D01_TSIG_FUDGE};
+	struct vars v = {
+	    .req = req, .fudge = D01_TSIG_FUDGE, .timers_only = timers_only};
 	int sign = req->key != NULL &&
 	    (req->error == 0 || req->error == D01_TSIG_E_BADTIME);
 
@@ -369,8 +387,7 @@ d01_tsig_sign_reply(const struct d01_tsig_req *req, uint8_t *out, size_t len,
 	if (!sign)
 		v.time = req->time_signed; /* an echo, unsigned (§5.3.2) */
 	if (sign &&
-	    compute(req->key, req->mac, req->maclen, out, len, &v, mac,
-		&maclen) != 0)
+	    compute(req->key, prior, priorlen, out, len, &v, mac, &maclen) != 0)
 		return 0;
 	rdlen = req->alglen + 10 + maclen + 6 + v.otherlen;
 	need = req->namelen + 10 + rdlen;
@@ -399,5 +416,48 @@ d01_tsig_sign_reply(const struct d01_tsig_req *req, uint8_t *out, size_t len,
 	memcpy(out + pos, other, v.otherlen);
 	pos += v.otherlen;
 	put16(out + 10, u16(out + 10) + 1);
+	*maclenp = maclen;
 	return pos;
+}
+
+size_t
+d01_tsig_sign_reply(const struct d01_tsig_req *req, uint8_t *out, size_t len,
+    size_t cap, int64_t now)
+{
+	uint8_t mac[D01_TSIG_MAC_MAX];
+	size_t maclen;
+
+	return sign_msg(
+	    req, req->mac, req->maclen, 0, out, len, cap, now, mac, &maclen);
+}
+
+void
+d01_tsig_stream_init(struct d01_tsig_stream *ts, const struct d01_tsig_req *req)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->req = req;
+}
+
+size_t
+d01_tsig_stream_sign(struct d01_tsig_stream *ts, uint8_t *out, size_t len,
+    size_t cap, int64_t now)
+{
+	const struct d01_tsig_req *req = ts->req;
+	uint8_t mac[D01_TSIG_MAC_MAX];
+	size_t maclen = 0, n;
+
+	if (req->key == NULL || req->error != 0)
+		return 0; /* only a verified request's reply is a stream */
+	if (ts->n == 0)
+		n = sign_msg(req, req->mac, req->maclen, 0, out, len, cap, now,
+		    mac, &maclen);
+	else
+		n = sign_msg(req, ts->prior, ts->priorlen, 1, out, len, cap,
+		    now, mac, &maclen);
+	if (n == 0)
+		return 0;
+	memcpy(ts->prior, mac, maclen);
+	ts->priorlen = maclen;
+	ts->n++;
+	return n;
 }

@@ -70,4 +70,26 @@ size_t d01_tsig_reply_size(const struct d01_tsig_req *req);
 size_t d01_tsig_sign_reply(const struct d01_tsig_req *req, uint8_t *out,
     size_t len, size_t cap, int64_t now);
 
+/*
+ * The replies of a multi-message answer (a zone transfer) to a verified
+ * request, every message signed (RFC 8945 §5.3.1 allows it; BIND and
+ * ldns accept it): the first over the request's MAC, the message and
+ * all the variables, each following one over the previous message's
+ * MAC, the message and the timers (Time Signed, Fudge) only. The stream
+ * borrows req, which must outlive it.
+ */
+struct d01_tsig_stream {
+	const struct d01_tsig_req *req;
+	uint8_t prior[D01_TSIG_MAC_MAX];
+	size_t priorlen;
+	unsigned n; /* messages signed so far */
+};
+
+void d01_tsig_stream_init(
+    struct d01_tsig_stream *ts, const struct d01_tsig_req *req);
+/* Sign the next message (out, len; capacity cap) as d01_tsig_sign_reply
+ * does; its new length, 0 when it does not fit or req is not verified. */
+size_t d01_tsig_stream_sign(struct d01_tsig_stream *ts, uint8_t *out,
+    size_t len, size_t cap, int64_t now);
+
 #endif

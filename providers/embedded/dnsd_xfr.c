@@ -15,9 +15,13 @@
 #include <event2/buffer.h>
 #include <ldns/ldns.h>
 
+#include "core/clock.h"
+#include "core/dname.h"
 #include "core/dns.h"
 #include "core/log.h"
+#include "providers/embedded/dnsd_tsig.h"
 #include "providers/embedded/store.h"
+#include "providers/embedded/tsigkeys.h"
 #include "providers/embedded/xfr.h"
 
 #define T_IXFR 251
@@ -32,6 +36,13 @@ struct acl_entry {
 struct d01_xfr {
 	struct acl_entry acl[D01_XFR_MAX_ACL];
 	size_t nacl;
+	/* key:NAME entries: the names until d01_xfr_set_keys, then the
+	 * keyring's keys (borrowed). */
+	char names[D01_XFR_MAX_ACL][D01_DNAME_BUF];
+	const struct d01_tsig_key *keys[D01_XFR_MAX_ACL];
+	size_t nkeys;
+	const struct d01_keyring *kr; /* NULL: every signed request BADKEY */
+	const struct d01_clock *clock;
 	size_t active; /* transfers queued and not yet sent */
 };
 
@@ -87,15 +98,19 @@ d01_xfr_new(const char *const *allow, size_t n, struct d01_error *err)
 		d01_error_set(err, D01_E_NOMEM, "out of memory");
 		return NULL;
 	}
+	x->clock = d01_clock_real();
 	for (i = 0; i < n; i++) {
 		if (strncmp(allow[i], "key:", 4) == 0) {
-			/* Refused rather than never matching: a key the
-			 * operator listed must not silently allow nothing. */
-			d01_error_set(err, D01_E_CONFIG,
-			    "--allow-transfer %.200s: TSIG keys are not "
-			    "supported for transfers yet; list addresses",
-			    allow[i]);
-			goto fail;
+			if (d01_dname_normalise(x->names[x->nkeys],
+				sizeof(x->names[0]), allow[i] + 4) != 0) {
+				d01_error_set(err, D01_E_CONFIG,
+				    "--allow-transfer %.200s: expected "
+				    "key:NAME, NAME a key of --tsig-keyfile",
+				    allow[i]);
+				goto fail;
+			}
+			x->nkeys++;
+			continue;
 		}
 		if (acl_parse(allow[i], &x->acl[x->nacl]) != 0) {
 			d01_error_set(err, D01_E_CONFIG,
@@ -110,6 +125,26 @@ d01_xfr_new(const char *const *allow, size_t n, struct d01_error *err)
 fail:
 	free(x);
 	return NULL;
+}
+
+enum d01_err
+d01_xfr_set_keys(struct d01_xfr *x, const struct d01_keyring *kr,
+    const struct d01_clock *clock, struct d01_error *err)
+{
+	size_t i;
+
+	x->kr = kr;
+	if (clock != NULL)
+		x->clock = clock;
+	/* Refused rather than never matching: a key the operator listed
+	 * must not silently allow nothing. */
+	for (i = 0; i < x->nkeys; i++)
+		if ((x->keys[i] = d01_keyring_find(kr, x->names[i])) == NULL)
+			return d01_error_set(err, D01_E_CONFIG,
+			    "--allow-transfer key:%.200s: no such key in "
+			    "--tsig-keyfile",
+			    x->names[i]);
+	return D01_OK;
 }
 
 void
@@ -181,7 +216,7 @@ struct req {
 	uint32_t serial;
 };
 
-/* -1: not ours (TSIG: the ordinary path answers it); else 0 with r. */
+/* -1: not a transfer request after all; else 0 with r. */
 static int
 req_parse(
     const struct d01_txtstore *s, const uint8_t *q, size_t qlen, struct req *r)
@@ -201,11 +236,6 @@ req_parse(
 	    (str = ldns_rdf2str(ldns_rr_owner(qrr))) == NULL ||
 	    strlen(str) >= sizeof(name))
 		goto out;
-	if (ldns_pkt_tsig(p) != NULL) {
-		LDNS_FREE(str);
-		ldns_pkt_free(p);
-		return -1;
-	}
 	for (i = 0; str[i] != '\0'; i++)
 		name[i] = (char)tolower((unsigned char)str[i]);
 	name[i] = '\0';
@@ -283,16 +313,123 @@ emit_framed(void *arg, const uint8_t *msg, size_t len)
 	return D01_OK;
 }
 
-static int
-queue_small(struct evbuffer *out, const struct d01_txtzone *z, const uint8_t *q,
-    size_t qend, int rcode)
+/* Who asks: the TSIG of the request, if any, and the verdict. */
+struct auth {
+	int tsig;    /* the reply carries a TSIG RR (signed or an error) */
+	int rcode;   /* -1: allowed; else refuse with this */
+	int64_t now; /* for the reply's Time Signed */
+	struct d01_tsig_req req;
+};
+
+/*
+ * A signed request is judged by its key alone: the signature says who
+ * asks, so a key not listed gets REFUSED even from a listed address (a
+ * shared NAT or a proxy must not lend its address to another key's
+ * holder). Bad MAC, unknown key, bad time: NOTAUTH with the TSIG error,
+ * as for a signed query (dnsd_tsig.c). Unsigned: the address ACL.
+ */
+static void
+authorise(const struct d01_xfr *x, const struct sockaddr *peer,
+    const uint8_t *q, size_t qlen, struct auth *a)
 {
-	uint8_t buf[12 + 260 + 10 + 255 * 3 + 20];
-	size_t n = reply_small(z, q, qend, rcode, buf, sizeof(buf));
+	size_t off, i;
+	int f = d01_tsig_find(q, qlen, &off);
+
+	memset(a, 0, sizeof(*a));
+	a->now = d01_clock_wall_s(x->clock);
+	a->rcode = LDNS_RCODE_REFUSED;
+	if (f < 0) {
+		a->rcode = LDNS_RCODE_FORMERR;
+		return;
+	}
+	if (f == 0) {
+		if (d01_xfr_allowed(x, peer))
+			a->rcode = -1;
+		return;
+	}
+	if (d01_tsig_check(x->kr, q, qlen, off, a->now, &a->req) != 0) {
+		a->rcode = LDNS_RCODE_FORMERR;
+		return;
+	}
+	a->tsig = 1;
+	if (a->req.error != 0) {
+		a->rcode = LDNS_RCODE_NOTAUTH;
+		return;
+	}
+	for (i = 0; i < x->nkeys; i++)
+		if (x->keys[i] == a->req.key)
+			a->rcode = -1;
+}
+
+/* A one-message reply (reply_small), signed when the request was. */
+static size_t
+small_signed(const struct auth *a, const struct d01_txtzone *z,
+    const uint8_t *q, size_t qend, int rcode, uint8_t *out, size_t cap)
+{
+	size_t n = reply_small(z, q, qend, rcode, out, cap);
+
+	if (n == 0 || !a->tsig)
+		return n;
+	return d01_tsig_sign_reply(&a->req, out, n, cap, a->now);
+}
+
+static int
+queue_small(struct evbuffer *out, const struct auth *a,
+    const struct d01_txtzone *z, const uint8_t *q, size_t qend, int rcode)
+{
+	/* header, question, SOA (names up to 255 each), TSIG */
+	uint8_t buf[2048];
+	size_t n = small_signed(a, z, q, qend, rcode, buf, sizeof(buf));
 
 	if (n > 0)
 		emit_framed(out, buf, n);
 	return 0;
+}
+
+/* The builder's messages, each signed (d01_tsig_stream), then framed. */
+struct signer {
+	struct d01_tsig_stream ts;
+	int64_t now;
+	struct evbuffer *out;
+	uint8_t buf[D01_XFR_MAX_MSG];
+};
+
+static enum d01_err
+emit_signed(void *arg, const uint8_t *msg, size_t len)
+{
+	struct signer *sg = arg;
+	size_t n;
+
+	memcpy(sg->buf, msg, len);
+	if ((n = d01_tsig_stream_sign(
+		 &sg->ts, sg->buf, len, sizeof(sg->buf), sg->now)) == 0)
+		return D01_E_LIMIT;
+	return emit_framed(sg->out, sg->buf, n);
+}
+
+/* The whole transfer into tmp: framed, and signed when the request was. */
+static enum d01_err
+build(const struct auth *a, const struct d01_txtstore *s,
+    const struct d01_txtzone *z, const uint8_t *q, size_t qlen,
+    struct evbuffer *tmp, struct d01_error *err)
+{
+	struct signer *sg;
+	enum d01_err rc;
+
+	if (!a->tsig)
+		return d01_xfr_build(s, z, q, qlen, D01_XFR_MAX_MSG,
+		    D01_XFR_MAX_BYTES, emit_framed, tmp, err);
+	if ((sg = malloc(sizeof(*sg))) == NULL)
+		return d01_error_set(err, D01_E_NOMEM, "out of memory");
+	d01_tsig_stream_init(&sg->ts, &a->req);
+	sg->now = a->now;
+	sg->out = tmp;
+	/* Each message leaves room for its TSIG RR. */
+	rc = d01_xfr_build(s, z, q, qlen,
+	    D01_XFR_MAX_MSG - d01_tsig_reply_size(&a->req), D01_XFR_MAX_BYTES,
+	    emit_signed, sg, err);
+	free(sg);
+	return rc;
 }
 
 int
@@ -303,42 +440,49 @@ d01_xfr_tcp(struct d01_xfr *x, const struct d01_txtstore *s,
 	char who[INET6_ADDRSTRLEN + 2];
 	struct d01_error err;
 	struct evbuffer *tmp;
+	struct auth a;
 	struct req r;
 	size_t bytes;
+	const char *key;
 
 	if (req_parse(s, q, qlen, &r) != 0)
 		return -1;
 	peer_str(peer, who, sizeof(who));
-	if (!d01_xfr_allowed(x, peer)) {
-		d01_log(D01_LOG_DEBUG, "xfr_refused", "peer=%s", who);
-		return queue_small(out, NULL, q, r.qend, LDNS_RCODE_REFUSED);
+	authorise(x, peer, q, qlen, &a);
+	key = a.tsig && a.req.key != NULL ? a.req.key->name : "-";
+	if (a.rcode >= 0) {
+		d01_log(D01_LOG_DEBUG, "xfr_refused",
+		    "peer=%s key=%s rcode=%d tsig_error=%d", who, key, a.rcode,
+		    a.req.error);
+		return queue_small(out, &a, NULL, q, r.qend, a.rcode);
 	}
 	if (r.rcode >= 0)
-		return queue_small(out, NULL, q, r.qend, r.rcode);
+		return queue_small(out, &a, NULL, q, r.qend, r.rcode);
 	/* An IXFR from a secondary at our serial or past it: up to date. */
 	if (r.qtype == T_IXFR && r.has_serial &&
 	    !d01_serial_gt(r.z->serial, r.serial))
-		return queue_small(out, r.z, q, r.qend, -1);
+		return queue_small(out, &a, r.z, q, r.qend, -1);
 	if (x->active >= D01_XFR_MAX_ACTIVE || (tmp = evbuffer_new()) == NULL) {
 		d01_log(D01_LOG_WARN, "xfr_busy", "peer=%s zone=%s active=%zu",
 		    who, r.z->name, x->active);
-		return queue_small(out, NULL, q, r.qend, LDNS_RCODE_SERVFAIL);
+		return queue_small(
+		    out, &a, NULL, q, r.qend, LDNS_RCODE_SERVFAIL);
 	}
 	d01_error_clear(&err);
-	if (d01_xfr_build(s, r.z, q, qlen, D01_XFR_MAX_MSG, D01_XFR_MAX_BYTES,
-		emit_framed, tmp, &err) != D01_OK) {
+	if (build(&a, s, r.z, q, qlen, tmp, &err) != D01_OK) {
 		d01_log(D01_LOG_WARN, "xfr_failed", "peer=%s zone=%s error=%s",
 		    who, r.z->name, err.msg);
 		evbuffer_free(tmp);
-		return queue_small(out, NULL, q, r.qend, LDNS_RCODE_SERVFAIL);
+		return queue_small(
+		    out, &a, NULL, q, r.qend, LDNS_RCODE_SERVFAIL);
 	}
 	bytes = evbuffer_get_length(tmp);
 	evbuffer_add_buffer(out, tmp);
 	evbuffer_free(tmp);
 	x->active++;
 	d01_log(D01_LOG_INFO, "xfr",
-	    "peer=%s zone=%s type=%s serial=%u bytes=%zu", who, r.z->name,
-	    r.qtype == T_AXFR ? "AXFR" : "IXFR", r.z->serial, bytes);
+	    "peer=%s key=%s zone=%s type=%s serial=%u bytes=%zu", who, key,
+	    r.z->name, r.qtype == T_AXFR ? "AXFR" : "IXFR", r.z->serial, bytes);
 	return 1;
 }
 
@@ -347,19 +491,22 @@ d01_xfr_udp(const struct d01_xfr *x, const struct d01_txtstore *s,
     const struct sockaddr *peer, const uint8_t *q, size_t qlen, uint8_t *out,
     size_t outcap)
 {
+	struct auth a;
 	struct req r;
 
 	if (req_parse(s, q, qlen, &r) != 0)
 		return 0;
+	authorise(x, peer, q, qlen, &a);
+	if (a.rcode == LDNS_RCODE_NOTAUTH || a.rcode == LDNS_RCODE_FORMERR)
+		return small_signed(&a, NULL, q, r.qend, a.rcode, out, outcap);
 	if (r.qtype == T_AXFR) /* RFC 5936 §4.2: AXFR is TCP only */
-		return reply_small(
-		    NULL, q, r.qend, LDNS_RCODE_FORMERR, out, outcap);
-	if (!d01_xfr_allowed(x, peer))
-		return reply_small(
-		    NULL, q, r.qend, LDNS_RCODE_REFUSED, out, outcap);
+		return small_signed(
+		    &a, NULL, q, r.qend, LDNS_RCODE_FORMERR, out, outcap);
+	if (a.rcode >= 0)
+		return small_signed(&a, NULL, q, r.qend, a.rcode, out, outcap);
 	if (r.rcode >= 0)
-		return reply_small(NULL, q, r.qend, r.rcode, out, outcap);
+		return small_signed(&a, NULL, q, r.qend, r.rcode, out, outcap);
 	/* RFC 1995 §2: the single SOA; the client comes back over TCP if
 	 * it is behind. */
-	return reply_small(r.z, q, r.qend, -1, out, outcap);
+	return small_signed(&a, r.z, q, r.qend, -1, out, outcap);
 }

@@ -278,6 +278,10 @@ embedded_init(struct d01_env *env, const struct d01_env_opts *opts,
 		goto fail;
 	if (keys_init(env, st, opts, err) != D01_OK)
 		goto fail;
+	/* After the keys: --allow-transfer key:NAME must name one. */
+	if (st->xfr != NULL &&
+	    d01_xfr_set_keys(st->xfr, st->keys, env->clock, err) != D01_OK)
+		goto fail;
 	*state = st;
 	return D01_OK;
 fail:

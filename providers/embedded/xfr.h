@@ -13,8 +13,15 @@
  * time (the others get SERVFAIL and retry, as from a busy BIND).
  *
  * Who may transfer: --allow-transfer entries, each a CIDR (v4 or v6; a
- * bare address is one host). Everyone else gets REFUSED. `key:NAME`
- * (a TSIG key) is refused at start-up until the keyring lands.
+ * bare address is one host) or `key:NAME`, a key of --tsig-keyfile. An
+ * unsigned request is judged by its address, a TSIG-signed one by its key
+ * alone (from any address; a key not listed is REFUSED even from a listed
+ * address). A signed request with a bad MAC, an unknown key or a time
+ * outside the fudge gets NOTAUTH with the TSIG error, as a signed query
+ * does. Everyone else gets REFUSED. Every reply to a verified request is
+ * signed, each message of a transfer too (RFC 8945 §5.3.1: the first over
+ * the request's MAC, the following ones over the prior MAC and the
+ * timers), and the messages leave room for their TSIG RR.
  *
  * Over UDP: AXFR is FORMERR (RFC 5936 §4.2: not defined over UDP); an
  * allowed IXFR gets the single current SOA, which tells a client to come
@@ -31,6 +38,8 @@
 
 #include "core/err.h"
 
+struct d01_clock;
+struct d01_keyring;
 struct d01_txtstore;
 struct d01_txtzone;
 struct evbuffer;
@@ -44,9 +53,18 @@ struct sockaddr;
 struct d01_xfr;
 
 /* The ACL of `allow` (n entries; none: every transfer is REFUSED).
- * NULL with err (D01_E_CONFIG) for a malformed entry. */
+ * NULL with err (D01_E_CONFIG) for a malformed entry. Key names are
+ * resolved by d01_xfr_set_keys; until then signed requests get BADKEY. */
 struct d01_xfr *d01_xfr_new(
     const char *const *allow, size_t n, struct d01_error *err);
+/*
+ * The keyring that verifies signed requests (NULL: none, every signed
+ * request is BADKEY) and the clock of their Time Signed (NULL: the real
+ * one); both borrowed, they outlive x. D01_E_CONFIG when a key:NAME entry
+ * names no key of kr: checked at start-up, never a silent no-match.
+ */
+enum d01_err d01_xfr_set_keys(struct d01_xfr *x, const struct d01_keyring *kr,
+    const struct d01_clock *clock, struct d01_error *err);
 void d01_xfr_free(struct d01_xfr *x);
 
 /* 1 when q is a QUERY whose one question asks AXFR or IXFR: a cheap look
@@ -55,15 +73,16 @@ int d01_xfr_is_request(const uint8_t *q, size_t qlen);
 /* The same look: the offset just past the question, or 0. */
 size_t d01_xfr_question_end(const uint8_t *q, size_t qlen);
 
-/* 1 when peer may transfer. */
+/* 1 when peer may transfer unsigned (the address entries). */
 int d01_xfr_allowed(const struct d01_xfr *x, const struct sockaddr *peer);
 
 /*
  * A transfer request over TCP: append the framed reply messages to out.
  * Returns 1 when a transfer was queued (it counts against the bound until
  * d01_xfr_done), 0 when a one-message refusal or error was queued, -1
- * when the request is not for this code (TSIG-signed: the ordinary
- * answer path replies) and nothing was written.
+ * when the request is not a transfer request after all (the ordinary
+ * answer path replies) and nothing was written. Signed or not: dnsd.c
+ * sends every AXFR/IXFR here before the updater sees signed messages.
  */
 int d01_xfr_tcp(struct d01_xfr *x, const struct d01_txtstore *s,
     const struct sockaddr *peer, const uint8_t *q, size_t qlen,
