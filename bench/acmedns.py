@@ -21,7 +21,10 @@ per-account limit does not cap the figure) and DNS UPDATE with TSIG
    (dnspython, which also verifies every signed reply): add one TXT value,
    then delete it, for DUR, REPEAT runs; every UPDATE counts. The names lie
    in one zone, then spread over 4 zones: UPDATEs are serialised per zone
-   (docs/DESIGN.md "DNS UPDATE into the embedded zones").
+   (docs/DESIGN.md "DNS UPDATE into the embedded zones"). Then the same
+   from a client that builds the wire and the TSIG MAC by hand (checks
+   the rcode and that the reply is signed, not its MAC): dnspython's own
+   CPU is the limit otherwise.
 3. Convergence: two instances on one PostgreSQL; CONV_N (200) POST
    /update through A, one at a time; from A's answer, B (and A) asked over
    UDP every 0.5 ms (this process, raw DNS) until they serve the value;
