@@ -7,7 +7,8 @@ rfc2136), copied to latest-latency.png beside it.
 Usage: python3 bench/report.py WORKDIR OUT_BASENAME
 WORKDIR holds what bench/run leaves there: machine, parts, and any of
 webhook.json, rfc2136.json, cloudflare.json, issue.json, renew.json,
-replicas.json, authdns.json (a missing part is reported as not measured)."""
+replicas.json, authdns.json,
+acmedns.json (a missing part is reported as not measured)."""
 import json
 import os
 import shutil
@@ -341,6 +342,81 @@ def authdns_section(ad):
               "the server had room left, and queries per server CPU-second (completed queries "
               "over the server's CPU time) compares the servers' cost per query, the figure "
               "least moved by dnsperf's ceiling and by other load on the machine."]
+
+
+def acmedns_section(ac):
+    """bench/acmedns.py: acme-dns API and DNS UPDATE writes per store."""
+    st, v = ac["settings"], ac.get("versions", {})
+    L = ["", "## acme-dns API updates/s and DNS UPDATEs/s per store (bench/acmedns.py)", "",
+         f"One `dns01 serve --secure-port 0` per store on loopback: acme-dns API over plain HTTP, "
+         f"`--acmedns-registration open`, `--acmedns-rate 0` (no per-account limit, so it does not "
+         f"cap the figure; the default is 60 a minute per account), bcrypt cost "
+         f"{st['bcrypt_cost']}; DNS UPDATE with TSIG hmac-sha256. postgres: a PostgreSQL "
+         f"cluster started for the run on the local disk ({v.get('postgres')}, fsync "
+         f"{'on' if st['pg_fsync'] else 'OFF'}); postgres-nofsync: a second one with fsync "
+         "off, as the tests run it, to show what the commit's flush costs (the store "
+         "writes one statement at a time, from send to its notification); sqlite: WAL "
+         "with synchronous=FULL "
+         f"(libsqlite3 {v.get('sqlite')}). {st['accounts']} accounts registered first. "
+         f"{st['clients']} client processes (Python, not threads: one process's GIL would cap "
+         f"the client first), {st['repeat']} runs of {st['dur_s']:.0f} s per row. API: each "
+         "client over one keep-alive connection (http.client) with its share of the accounts "
+         "POSTs /update a fresh 43-character value and DELETEs it again; every POST and DELETE "
+         "counts as one update. Cold: the first POST of every account, all clients at once "
+         "(each a bcrypt verification on the server's two worker threads); after it the "
+         "server remembers the verified (user, password, hash) (a keyed cache of 4096), so "
+         "steady-state updates cost no bcrypt. DNS UPDATE: each client adds a TXT value then "
+         f"deletes it, one signed UPDATE each over UDP (dnspython {v.get('dnspython')}, which "
+         "verifies the signed replies), four names per client, in one zone or spread over "
+         "four (UPDATEs are serialised per zone). dns01 CPU: % of one CPU during the run; "
+         "well below 100% means the clients (sharing the same CPUs) or the store's "
+         "round trips were the limit, not dns01's loop.", "",
+         "| store | register/s | cold updates/s | cold p50 / p99 ms | updates/s | p50 ms | "
+         "p99 ms | dns01 CPU % | failed |", "|---|---|---|---|---|---|---|---|---|"]
+    for k, r in ac["stores"].items():
+        if "error" in r:
+            L.append(f"| {k} | failed: {r['error'][:200]} | | | | | | | |")
+            continue
+        c, a = r["api_cold"], r["api"]
+        L.append(f"| {k} | {r['register_per_s']:.1f} | {c['per_s']:.1f} | "
+                 f"{c['p50_ms']:.0f} / {c['p99_ms']:.0f} | {f(a['per_s'], 1, 0)} | "
+                 f"{f(a['p50_ms'], 1, 2)} | {f(a['p99_ms'], 1, 2)} | "
+                 f"{f(a['dns01_cpu_pct'], 1, 0)} | {a['failures'] + c['failures']} |")
+    L += ["", "DNS UPDATE; client dnspython: message objects built, signed, parsed and "
+          "the reply's MAC verified in Python; client raw: the same UPDATEs built as wire "
+          "bytes with the TSIG MAC (hmac-sha256) computed by hand, the reply's rcode and its "
+          "TSIG record checked but not its MAC, a tenth of dnspython's CPU per UPDATE, so the "
+          "server rather than the client is measured.", "",
+          "| store | client | zones | UPDATEs/s | p50 ms | p99 ms | dns01 CPU % | failed |",
+          "|---|---|---|---|---|---|---|---|"]
+    for k, r in ac["stores"].items():
+        for cl in ("dns", "raw"):
+            for nz in (1, 4):
+                u = r.get(f"{cl}_update_{nz}zone")
+                if u:
+                    L.append(f"| {k} | {'dnspython' if cl == 'dns' else 'raw'} | {nz} | "
+                             f"{f(u['per_s'], 1, 0)} | {f(u['p50_ms'], 1, 2)} | "
+                             f"{f(u['p99_ms'], 1, 2)} | {f(u['dns01_cpu_pct'], 1, 0)} | "
+                             f"{u['failures']} |")
+    errs = [f"{k} {part}: {x['first_error']}" for k, r in ac["stores"].items()
+            for part, x in r.items() if isinstance(x, dict) and x.get("first_error")]
+    if errs:
+        L += ["", "First failure of each: " + "; ".join(errs) + "."]
+    L += ["", "Load average (1 min) at the start and end of each run: " + "; ".join(
+        f"{k} {part} " + ", ".join(f"{x['load1'][0]:.1f}-{x['load1'][1]:.1f}"
+                                   for x in r[part]["runs"])
+        for k, r in ac["stores"].items() for part in (
+            "api", "dns_update_1zone", "dns_update_4zone", "raw_update_1zone",
+            "raw_update_4zone") if part in r) + "."]
+    cv = ac.get("convergence")
+    if cv:
+        L += ["", f"Convergence, two instances on one PostgreSQL: {cv['n']} POST /update through "
+              "A one at a time; from A's answer B asked over UDP every 0.5 ms until it serves "
+              f"the value: p50 {cv['p50_ms']:.2f} ms, p99 {cv['p99_ms']:.2f} ms, max "
+              f"{cv['max_ms']:.2f} ms (mean {cv['mean_ms']:.2f}; {cv['timeouts']} not served "
+              f"within 10 s, {cv['failures']} failed calls). A served the value within 2 ms of "
+              f"its answer {cv['a_serves_at_answer']} of {cv['n']} times (it answers once its "
+              "own notification has been applied)."]
     return L
 
 
@@ -449,6 +525,7 @@ def main():
     ren = load(work, "renew.json")
     rp = load(work, "replicas.json")
     ad = load(work, "authdns.json")
+    ac = load(work, "acmedns.json")
     gl = goals(mach, wh, rf, cf, iss, ren, rp, ad)
     png = plot(wh, rf, out, mach, day)
     settings = (wh or rf or {}).get("settings", {})
@@ -575,13 +652,15 @@ def main():
               f"for a replica of an empty namespace: {mem['delta_mib']:.2f} MiB above idle."]
     if (ad or {}).get("summary"):
         L += authdns_section(ad)
+    if (ac or {}).get("stores"):
+        L += acmedns_section(ac)
     text = "\n".join(L) + "\n"
     with open(out + ".md", "w") as fh:
         fh.write(text)
     with open(out + ".json", "w") as fh:
         json.dump({"date": day, "machine": mach, "goals": gl, "plot": png, "webhook": wh,
                    "rfc2136": rf, "cloudflare": cf, "issue": iss, "renew": ren,
-                   "replicas": rp, "authdns": ad}, fh, indent=1)
+                   "replicas": rp, "authdns": ad, "acmedns": ac}, fh, indent=1)
     print(text)
 
 
