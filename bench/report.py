@@ -342,6 +342,7 @@ def authdns_section(ad):
               "the server had room left, and queries per server CPU-second (completed queries "
               "over the server's CPU time) compares the servers' cost per query, the figure "
               "least moved by dnsperf's ceiling and by other load on the machine."]
+    return L
 
 
 def acmedns_section(ac):
