@@ -176,67 +176,105 @@ render_latency(const struct d01_metrics *m, struct evbuffer *b)
 		}
 }
 
-/* The embedded provider's Kubernetes store (kube/kube_store.h). */
+/* What the shared stores (kubernetes, postgres, sqlite) report under the
+ * same names, whichever is plugged in. */
+struct store_common {
+	size_t records;
+	int stale;
+	double since_sync_s;
+	unsigned long expired, relists;
+	const double *buckets; /* nbuckets upper bounds, seconds */
+	const unsigned long *le;
+	size_t nbuckets;
+	unsigned long conv_count;
+	double conv_sum_s;
+};
+
 static void
-render_kstore(const struct d01_kube_store *ks, struct evbuffer *b)
+render_store_common(const struct store_common *c, struct evbuffer *b)
 {
-	struct d01_kube_store_stats st;
 	size_t i;
 
-	d01_kube_store_stats(ks, &st);
 	head(b, "dns01_embedded_store_records", "gauge",
-	    "TXT values held in the shared (Kubernetes) embedded store");
+	    "TXT values held from the shared embedded store");
 	evbuffer_add_printf(
-	    b, "dns01_embedded_store_records %zu\n", st.records);
-	head(b, "dns01_embedded_store_watch_restarts_total", "counter",
-	    "watches of the store started again (server timeouts included)");
-	evbuffer_add_printf(b,
-	    "dns01_embedded_store_watch_restarts_total %lu\n",
-	    st.watch_restarts);
+	    b, "dns01_embedded_store_records %zu\n", c->records);
 	head(b, "dns01_embedded_store_relists_total", "counter",
-	    "LISTs of the store after the first (410 Gone, failures)");
+	    "full loads of the store after the first (410 Gone, reconnects, "
+	    "failures)");
 	evbuffer_add_printf(
-	    b, "dns01_embedded_store_relists_total %lu\n", st.relists);
+	    b, "dns01_embedded_store_relists_total %lu\n", c->relists);
 	head(b, "dns01_embedded_store_stale", "gauge",
-	    "1 when the store has had no working list/watch for 30 s");
-	evbuffer_add_printf(b, "dns01_embedded_store_stale %d\n", st.stale);
+	    "1 when the store has not been synced for the stale period");
+	evbuffer_add_printf(b, "dns01_embedded_store_stale %d\n", c->stale);
 	head(b, "dns01_embedded_store_seconds_since_sync", "gauge",
-	    "seconds since the store's list/watch last worked (0: watching)");
+	    "seconds since the store last synced (0: watching or connected)");
 	evbuffer_add_printf(b, "dns01_embedded_store_seconds_since_sync %.3f\n",
-	    st.since_sync_s);
+	    c->since_sync_s);
 	head(b, "dns01_embedded_store_expired_total", "counter",
-	    "values this replica deleted for being older than the TTL");
+	    "values this instance deleted for being older than the TTL");
 	evbuffer_add_printf(
-	    b, "dns01_embedded_store_expired_total %lu\n", st.expired);
+	    b, "dns01_embedded_store_expired_total %lu\n", c->expired);
 	head(b, "dns01_embedded_store_convergence_seconds", "histogram",
-	    "from a value's creation (by any replica) to applied here");
-	for (i = 0; i < D01_KSTORE_NBUCKETS; i++)
+	    "from a value's creation (by any instance) to applied here");
+	for (i = 0; i < c->nbuckets; i++)
 		evbuffer_add_printf(b,
 		    "dns01_embedded_store_convergence_seconds_bucket{le=\"%g\"}"
-		    " "
-		    "%lu\n",
-		    d01_kstore_buckets[i], st.conv_le[i]);
+		    " %lu\n",
+		    c->buckets[i], c->le[i]);
 	evbuffer_add_printf(b,
 	    "dns01_embedded_store_convergence_seconds_bucket{le=\"+Inf\"} "
 	    "%lu\n"
 	    "dns01_embedded_store_convergence_seconds_sum %.6f\n"
 	    "dns01_embedded_store_convergence_seconds_count %lu\n",
-	    st.conv_count, st.conv_sum_s, st.conv_count);
+	    c->conv_count, c->conv_sum_s, c->conv_count);
 }
 
-/* The PostgreSQL or SQLite store (store/dbstore.h): the kube store's
- * gauge names where they mean the same. */
+/* The embedded provider's Kubernetes store (kube/kube_store.h). */
+static void
+render_kstore(const struct d01_kube_store *ks, struct evbuffer *b)
+{
+	struct d01_kube_store_stats st;
+	struct store_common c;
+
+	d01_kube_store_stats(ks, &st);
+	c = (struct store_common){.records = st.records,
+	    .stale = st.stale,
+	    .since_sync_s = st.since_sync_s,
+	    .expired = st.expired,
+	    .relists = st.relists,
+	    .buckets = d01_kstore_buckets,
+	    .le = st.conv_le,
+	    .nbuckets = D01_KSTORE_NBUCKETS,
+	    .conv_count = st.conv_count,
+	    .conv_sum_s = st.conv_sum_s};
+	render_store_common(&c, b);
+	head(b, "dns01_embedded_store_watch_restarts_total", "counter",
+	    "watches of the store started again (server timeouts included)");
+	evbuffer_add_printf(b,
+	    "dns01_embedded_store_watch_restarts_total %lu\n",
+	    st.watch_restarts);
+}
+
+/* The PostgreSQL or SQLite store (store/dbstore.h). */
 static void
 render_dbstore(const struct d01_dbstore *ds, struct evbuffer *b)
 {
 	struct d01_dbstore_stats st;
-	size_t i;
+	struct store_common c;
 
 	d01_dbstore_stats(ds, &st);
-	head(b, "dns01_embedded_store_records", "gauge",
-	    "TXT values held from the shared (database) embedded store");
-	evbuffer_add_printf(
-	    b, "dns01_embedded_store_records %zu\n", st.records);
+	c = (struct store_common){.records = st.records,
+	    .stale = st.stale,
+	    .since_sync_s = st.since_sync_s,
+	    .expired = st.expired,
+	    .relists = st.reloads,
+	    .buckets = d01_dbstore_buckets,
+	    .le = st.conv_le,
+	    .nbuckets = D01_DBSTORE_NBUCKETS,
+	    .conv_count = st.conv_count,
+	    .conv_sum_s = st.conv_sum_s};
+	render_store_common(&c, b);
 	head(b, "dns01_embedded_store_queued_writes", "gauge",
 	    "writes waiting for the database or on the wire");
 	evbuffer_add_printf(
@@ -245,34 +283,6 @@ render_dbstore(const struct d01_dbstore *ds, struct evbuffer *b)
 	    "connections to the database after the first");
 	evbuffer_add_printf(
 	    b, "dns01_embedded_store_reconnects_total %lu\n", st.reconnects);
-	head(b, "dns01_embedded_store_relists_total", "counter",
-	    "full loads of the store after the first (reconnects)");
-	evbuffer_add_printf(
-	    b, "dns01_embedded_store_relists_total %lu\n", st.reloads);
-	head(b, "dns01_embedded_store_stale", "gauge",
-	    "1 when the store has not been synced for the stale period");
-	evbuffer_add_printf(b, "dns01_embedded_store_stale %d\n", st.stale);
-	head(b, "dns01_embedded_store_seconds_since_sync", "gauge",
-	    "seconds since the store was last connected (0: connected)");
-	evbuffer_add_printf(b, "dns01_embedded_store_seconds_since_sync %.3f\n",
-	    st.since_sync_s);
-	head(b, "dns01_embedded_store_expired_total", "counter",
-	    "values this instance deleted for being older than the TTL");
-	evbuffer_add_printf(
-	    b, "dns01_embedded_store_expired_total %lu\n", st.expired);
-	head(b, "dns01_embedded_store_convergence_seconds", "histogram",
-	    "from a value's creation (by any instance) to applied here");
-	for (i = 0; i < D01_DBSTORE_NBUCKETS; i++)
-		evbuffer_add_printf(b,
-		    "dns01_embedded_store_convergence_seconds_bucket{le=\"%g\"}"
-		    " %lu\n",
-		    d01_dbstore_buckets[i], st.conv_le[i]);
-	evbuffer_add_printf(b,
-	    "dns01_embedded_store_convergence_seconds_bucket{le=\"+Inf\"} "
-	    "%lu\n"
-	    "dns01_embedded_store_convergence_seconds_sum %.6f\n"
-	    "dns01_embedded_store_convergence_seconds_count %lu\n",
-	    st.conv_count, st.conv_sum_s, st.conv_count);
 }
 
 static void
