@@ -532,6 +532,14 @@ class SourceLimits(unittest.TestCase):
         # Another source is not charged.
         self.assertEqual(self.api.update(b, val("b"), source="127.0.0.4")[0], 200)
 
+    def test_unknown_users_count_as_failures(self):
+        """Random usernames cost the decoy's bcrypt: charged alike."""
+        a = self.api.register()
+        got = [self.api.update(a, val("x"), user=str(uuid.uuid4()), source="127.0.0.7")[0]
+               for _ in range(13)]
+        self.assertIn(429, got)
+        self.assertIn(got.index(429), range(10, 13), got)
+
 
 class RegistrationLimits(unittest.TestCase):
     """--acmedns-registration-rate (default 10 a minute per source; the
