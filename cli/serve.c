@@ -88,7 +88,10 @@ d01_cmd_serve(int argc, char **argv)
 	    .head_ms = 10000,
 	    .embedded_ttl_ms = 86400000,
 	    .embedded_stale_ms = 30000,
-	    .acmedns = {.rate = 60, .bcrypt_cost = 10}};
+	    .acmedns = {.rate = 60,
+		.bcrypt_cost = 10,
+		.reg_rate = 10,
+		.fail_rate = 10}};
 	struct d01_daemon *d;
 	struct d01_error err;
 	int rc;

@@ -175,6 +175,12 @@ static const struct serve_flag {
 	"updates a minute per account, as a burst too; 0: no limit (60)"},
     {"acmedns-bcrypt-cost", O_INT, OFF(acmedns.bcrypt_cost),
 	"bcrypt cost of new passwords (10)"},
+    {"acmedns-registration-rate", O_INT, OFF(acmedns.reg_rate),
+	"registrations a minute per source address (the server: 10 times "
+	"it); 0: no limit (10)"},
+    {"acmedns-auth-failure-rate", O_INT, OFF(acmedns.fail_rate),
+	"failed passwords a minute per source address, then 429 without "
+	"checking; 0: no limit (10)"},
     {"demo", O_BOOL, OFF(demo), "self-contained local demo (no auth)"},
     {"help", O_HELP, 0, "this text"},
     {"version", O_VERSION, 0, "print the version"},
@@ -378,6 +384,8 @@ static const struct serve_range {
     {"embedded-store-stale-after", OFF(embedded_stale_ms), 1000, 3600000},
     {"acmedns-rate", OFF(acmedns.rate), 0, 1000000},
     {"acmedns-bcrypt-cost", OFF(acmedns.bcrypt_cost), 4, 31},
+    {"acmedns-registration-rate", OFF(acmedns.reg_rate), 0, 100000},
+    {"acmedns-auth-failure-rate", OFF(acmedns.fail_rate), 0, 100000},
 };
 
 static int

@@ -31,6 +31,8 @@
 #define CRYPT_QUEUE   64    /* bcrypt jobs waiting or running; 503 past */
 #define VERIFIED_IDLE 4096  /* remembered good passwords */
 #define BUCKETS_IDLE  65536 /* accounts with a partly used rate budget */
+#define SOURCES	      4096  /* source addresses (acmedns_api_limit.h) */
+#define SOURCE_JOBS   2	    /* bcrypt jobs at once a source */
 #define BODY_MAX      4096
 #define CONNS_MAX     512
 #define INFLIGHT_MAX  256
@@ -291,6 +293,8 @@ state_setup(struct d01_acmedns_api *api, struct d01_error *err)
 {
 	const struct d01_sfc_cfg vc = {VERIFIED_IDLE, 256, 0};
 	const struct d01_sfc_cfg bc = {BUCKETS_IDLE, 1, 0};
+	const struct d01_adns_limit_cfg lc = {SOURCES, SOURCE_JOBS,
+	    api->o->fail_rate, api->o->reg_rate, 10 * api->o->reg_rate};
 	char decoy_pw[D01_ADNS_KEY_LEN + 1];
 	unsigned char r[D01_ADNS_KEY_LEN];
 	size_t i;
@@ -319,7 +323,8 @@ state_setup(struct d01_acmedns_api *api, struct d01_error *err)
 	    (int)api->o->bcrypt_cost, err);
 	if (api->crypt == NULL)
 		return -1;
-	if ((api->verified = d01_sfc_new(
+	if ((api->lim = d01_adns_limit_new(api->env->clock, &lc)) == NULL ||
+	    (api->verified = d01_sfc_new(
 		 api->env->base, api->env->clock, &vc)) == NULL ||
 	    (api->buckets = d01_sfc_new(
 		 api->env->base, api->env->clock, &bc)) == NULL) {
@@ -406,6 +411,7 @@ d01_acmedns_api_free(struct d01_acmedns_api *api)
 	for (i = 0; i < api->nhttpd; i++)
 		d01_httpd_free(api->httpd[i]);
 	d01_adns_crypt_free(api->crypt);
+	d01_adns_limit_free(api->lim);
 	d01_adns_expiry_free(api->expiry);
 	if (api->verified != NULL)
 		d01_sfc_free(api->verified);

@@ -36,9 +36,13 @@ struct d01_acmedns_opts {
 	long rate;			    /* writes a minute per account;
 					       0: no limit */
 	long bcrypt_cost;		    /* of new hashes (10) */
-	long reload_ms;			    /* certificate reload check */
-	long op_ms;			    /* each write's deadline */
-	long ttl_ms; /* --embedded-record-ttl: older values are deleted */
+	long reg_rate;	/* registrations a minute per source address (the
+			   server: 10 times it); 0: no limit */
+	long fail_rate; /* failed passwords a minute per source address,
+			   then 429 before any bcrypt; 0: no limit */
+	long reload_ms; /* certificate reload check */
+	long op_ms;	/* each write's deadline */
+	long ttl_ms;	/* --embedded-record-ttl: older values are deleted */
 };
 
 struct d01_acmedns_api;

@@ -7,10 +7,12 @@
  * subdomain (a caller learns nothing about which), then bad_subdomain,
  * then bad_txt. Ours on top: registration modes (404
  * registration_disabled when closed, 401 forbidden for a wrong token or
- * source), 429 too_many_requests per account, 503 unavailable when the
- * bcrypt queue is full, DELETE /update.
+ * source: acmedns_api_register.c), 429 too_many_requests per account and per
+ * source address (acmedns_api_limit.h: bcrypt jobs, failed passwords,
+ * registrations; before any bcrypt), 503 unavailable when the bcrypt queue is
+ * full, DELETE /update.
  *
- * A request that must wait (bcrypt, the store) becomes a `struct call`
+ * A request that must wait (bcrypt, the store) becomes a `struct d01_adns_call`
  * owned by the request: every way it ends (reply, or the server aborting
  * it on shutdown) frees the call and cancels what it waits on.
  */
@@ -20,9 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -37,27 +37,6 @@
 #define VERIFIED_TTL_MS (5L * 60 * 1000) /* an acme.sh run's updates */
 #define XFF_MAX		2048
 
-struct call {
-	struct d01_acmedns_api *api;
-	struct d01_req *req;
-	int present; /* update: 1 POST, 0 DELETE */
-	int known;   /* the user exists (else the decoy hash is checked) */
-	int have_client;
-	struct d01_ipaddr client;
-	char user[D01_ADNS_UUID_LEN + 1];
-	char pw[D01_ADNS_KEY_LEN + 1];
-	char sub[D01_ADNS_UUID_LEN + 1];
-	char hash[D01_ADNS_HASH_MAX];
-	char fqdn[D01_ADNS_UUID_LEN + 260]; /* update: where the value goes */
-	char *allowfrom; /* register: the account's JSON text */
-	struct d01_adns_update body;
-	struct d01_sfc_wait wait;
-	struct d01_adns_job *job;
-	struct d01_op *op;
-	void *acct_write;
-	const struct d01_recstore_backend *be;
-};
-
 void
 d01_adns_reply_error(struct d01_req *req, int status, const char *what)
 {
@@ -67,10 +46,12 @@ d01_adns_reply_error(struct d01_req *req, int status, const char *what)
 	d01_req_reply(req, status, "application/json", body, (size_t)n);
 }
 
-static void
-call_free(struct call *c)
+void
+d01_adns_call_free(struct d01_adns_call *c)
 {
 	d01_adns_crypt_cancel(c->job);
+	if (c->src != NULL)
+		d01_adns_limit_job_end(c->api->lim, c->src, 0);
 	d01_sfc_cancel(&c->wait);
 	d01_provider_cancel(c->op);
 	if (c->acct_write != NULL)
@@ -80,24 +61,24 @@ call_free(struct call *c)
 	free(c);
 }
 
-static void
-call_abort(void *arg)
+void
+d01_adns_call_abort(void *arg)
 {
-	call_free(arg);
+	d01_adns_call_free(arg);
 }
 
-static void
-call_error(struct call *c, int status, const char *what)
+void
+d01_adns_call_error(struct d01_adns_call *c, int status, const char *what)
 {
 	d01_adns_reply_error(c->req, status, what);
 	c->req = NULL;
-	call_free(c);
+	d01_adns_call_free(c);
 }
 
 /* The client address (behind trusted proxies, X-Forwarded-For's every
  * line joined in order); 0, or -1 when there is none to believe. */
-static int
-client_of(
+int
+d01_adns_client_of(
     struct d01_acmedns_api *api, struct d01_req *req, struct d01_ipaddr *ip)
 {
 	const struct d01_http_head *h = d01_req_head(req);
@@ -124,214 +105,44 @@ client_of(
 	    api->proxies, api->nproxies, ip);
 }
 
-/* --- POST /register ------------------------------------------------- */
-
-static int
-new_uuid(char out[D01_ADNS_UUID_LEN + 1])
+/* Whom the per-source limits charge: the client, else the peer itself
+ * (a trusted proxy sending an unreadable list pays for it; family 0, one
+ * shared entry, if even the peer does not parse). */
+void
+d01_adns_source_of(const struct d01_ipaddr *client, int have_client,
+    struct d01_req *req, struct d01_ipaddr *src)
 {
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return -1;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, D01_ADNS_UUID_LEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-	    b[11], b[12], b[13], b[14], b[15]);
-	return 0;
+	if (have_client)
+		*src = *client;
+	else if (d01_adns_client_addr(d01_req_peer(req), NULL, NULL, 0, src) !=
+	    0)
+		src->family = 0;
 }
 
-/* 40 characters of acme-dns's 64-letter alphabet: a byte's low six bits
- * pick one uniformly. */
-static int
-new_password(char out[D01_ADNS_KEY_LEN + 1])
+/* 429 for a source over its limits, as for an account over its rate. */
+void
+d01_adns_reply_limited(struct d01_req *req, long retry_s)
 {
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				  "abcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char r[D01_ADNS_KEY_LEN];
-	size_t i;
+	char retry[24];
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return -1;
-	for (i = 0; i < sizeof(r); i++)
-		out[i] = abc[r[i] & 63];
-	out[D01_ADNS_KEY_LEN] = '\0';
-	OPENSSL_cleanse(r, sizeof(r));
-	return 0;
+	snprintf(retry, sizeof(retry), "%ld", retry_s);
+	d01_req_add_header(req, "Retry-After", retry);
+	d01_adns_reply_error(req, 429, "too_many_requests");
 }
 
-static void
-registered(struct call *c)
+/* Hold a bcrypt job of c's source; 0, or -1 with the 429 sent and c
+ * still the caller's (its req cleared). */
+int
+d01_adns_hold_job(struct d01_adns_call *c)
 {
-	struct d01_acmedns_api *api = c->api;
-	char *text;
-	size_t cap = strlen(c->allowfrom) + 512;
-	int n;
+	long retry_s = 1;
 
-	/* Every field is from a known alphabet (UUIDs, the password's, the
-	 * checked domain, the allowfrom array jansson wrote), so the text
-	 * is built here, in one buffer that is wiped: no JSON library copy
-	 * of the password is left behind. */
-	if ((text = malloc(cap)) == NULL) {
-		call_error(c, 500, "out_of_memory");
-		return;
-	}
-	n = snprintf(text, cap,
-	    "{\"username\":\"%s\",\"password\":\"%s\",\"fulldomain\":"
-	    "\"%s.%s\",\"subdomain\":\"%s\",\"allowfrom\":%s}",
-	    c->user, c->pw, c->sub, api->domain, c->sub, c->allowfrom);
-	d01_log(D01_LOG_INFO, "acmedns_registered", "user=%s subdomain=%s",
-	    c->user, c->sub);
-	d01_req_reply(c->req, 201, "application/json", text, (size_t)n);
-	c->req = NULL;
-	OPENSSL_cleanse(text, cap);
-	free(text);
-	call_free(c);
-}
-
-static void
-register_failed(struct call *c, const struct d01_error *err)
-{
-	char q[600];
-
-	d01_log(D01_LOG_WARN, "acmedns_register_failed", "user=%s reason=%s",
-	    c->user, d01_log_quote(q, sizeof(q), err->msg));
-	call_error(c, 500, "db_error");
-}
-
-static void
-acct_written(void *arg, const struct d01_error *err)
-{
-	struct call *c = arg;
-
-	c->acct_write = NULL;
-	if (err->code != D01_OK)
-		register_failed(c, err);
-	else
-		registered(c);
-}
-
-static void
-hashed(void *arg, int ok, const char *hash)
-{
-	struct call *c = arg;
-	struct d01_acmedns_api *api = c->api;
-	const struct d01_recstore_backend *be;
-	struct d01_recstore_acct a;
-	struct d01_error err;
-
-	c->job = NULL;
-	d01_error_clear(&err);
-	if (!ok) {
-		d01_error_set(&err, D01_E_INTERNAL, "bcrypt failed");
-		register_failed(c, &err);
-		return;
-	}
-	snprintf(c->hash, sizeof(c->hash), "%s", hash);
-	a = (struct d01_recstore_acct){c->user, c->hash, c->sub, c->allowfrom};
-	be = d01_embedded_backend(api->env);
-	if (be != NULL && be->acct_start != NULL) {
-		c->be = be;
-		c->acct_write = be->acct_start(
-		    be->ctx, &a, api->o->op_ms, acct_written, c, &err);
-		if (c->acct_write == NULL)
-			register_failed(c, &err);
-		return;
-	}
-	if (d01_acctab_put(d01_embedded_accounts(api->env), &a, &err) !=
-	    D01_OK) {
-		register_failed(c, &err);
-		return;
-	}
-	registered(c);
-}
-
-/* Bearer <token>, compared through SHA-256 in constant time. */
-static int
-token_ok(struct d01_acmedns_api *api, struct d01_req *req)
-{
-	const char *h = d01_req_header(req, "Authorization");
-	unsigned char d[SHA256_DIGEST_LENGTH];
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+	if (d01_adns_limit_job_begin(
+		c->api->lim, &c->source, &c->src, &retry_s) == D01_ADNS_LIM_OK)
 		return 0;
-	SHA256((const unsigned char *)h + 7, strlen(h + 7), d);
-	return CRYPTO_memcmp(d, api->token_sha, sizeof(d)) == 0;
-}
-
-static char *
-allowfrom_text(const struct d01_adns_register *r)
-{
-	json_t *a = json_array();
-	char *s;
-	size_t i;
-
-	for (i = 0; a != NULL && i < r->ncidrs; i++)
-		json_array_append_new(a, json_string(r->text[i]));
-	s = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
-	json_decref(a);
-	return s;
-}
-
-static void
-do_register(struct d01_acmedns_api *api, struct d01_req *req)
-{
-	struct d01_adns_register *reg = NULL;
-	struct d01_ipaddr ip;
-	struct call *c = NULL;
-	const char *body;
-	size_t len;
-	int have = client_of(api, req, &ip) == 0;
-
-	if (api->mode == REG_CLOSED) {
-		d01_adns_reply_error(req, 404, "registration_disabled");
-		return;
-	}
-	if ((api->nreg_from > 0 &&
-		!(have && d01_cidr_any(api->reg_from, api->nreg_from, &ip))) ||
-	    (api->mode == REG_TOKEN && !token_ok(api, req))) {
-		d01_adns_reply_error(req, 401, "forbidden");
-		return;
-	}
-	body = d01_req_body(req, &len);
-	if ((reg = malloc(sizeof(*reg))) == NULL ||
-	    (c = calloc(1, sizeof(*c))) == NULL)
-		goto nomem;
-	switch (d01_adns_parse_register(body, len, reg)) {
-	case D01_ADNS_REG_MALFORMED:
-		d01_adns_reply_error(req, 400, "malformed_json_payload");
-		goto out;
-	case D01_ADNS_REG_BAD_CIDR:
-		d01_adns_reply_error(req, 400, "invalid_allowfrom_cidr");
-		goto out;
-	case D01_ADNS_REG_OK:
-		break;
-	}
-	c->api = api;
-	c->req = req;
-	if ((c->allowfrom = allowfrom_text(reg)) == NULL ||
-	    new_uuid(c->user) != 0 || new_uuid(c->sub) != 0 ||
-	    new_password(c->pw) != 0)
-		goto nomem;
-	if ((c->job = d01_adns_crypt_hash(api->crypt, c->pw, hashed, c)) ==
-	    NULL) {
-		d01_req_add_header(req, "Retry-After", "1");
-		d01_adns_reply_error(req, 503, "unavailable");
-		goto out;
-	}
-	d01_req_on_abort(req, call_abort, c);
-	free(reg);
-	return;
-nomem:
-	d01_adns_reply_error(req, 500, "out_of_memory");
-out:
-	free(reg);
-	if (c != NULL) {
-		c->req = NULL;
-		call_free(c);
-	}
+	d01_adns_reply_limited(c->req, retry_s);
+	c->req = NULL;
+	return -1;
 }
 
 /* --- POST|DELETE /update ----------------------------------------------- */
@@ -374,7 +185,7 @@ rate_ok(struct d01_acmedns_api *api, const char *user, long *retry_s)
 static void
 written(void *arg, const struct d01_error *err)
 {
-	struct call *c = arg;
+	struct d01_adns_call *c = arg;
 	char body[128], q[600];
 	int n;
 
@@ -383,7 +194,7 @@ written(void *arg, const struct d01_error *err)
 		d01_log(D01_LOG_WARN, "acmedns_update_failed",
 		    "user=%s subdomain=%s reason=%s", c->user, c->sub,
 		    d01_log_quote(q, sizeof(q), err->msg));
-		call_error(c, 500, "db_error");
+		d01_adns_call_error(c, 500, "db_error");
 		return;
 	}
 	d01_log(D01_LOG_INFO, "acmedns_update", "user=%s subdomain=%s op=%s",
@@ -395,12 +206,12 @@ written(void *arg, const struct d01_error *err)
 	n = snprintf(body, sizeof(body), "{\"txt\": \"%s\"}", c->body.txt);
 	d01_req_reply(c->req, 200, "application/json", body, (size_t)n);
 	c->req = NULL;
-	call_free(c);
+	d01_adns_call_free(c);
 }
 
 /* The password matched: the account's other checks, then the write. */
 static void
-authed(struct call *c)
+authed(struct d01_adns_call *c)
 {
 	struct d01_acmedns_api *api = c->api;
 	const struct d01_recstore_acct *a =
@@ -425,17 +236,17 @@ authed(struct call *c)
 		goto forbidden;
 	snprintf(c->sub, sizeof(c->sub), "%s", a->subdomain);
 	if (!d01_adns_valid_subdomain(c->sub)) {
-		call_error(c, 400, "bad_subdomain");
+		d01_adns_call_error(c, 400, "bad_subdomain");
 		return;
 	}
 	if (!rate_ok(api, c->user, &retry_s)) {
 		snprintf(retry, sizeof(retry), "%ld", retry_s);
 		d01_req_add_header(c->req, "Retry-After", retry);
-		call_error(c, 429, "too_many_requests");
+		d01_adns_call_error(c, 429, "too_many_requests");
 		return;
 	}
 	if (!d01_adns_valid_txt(c->body.txt)) {
-		call_error(c, 400, "bad_txt");
+		d01_adns_call_error(c, 400, "bad_txt");
 		return;
 	}
 	snprintf(c->fqdn, sizeof(c->fqdn), "%s.%s.", c->sub, api->domain);
@@ -449,19 +260,23 @@ authed(struct call *c)
 		written(c, &err);
 	return;
 forbidden:
-	call_error(c, 401, "forbidden");
+	d01_adns_call_error(c, 401, "forbidden");
 }
 
 static void
 verify_done(void *arg, int ok, const char *hash)
 {
-	struct call *c = arg;
+	struct d01_adns_call *c = arg;
 	struct d01_error e;
 
 	(void)hash;
 	c->job = NULL;
+	/* An unknown user is a failure too: random usernames cost the
+	 * decoy's bcrypt. */
+	d01_adns_limit_job_end(c->api->lim, c->src, !c->known || !ok);
+	c->src = NULL;
 	if (!c->known) {
-		call_error(c, 401, "forbidden");
+		d01_adns_call_error(c, 401, "forbidden");
 		return;
 	}
 	if (ok) {
@@ -471,25 +286,30 @@ verify_done(void *arg, int ok, const char *hash)
 	}
 	d01_error_set(&e, D01_E_AUTH, "wrong password");
 	d01_sfc_fail(&c->wait, &e);
-	call_error(c, 401, "forbidden");
+	d01_adns_call_error(c, 401, "forbidden");
 }
 
 static void
-start_verify(struct call *c)
+start_verify(struct d01_adns_call *c)
 {
+	if (d01_adns_hold_job(c) != 0) {
+		d01_sfc_cancel(&c->wait); /* a waiter may lead and try */
+		d01_adns_call_free(c);
+		return;
+	}
 	c->job = d01_adns_crypt_verify(
 	    c->api->crypt, c->pw, c->hash, verify_done, c);
 	if (c->job != NULL)
 		return;
 	d01_sfc_cancel(&c->wait); /* a waiter may lead and try */
 	d01_req_add_header(c->req, "Retry-After", "1");
-	call_error(c, 503, "unavailable");
+	d01_adns_call_error(c, 503, "unavailable");
 }
 
 static void
 verified_cb(void *arg, const struct d01_sfc_out *out)
 {
-	struct call *c = arg;
+	struct d01_adns_call *c = arg;
 
 	switch (out->res) {
 	case D01_SFC_HIT:
@@ -499,7 +319,7 @@ verified_cb(void *arg, const struct d01_sfc_out *out)
 		start_verify(c);
 		break;
 	default:
-		call_error(c, 401, "forbidden");
+		d01_adns_call_error(c, 401, "forbidden");
 	}
 }
 
@@ -513,7 +333,7 @@ do_update(struct d01_acmedns_api *api, struct d01_req *req, int present)
 	unsigned char k[D01_SFC_KEY];
 	struct d01_sfc_out out;
 	struct d01_error err;
-	struct call *c;
+	struct d01_adns_call *c;
 	const char *body;
 	size_t len;
 
@@ -526,15 +346,16 @@ do_update(struct d01_acmedns_api *api, struct d01_req *req, int present)
 	c->present = present;
 	body = d01_req_body(req, &len);
 	d01_adns_parse_update(body, len, &c->body);
-	c->have_client = client_of(api, req, &c->client) == 0;
+	c->have_client = d01_adns_client_of(api, req, &c->client) == 0;
+	d01_adns_source_of(&c->client, c->have_client, req, &c->source);
 	if (user == NULL || key == NULL ||
 	    d01_adns_uuid_canon(user, c->user) != 0 ||
 	    !d01_adns_valid_key(key)) {
-		call_error(c, 401, "forbidden");
+		d01_adns_call_error(c, 401, "forbidden");
 		return;
 	}
 	memcpy(c->pw, key, D01_ADNS_KEY_LEN + 1);
-	d01_req_on_abort(req, call_abort, c);
+	d01_req_on_abort(req, d01_adns_call_abort, c);
 	a = d01_acctab_get(d01_embedded_accounts(api->env), c->user);
 	c->known = a != NULL;
 	/* An unknown user costs one bcrypt too: no timing oracle. */
@@ -551,7 +372,7 @@ do_update(struct d01_acmedns_api *api, struct d01_req *req, int present)
 	fields[2] = c->hash;
 	d01_error_clear(&err);
 	if (d01_sfc_key_fields(api->mac, sizeof(api->mac), fields, 3, k) != 0) {
-		call_error(c, 500, "internal_error");
+		d01_adns_call_error(c, 500, "internal_error");
 		return;
 	}
 	switch (d01_sfc_get(
@@ -566,7 +387,7 @@ do_update(struct d01_acmedns_api *api, struct d01_req *req, int present)
 		break;
 	default:
 		d01_req_add_header(req, "Retry-After", "1");
-		call_error(c, 503, "unavailable");
+		d01_adns_call_error(c, 503, "unavailable");
 	}
 	OPENSSL_cleanse(k, sizeof(k));
 }
@@ -586,7 +407,7 @@ d01_adns_route(struct d01_req *req, void *arg)
 			d01_adns_reply_error(req, 405, "method_not_allowed");
 	} else if (strcmp(path, "/register") == 0) {
 		if (strcmp(m, "POST") == 0)
-			do_register(api, req);
+			d01_adns_do_register(api, req);
 		else
 			d01_adns_reply_error(req, 405, "method_not_allowed");
 	} else if (strcmp(path, "/update") == 0) {

@@ -17,7 +17,12 @@ standalone (`serve --secure-port 0`, no webhook) with the memory store:
 - TLS with the test PKI, the `acmedns` provider of the CLI against it,
   and acme.sh's dns_acmedns getting a certificate from Pebble, validated
   through BIND (the parent zone's CNAME, and a forward zone to dns01);
-- no password in the server's log.
+- no password in the server's log;
+- the per-source bounds (SourceLimits, RegistrationLimits): a flood of
+  wrong passwords and random usernames from 127.0.0.2 at the default
+  bcrypt cost does not starve a client at 127.0.0.1 (the bcrypt queue is
+  shared), failed passwords then 429 before any bcrypt, registrations a
+  minute per source and for the whole server.
 
 bcrypt cost 4 keeps the tests fast (the cost only changes the time a hash
 takes); one class runs the default 10.
@@ -33,8 +38,10 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
+import uuid
 
 import harness
 import pki
@@ -149,7 +156,9 @@ class HTTPApi(unittest.TestCase):
         cls.api = Api(cls.tmp.name, ["--acmedns-registration", "open",
                                      "--acmedns-trusted-proxy", "127.0.0.2/32",
                                      "--acmedns-trusted-proxy", "::2/128",
-                                     "--acmedns-rate", "10", "--acmedns-bcrypt-cost", "4"]).__enter__()
+                                     "--acmedns-rate", "10", "--acmedns-bcrypt-cost", "4",
+                                     # many registrations from 127.0.0.1 here
+                                     "--acmedns-registration-rate", "1000"]).__enter__()
 
     @classmethod
     def tearDownClass(cls):
@@ -417,6 +426,165 @@ class StartUp(unittest.TestCase):
         r = subprocess.run([BIN, "serve", "--secure-port", "0"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2)
         self.assertIn("needs --acmedns-listen", r.stderr)
+
+
+def rand_key():
+    return base64.urlsafe_b64encode(os.urandom(30)).decode()[:40]
+
+
+class SourceLimits(unittest.TestCase):
+    """Default per-source limits: 2 bcrypt jobs at once, 10 failed
+    passwords a minute (then 429 with no bcrypt). The default bcrypt cost
+    10 makes one check take tens of ms, so that a flood can keep the
+    shared queue (64 jobs) full, as it could before the limits."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        extra = ["--acmedns-registration", "open"]
+        if SLOW:  # bcrypt under valgrind is slow enough at cost 6
+            extra += ["--acmedns-bcrypt-cost", "6"]
+        cls.api = Api(cls.tmp.name, extra).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.api.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def test_flood_does_not_starve_others(self):
+        accts = [self.api.register() for _ in range(3)]
+        victim = accts[0]
+        stop = threading.Event()
+        seen = []  # (status, error, Retry-After)
+        lock = threading.Lock()
+
+        def attacker(i):
+            while not stop.is_set():
+                user = victim["username"] if i % 2 else str(uuid.uuid4())
+                h = {"X-Api-User": user, "X-Api-Key": rand_key()}
+                body = json.dumps({"subdomain": victim["subdomain"], "txt": val("evil")})
+                try:
+                    st, hdrs, b = self.api.request("POST", "/update", body, h, source="127.0.0.2")
+                except (OSError, http.client.HTTPException):
+                    continue
+                with lock:
+                    seen.append((st, err(b), dict(hdrs).get("Retry-After")))
+                if st == 429:
+                    time.sleep(0.01)  # leave the cores to the server
+
+        n = 16 if SLOW else 80  # more than the 64 jobs the queue holds
+        threads = [threading.Thread(target=attacker, args=(i,)) for i in range(n)]
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                with lock:
+                    if len(seen) >= 40:
+                        break
+                time.sleep(0.05)
+            # Each account's first update is a bcrypt (nothing
+            # remembered yet), its second is not.
+            for i, a in enumerate(accts):
+                for j in range(2):
+                    started = time.time()
+                    st, b, _ = self.api.update(a, val(f"legit{i}-{j}"))
+                    self.assertEqual(st, 200, b)
+                    self.assertLess(time.time() - started, 20)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        minutes = (time.time() - t0) / 60
+        statuses = [s for s, _, _ in seen]
+        self.assertIn(429, statuses)
+        self.assertNotIn(503, statuses)  # the queue never filled
+        for st, e, retry in seen:
+            self.assertIn((st, e), [(401, "forbidden"), (429, "too_many_requests")])
+            if st == 429:
+                self.assertGreaterEqual(int(retry), 1)
+        # bcrypt work spent on the attacker: the burst, the refill, and
+        # the jobs running when the bucket emptied.
+        self.assertLessEqual(statuses.count(401), 10 + 10 * minutes + 2)
+        self.assertEqual(sorted(self.api.dig(accts[0])), sorted([val("legit0-0"), val("legit0-1")]))
+
+    def test_failed_passwords_then_429(self):
+        a = self.api.register()
+        b = self.api.register()
+        # Remembered from 127.0.0.3 before its failures.
+        self.assertEqual(self.api.update(a, val("before"), source="127.0.0.3")[0], 200)
+        fails = 0
+        for _ in range(20):
+            st, body, h = self.api.update(a, val("x"), key=rand_key(), source="127.0.0.3")
+            if st == 429:
+                break
+            self.assertEqual((st, err(body)), (401, "forbidden"))
+            fails += 1
+        self.assertEqual((st, err(body)), (429, "too_many_requests"))
+        self.assertGreaterEqual(int(h["Retry-After"]), 1)
+        self.assertIn(fails, range(10, 13))  # the burst (and a refill)
+        # Unknown users count too; a right password that would need a
+        # bcrypt is not checked either; a remembered one still works.
+        self.assertEqual(self.api.update(a, val("x"), user=str(uuid.uuid4()), source="127.0.0.3")[0], 429)
+        self.assertEqual(self.api.update(b, val("b"), source="127.0.0.3")[0], 429)
+        self.assertEqual(self.api.update(a, val("after"), source="127.0.0.3")[0], 200)
+        # Another source is not charged.
+        self.assertEqual(self.api.update(b, val("b"), source="127.0.0.4")[0], 200)
+
+    def test_unknown_users_count_as_failures(self):
+        """Random usernames cost the decoy's bcrypt: charged alike."""
+        a = self.api.register()
+        got = [self.api.update(a, val("x"), user=str(uuid.uuid4()), source="127.0.0.7")[0]
+               for _ in range(13)]
+        self.assertIn(429, got)
+        self.assertIn(got.index(429), range(10, 13), got)
+
+
+class RegistrationLimits(unittest.TestCase):
+    """--acmedns-registration-rate (default 10 a minute per source; the
+    server: 10 times it)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.api = Api(cls.tmp.name, ["--acmedns-registration", "open",
+                                     "--acmedns-bcrypt-cost", "4"]).__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.api.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def reg(self, source):
+        st, h, b = self.api.request("POST", "/register", source=source)
+        if st == 201:
+            self.api.passwords.append(json.loads(b)["password"])
+        return st, dict(h), b
+
+    def test_per_source_and_total(self):
+        t0 = time.time()
+        for i in range(10):
+            self.assertEqual(self.reg("127.0.0.5")[0], 201, i)
+        st, h, b = self.reg("127.0.0.5")
+        self.assertEqual((st, err(b)), (429, "too_many_requests"))
+        self.assertGreaterEqual(int(h["Retry-After"]), 1)
+        self.assertEqual(self.reg("127.0.0.6")[0], 201)
+        made = 11
+        # Fresh sources until the server's 100 a minute run out.
+        for n in range(10, 30):
+            for _ in range(10):
+                st, h, b = self.reg(f"127.0.0.{n}")
+                if st != 201:
+                    break
+                made += 1
+            if st != 201:
+                break
+        self.assertEqual((st, err(b)), (429, "too_many_requests"))
+        self.assertGreaterEqual(int(h["Retry-After"]), 1)
+        self.assertGreaterEqual(made, 100)
+        self.assertLessEqual(made, 100 + 100 * (time.time() - t0) / 60 + 1)
+
 
 
 ACME_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
