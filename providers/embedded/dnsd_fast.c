@@ -107,8 +107,9 @@ parse(struct fq *f, const uint8_t *q, size_t qlen)
 	size_t pos = HDR, k = 0, i, l;
 
 	f->q = q;
-	/* A query (QR clear, opcode 0) with QD=1, AN=NS=0, AR<=1. */
-	if (qlen < HDR || (q[2] & 0xf8) != 0 || get16(q + 4) != 1 ||
+	/* A query (QR clear, opcode 0) with QD=1, AN=NS=0, AR<=1, and the
+	 * first length byte of its name in reach. */
+	if (qlen <= HDR || (q[2] & 0xf8) != 0 || get16(q + 4) != 1 ||
 	    get16(q + 6) != 0 || get16(q + 8) != 0 || get16(q + 10) > 1)
 		return -1;
 	while ((l = q[pos]) != 0) {

@@ -306,6 +306,19 @@ t_names(void)
 		n = query(q, name, 16, 1, 0, -1, 0, NULL, 0);
 		CHECK_INT(same(s, q, n), ==, 0);
 	}
+	/* Cut anywhere, down to the bare header (each a malloc'd copy of
+	 * its exact length, so ASan sees a read past the end). */
+	n = query(q, "example.test.", 16, 1, 0, 1232, 0, NULL, 0);
+	for (len = 0; len <= n; len++) {
+		uint8_t *cut = malloc(len > 0 ? len : 1);
+		int rc;
+
+		CHECK(cut != NULL);
+		memcpy(cut, q, len);
+		rc = same(s, cut, len);
+		free(cut);
+		CHECK_INT(rc, ==, 0);
+	}
 	n = query(q, "example.test.", 16, 1, 0, -1, 0, NULL, 0);
 	q[5] = 2;
 	CHECK_INT(same(s, q, n), ==, 0);
