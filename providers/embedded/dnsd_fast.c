@@ -235,16 +235,21 @@ put32(struct wr *w, uint32_t v)
 }
 
 /* 1 when the name written at b[at] (pointers allowed) equals the
- * uncompressed wire name n, ignoring ASCII case. */
+ * uncompressed wire name n, ignoring ASCII case. Only the len bytes
+ * written so far are read: an entry for a longer suffix of the name being
+ * written runs into bytes not written yet, which hold whatever the buffer
+ * held before (a previous reply) and must never count as a match. */
 static int
-same_name(const uint8_t *b, size_t at, const uint8_t *n)
+same_name(const uint8_t *b, size_t len, size_t at, const uint8_t *n)
 {
 	size_t i;
 
 	for (;;) {
 		/* Our own pointers, always to earlier names we wrote. */
-		while ((b[at] & 0xc0) == 0xc0)
+		while (at + 1 < len && (b[at] & 0xc0) == 0xc0)
 			at = (size_t)(b[at] & 0x3f) << 8 | b[at + 1];
+		if (at >= len || at + n[0] >= len)
+			return 0;
 		if (b[at] != n[0])
 			return 0;
 		if (n[0] == 0)
@@ -265,7 +270,7 @@ put_name(struct wr *w, const uint8_t *n)
 
 	while (*n != 0 && !w->full) {
 		for (i = 0; i < w->nnames; i++)
-			if (same_name(w->b, w->names[i], n)) {
+			if (same_name(w->b, w->len, w->names[i], n)) {
 				put16(w, 0xc000u | w->names[i]);
 				return;
 			}

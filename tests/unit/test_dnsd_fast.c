@@ -361,6 +361,48 @@ end:
 	d01_txtstore_free(s);
 }
 
+/*
+ * A name with a repeated label, answered twice into the same buffer (as
+ * the server's one output buffer is): the second time the bytes after the
+ * part of the question written so far still hold the first reply's
+ * question, and must not pass for a name written (fuzz_dns_query found
+ * the fast path compressing the question into itself this way).
+ */
+static void
+t_stale_buffer(void)
+{
+#define A63 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	/* Each pair: the first leaves in the buffer, where the second's
+	 * repeated label ends, exactly the rest of the second's name. */
+	static const char *const pairs[][2] = {
+	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaq"
+	     "." A63 "example.test.",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"q." A63 A63 "example.test."},
+	    {"q.x.example.test.", "q.x.x.example.test."},
+	    {"x.example.test.", "x.x.example.test."},
+	};
+#undef A63
+	static uint8_t a[65535], b[65535];
+	struct d01_txtstore *s = store();
+	uint8_t q[600];
+	size_t i, k, n, la, lb;
+
+	CHECK(s != NULL);
+	memset(a, 0, sizeof(a));
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		for (k = 0; k < 2; k++) {
+			n = query(q, pairs[i][k], 16, 1, 0, -1, 0, NULL, 0);
+			lb = d01_dnsd_answer_ldns(s, q, n, b, 512, 0);
+			if (!d01_dnsd_answer_fast(s, q, n, a, 512, 0, &la))
+				la = lb, memcpy(a, b, lb);
+			CHECK_INT(la, ==, lb);
+			CHECK_MEM(a, b, la);
+		}
+end:
+	d01_txtstore_free(s);
+}
+
 int
 main(void)
 {
@@ -368,5 +410,6 @@ main(void)
 	RUN(t_header_and_opt);
 	RUN(t_names);
 	RUN(t_mutations);
+	RUN(t_stale_buffer);
 	return harness_done();
 }
