@@ -4,13 +4,16 @@
  * on a store with two zones (one nested, with an outside NS host), two
  * values at one name, an empty non-terminal and a name too big for UDP,
  * so every rcode and the truncation path are reachable. Each input is
- * answered as plain UDP, into a small buffer, and as TCP.
+ * answered as plain UDP, into a small buffer, and as TCP; and each time
+ * the fast path (dnsd_fast.c) takes it, its bytes must be the ldns
+ * reference's (d01_dnsd_answer_ldns), else the target aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "providers/embedded/dnsd.h"
+#include "providers/embedded/dnsd_answer.h"
 #include "providers/embedded/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,6 +57,20 @@ check(const uint8_t *q, size_t qlen, const uint8_t *out, size_t n, size_t cap)
 		__builtin_trap();
 }
 
+/* The fast path, when it answers, writes exactly the reference's bytes. */
+static void
+compare(const uint8_t *q, size_t qlen, size_t cap, int tcp)
+{
+	static uint8_t a[65535], b[65535];
+	size_t la, lb;
+
+	if (!d01_dnsd_answer_fast(store, q, qlen, a, cap, tcp, &la))
+		return;
+	lb = d01_dnsd_answer_ldns(store, q, qlen, b, cap, tcp);
+	if (la != lb || memcmp(a, b, la) != 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -64,9 +81,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	n = d01_dnsd_answer(store, data, size, out, 512, 0);
 	check(data, size, out, n, 512);
+	compare(data, size, 512, 0);
 	n = d01_dnsd_answer(store, data, size, out, 100, 0);
 	check(data, size, out, n, 100);
+	compare(data, size, 100, 0);
 	n = d01_dnsd_answer(store, data, size, out, sizeof(out), 1);
 	check(data, size, out, n, sizeof(out));
+	compare(data, size, sizeof(out), 1);
+	compare(data, size, 65535, 0);
 	return 0;
 }
