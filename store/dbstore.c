@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "core/log.h"
 #include "store/dbstore_int.h"
 
@@ -66,6 +68,29 @@ d01_dbstore_redact(const char *url, char *out, size_t n)
 			snprintf(out + k, n - k, "%.*s",
 			    (int)strcspn(end, "?#"), end);
 	}
+}
+
+int
+dbs_job_init(struct event_base *base, char **f, const char *const *src, int nf,
+    long budget_ms, void (*deadline_cb)(int, short, void *), void *arg,
+    struct event **deadline)
+{
+	struct timeval tv;
+	int i;
+
+	for (i = 0; i < nf; i++)
+		if ((f[i] = strdup(src[i])) == NULL)
+			return -1;
+	if (deadline_cb == NULL)
+		return 0;
+	if (budget_ms <= 0)
+		budget_ms = 30000;
+	if ((*deadline = evtimer_new(base, deadline_cb, arg)) == NULL)
+		return -1;
+	tv.tv_sec = budget_ms / 1000;
+	tv.tv_usec = (budget_ms % 1000) * 1000;
+	evtimer_add(*deadline, &tv);
+	return 0;
 }
 
 int64_t

@@ -12,6 +12,8 @@
 #define DBS_MAX_ACCOUNTS 1000000
 #define DBS_STALE_MS	 30000
 
+struct event;
+struct event_base;
 struct dbs_pg;
 struct dbs_lite;
 
@@ -28,6 +30,16 @@ struct d01_dbstore {
 	struct d01_dbstore_stats st;
 	unsigned long hold_failed; /* values the local store refused */
 };
+
+/*
+ * What a write job of either engine takes at its start: copies of its nf
+ * fields into f (strdup each; on failure the ones made stay in f for the
+ * job's free) and, when deadline_cb is not NULL, its deadline timer armed
+ * after budget_ms (<= 0: 30 s) in *deadline. 0, or -1: out of memory.
+ */
+int dbs_job_init(struct event_base *base, char **f, const char *const *src,
+    int nf, long budget_ms, void (*deadline_cb)(int, short, void *), void *arg,
+    struct event **deadline);
 
 int64_t dbs_wall_ms(void);
 int64_t dbs_mono_ms(void);

@@ -25,8 +25,6 @@
 #include "store/payload.h"
 #include "store/pg_int.h"
 
-#define DEFAULT_BUDGET_MS 30000
-
 static const char SQL_ADD[] =
     "WITH ins AS (INSERT INTO dns01_values (zone, fqdn, value, writer)"
     " VALUES ($1, $2, $3, $4) ON CONFLICT (fqdn, value) DO NOTHING"
@@ -304,9 +302,7 @@ static struct pg_job *
 job_new(struct dbs_pg *p, enum pg_kind kind, const char *const *f, int nf,
     long budget_ms, struct d01_error *err)
 {
-	struct timeval tv;
 	struct pg_job *j;
-	int i;
 
 	if (p->nq >= DBS_MAX_QUEUE) {
 		d01_error_set(err, D01_E_LIMIT,
@@ -318,19 +314,9 @@ job_new(struct dbs_pg *p, enum pg_kind kind, const char *const *f, int nf,
 		goto nomem;
 	j->p = p;
 	j->kind = kind;
-	for (i = 0; i < nf; i++)
-		if ((j->f[i] = strdup(f[i])) == NULL)
-			goto nomem;
-	if (kind != JOB_EXPIRE) {
-		if (budget_ms <= 0)
-			budget_ms = DEFAULT_BUDGET_MS;
-		if ((j->deadline = evtimer_new(p->s->base, deadline_cb, j)) ==
-		    NULL)
-			goto nomem;
-		tv.tv_sec = budget_ms / 1000;
-		tv.tv_usec = (budget_ms % 1000) * 1000;
-		evtimer_add(j->deadline, &tv);
-	}
+	if (dbs_job_init(p->s->base, j->f, f, nf, budget_ms,
+		kind != JOB_EXPIRE ? deadline_cb : NULL, j, &j->deadline) != 0)
+		goto nomem;
 	TAILQ_INSERT_TAIL(&p->q, j, link);
 	j->queued = 1;
 	p->nq++;

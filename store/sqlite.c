@@ -25,8 +25,7 @@
 #include "core/log.h"
 #include "store/dbstore_int.h"
 
-#define DEFAULT_BUDGET_MS 30000
-#define EXPIRE_BATCH	  256
+#define EXPIRE_BATCH 256
 
 enum lite_kind { LJ_VALUE, LJ_ACCT, LJ_EXPIRE };
 
@@ -316,9 +315,7 @@ static struct lite_job *
 job_push(struct dbs_lite *l, enum lite_kind kind, int present,
     const char *const *f, int nf, long budget_ms, struct d01_error *err)
 {
-	struct timeval tv;
 	struct lite_job *j;
-	int i;
 
 	if (l->n >= DBS_MAX_QUEUE) {
 		d01_error_set(err, D01_E_LIMIT,
@@ -332,19 +329,9 @@ job_push(struct dbs_lite *l, enum lite_kind kind, int present,
 	j->kind = kind;
 	j->present = present;
 	j->now_ms = dbs_wall_ms();
-	for (i = 0; i < nf; i++)
-		if ((j->f[i] = strdup(f[i])) == NULL)
-			goto nomem;
-	if (kind != LJ_EXPIRE) {
-		if (budget_ms <= 0)
-			budget_ms = DEFAULT_BUDGET_MS;
-		if ((j->deadline = evtimer_new(l->s->base, deadline_cb, j)) ==
-		    NULL)
-			goto nomem;
-		tv.tv_sec = budget_ms / 1000;
-		tv.tv_usec = (budget_ms % 1000) * 1000;
-		evtimer_add(j->deadline, &tv);
-	}
+	if (dbs_job_init(l->s->base, j->f, f, nf, budget_ms,
+		kind != LJ_EXPIRE ? deadline_cb : NULL, j, &j->deadline) != 0)
+		goto nomem;
 	l->n++;
 	pthread_mutex_lock(&l->mu);
 	TAILQ_INSERT_TAIL(&l->todo, j, link);
