@@ -366,6 +366,7 @@ server_setup(struct d01_daemon *d, struct d01_error *err)
 	cfg.authz = d->authz;
 	cfg.kstore = d->kstore;
 	cfg.dbstore = d->dbstore;
+	cfg.acmedns_domain = o->acmedns.listen.n > 0 ? o->acmedns.domain : NULL;
 	if (d->lists.npaths >= 0) {
 		cfg.allow_paths = d->lists.paths;
 		cfg.nallow_paths = (size_t)d->lists.npaths;

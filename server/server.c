@@ -473,6 +473,12 @@ d01_server_new(struct d01_env *env, SSL_CTX *ctx,
 	}
 	srv->env = env;
 	srv->cfg = *cfg;
+	if (cfg->acmedns_domain != NULL &&
+	    d01_dname_normalise(srv->acmedns_domain,
+		sizeof(srv->acmedns_domain), cfg->acmedns_domain) != 0) {
+		d01_error_set(err, D01_E_CONFIG, "bad --acmedns-domain");
+		goto fail;
+	}
 	if (d01_fp_init() != 0) {
 		d01_error_set(err, D01_E_INTERNAL, "no SSL ex_data slot");
 		goto fail;

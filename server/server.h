@@ -40,6 +40,11 @@ struct d01_server_cfg {
 	/* Deadline of each provider op (0: D01_OP_TIMEOUT_WEBHOOK_MS); a
 	 * request's ?timeout= may shorten it. */
 	long op_timeout_ms;
+	/* --acmedns-domain when the acme-dns API runs, else NULL: its names
+	 * belong to the API's accounts, so the `embedded` solver refuses
+	 * them (whoever may create an Issuer must not write, or delete,
+	 * a value at another party's acme-dns subdomain). */
+	const char *acmedns_domain;
 };
 
 struct d01_server;

@@ -5,11 +5,13 @@
 
 #include "providers/provider.h"
 #include "server/metrics.h"
+#include "core/dname.h"
 #include "server/server.h"
 
 struct d01_server {
 	struct d01_env *env;
 	struct d01_server_cfg cfg;
+	char acmedns_domain[D01_DNAME_BUF]; /* normalised; "" when none */
 	struct d01_httpd *httpd;
 	struct d01_httpd *metrics_httpd; /* plain --metrics-port, or NULL */
 	struct d01_metrics *metrics;

@@ -217,6 +217,28 @@ call_new(struct d01_server *srv, struct d01_req *req,
 	return c;
 }
 
+/* A name the `embedded` solver may not write: in the acme-dns API's
+ * domain, whose subdomains belong to its accounts (server.h). */
+static int
+reserved(const struct d01_server *srv, const struct d01_provider *prov,
+    const struct d01_challenge *ch, struct d01_error *err)
+{
+	char name[D01_DNAME_BUF];
+
+	if (srv->acmedns_domain[0] == '\0' ||
+	    strcmp(prov->name, "embedded") != 0)
+		return 0;
+	/* A name that does not normalise is the provider's to refuse. */
+	if (d01_dname_normalise(name, sizeof(name), ch->fqdn) != 0 ||
+	    !d01_dname_in_zone(name, srv->acmedns_domain))
+		return 0;
+	d01_error_set(err, D01_E_FORBIDDEN,
+	    "embedded: %s lies in the acme-dns domain %s, whose names belong "
+	    "to the acme-dns API's accounts",
+	    name, srv->acmedns_domain);
+	return 1;
+}
+
 void
 d01_webhook_handle(struct d01_server *srv, struct d01_req *req,
     const struct d01_provider *prov)
@@ -227,6 +249,10 @@ d01_webhook_handle(struct d01_server *srv, struct d01_req *req,
 	if ((c = call_new(srv, req, prov)) == NULL)
 		return;
 	d01_error_clear(&err);
+	if (reserved(srv, prov, &c->p.ch, &err)) {
+		call_finish(c, &err);
+		return;
+	}
 	if (prov->config_parse(srv->env, c->p.config, &c->cfg, &err) !=
 	    D01_OK) {
 		c->cfg = NULL;

@@ -432,6 +432,78 @@ def rand_key():
     return base64.urlsafe_b64encode(os.urandom(30)).decode()[:40]
 
 
+class WebhookTenant(unittest.TestCase):
+    """The webhook and the acme-dns API in one process: whoever may create
+    an Issuer (any namespace) can ask the `embedded` solver to Present or
+    CleanUp any name of the embedded zones. The acme-dns domain's names
+    belong to the API's accounts: a tenant who could write there could
+    answer the ACME challenge of every domain CNAMEd to an account's
+    subdomain, or delete the account's value. Refused; names elsewhere in
+    the embedded zones still work."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.pki = pki.PKI(cls.tmp.name)
+        cls.api_port = harness.free_port()
+        cls.srv = harness.Server(
+            cls.pki, zones=("example.test", "acme.test"),
+            extra=["--acmedns-listen", f"127.0.0.1:{cls.api_port}",
+                   "--acmedns-insecure-http", "--acmedns-domain", DOMAIN,
+                   "--acmedns-registration", "open",
+                   "--embedded-store", "memory"]).__enter__()
+        cls.c = cls.srv.client("proxy")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        cls.srv.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def api(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=60)
+        try:
+            c.request(method, path, body=json.dumps(body) if body is not None else None,
+                      headers=headers or {})
+            r = c.getresponse()
+            return r.status, json.loads(r.read() or b"{}")
+        finally:
+            c.close()
+
+    def present(self, action, key, fqdn, ns="tenant-b"):
+        st, _, body = self.c.post_challenge(harness.challenge(
+            action, key, fqdn=fqdn, zone="acme.test.", resourceNamespace=ns))
+        return st, body
+
+    def test_tenant_cannot_write_an_account_subdomain(self):
+        st, acct = self.api("POST", "/register")
+        self.assertEqual(st, 201, acct)
+        fqdn = acct["fulldomain"] + "."
+        mine = "M" * 42 + "A"
+        hdr = {"X-Api-User": acct["username"], "X-Api-Key": acct["password"]}
+        st, body = self.api("POST", "/update",
+                            {"subdomain": acct["subdomain"], "txt": mine}, hdr)
+        self.assertEqual(st, 200, body)
+        evil = "E" * 42 + "A"
+        for action, key in (("Present", evil), ("CleanUp", mine)):
+            st, body = self.present(action, key, fqdn)
+            o = harness.assert_response(self, st, body, False)
+            self.assertIn("acme-dns domain", o["response"]["status"]["message"])
+        # Any case, and the domain's apex and other names too.
+        st, body = self.present("Present", evil, fqdn.upper())
+        harness.assert_response(self, st, body, False)
+        st, body = self.present("Present", evil, f"_acme-challenge.{DOMAIN}.")
+        harness.assert_response(self, st, body, False)
+        self.assertEqual(self.srv.dig(fqdn), ("NOERROR", [mine]))
+        # Elsewhere in the same zone and in another: the solver works.
+        other = "_acme-challenge.www.acme.test."
+        st, body = self.present("Present", evil, other)
+        harness.assert_response(self, st, body, True)
+        self.assertEqual(self.srv.dig(other), ("NOERROR", [evil]))
+        st, body = self.present("CleanUp", evil, other)
+        harness.assert_response(self, st, body, True)
+
+
 class SourceLimits(unittest.TestCase):
     """Default per-source limits: 2 bcrypt jobs at once, 10 failed
     passwords a minute (then 429 with no bcrypt). The default bcrypt cost
