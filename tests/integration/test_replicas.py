@@ -21,7 +21,6 @@ Under valgrind the bursts are smaller (the counts below say how much).
 """
 import concurrent.futures
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -355,24 +354,9 @@ class Replicas(unittest.TestCase):
     def test_zkill9_during_burst(self):
         a, b, c = self.srvs
         names = [fqdn(f"k{i}") for i in range(BURST)]
-        results = {}
-
-        def one(i):
-            try:
-                results[i] = self.call(a, "Present", f"k{i}", names[i])
-            except Exception as e:  # A died under us: no answer is no promise
-                results[i] = (None, str(e).encode())
-
-        with concurrent.futures.ThreadPoolExecutor(8) as ex:
-            futs = [ex.submit(one, i) for i in range(BURST)]
-            while len(results) < BURST // 3:
-                time.sleep(0.01)
-            a.proc.send_signal(signal.SIGKILL)
-            a.proc.wait()
-            concurrent.futures.wait(futs)
-        a.logf.close()
-        done = [i for i, (st, body) in results.items()
-                if st == 201 and b'"success":true' in body.replace(b" ", b"")]
+        done = harness.presents_with_kill9(
+            a, lambda i: self.call(a, "Present", f"k{i}", names[i]), BURST,
+            poll=0.01)
         print(f"\nkill -9 during a burst of {BURST}: {len(done)} Presents answered success")
         self.assertGreater(len(done), 0)
         for s in (b, c):

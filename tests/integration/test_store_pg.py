@@ -26,7 +26,6 @@ Under valgrind the bursts are smaller (BURST below).
 """
 import concurrent.futures
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -265,24 +264,9 @@ class StorePG(unittest.TestCase):
     def test_z_kill9_during_burst(self):
         a, b = self.srvs
         names = [fqdn(f"k{i}") for i in range(BURST)]
-        results = {}
-
-        def one(i):
-            try:
-                results[i] = self.call(a, "Present", f"k{i}", names[i])
-            except Exception as e:  # A died under us: no answer is no promise
-                results[i] = (None, str(e).encode())
-
-        with concurrent.futures.ThreadPoolExecutor(8) as ex:
-            futs = [ex.submit(one, i) for i in range(BURST)]
-            while len(results) < BURST // 3:
-                time.sleep(0.005)
-            a.proc.send_signal(signal.SIGKILL)
-            a.proc.wait()
-            concurrent.futures.wait(futs)
-        a.logf.close()
-        done = [i for i, (st, body) in results.items()
-                if st == 201 and b'"success":true' in body.replace(b" ", b"")]
+        done = harness.presents_with_kill9(
+            a, lambda i: self.call(a, "Present", f"k{i}", names[i]), BURST,
+            poll=0.005)
         print(f"\npostgres: kill -9 during a burst of {BURST}: {len(done)} Presents "
               "answered success", file=sys.stderr)
         self.assertGreater(len(done), 0)
